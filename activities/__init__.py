@@ -1,0 +1,1 @@
+"""Temporal activities: thin wrappers over vision, vendors, store and contracts."""

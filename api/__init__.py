@@ -1,0 +1,1 @@
+"""The HTTP API: applicant, ops, vendor callbacks and the payload codec endpoint."""

@@ -1,0 +1,1 @@
+"""Process configuration and the Temporal client shared by the API and the workers."""

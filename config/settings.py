@@ -1,0 +1,77 @@
+"""One Settings object, read from the environment (prefix LOANFLOW_, plus DATABASE_URL)."""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ENCRYPTION_KEY = base64.b64encode(b"loanflow-dev-key-not-for-prod!!!").decode()
+DEV_SECRET = "loanflow-dev-secret"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOANFLOW_", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = "dev"
+    data_dir: Path = PROJECT_ROOT / ".data"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL", "LOANFLOW_DATABASE_URL"),
+        description="SQLAlchemy URL; empty means a SQLite file under data_dir",
+    )
+    blob_dir: Path | None = None
+    mocks_url: str = "http://127.0.0.1:8100"
+    api_url: str = "http://127.0.0.1:8000"
+    payload_encryption_key: str = DEV_ENCRYPTION_KEY
+    payload_key_id: str = "dev-1"
+    token_secret: str = DEV_SECRET
+    payment_callback_secret: str = DEV_SECRET
+    ops_token: str = DEV_SECRET
+    codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+    max_image_bytes: int = 8 * 1024 * 1024
+    max_video_bytes: int = 32 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    vision_pool_size: int = 0
+    face_match_threshold: float = 0.6
+    vendor_timeout_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            unsafe = [
+                name
+                for name, value in (
+                    ("payload_encryption_key", self.payload_encryption_key == DEV_ENCRYPTION_KEY),
+                    ("token_secret", self.token_secret == DEV_SECRET),
+                    ("payment_callback_secret", self.payment_callback_secret == DEV_SECRET),
+                    ("ops_token", self.ops_token == DEV_SECRET),
+                )
+                if value
+            ]
+            if unsafe:
+                raise ValueError(f"development defaults refused in production: {unsafe}")
+        key = base64.b64decode(self.payload_encryption_key)
+        if len(key) != 32:
+            raise ValueError("payload_encryption_key must be 32 bytes, base64-encoded")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'loanflow.db'}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

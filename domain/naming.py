@@ -1,0 +1,58 @@
+"""The one place that derives workflow ids, idempotency keys and task queue names."""
+
+APPLICATION_TASK_QUEUE = "loan-applications"
+VISION_TASK_QUEUE = "vision"
+
+
+def application_workflow_id(application_id: str) -> str:
+    return f"loan-application-{application_id}"
+
+
+def payout_workflow_id(application_id: str) -> str:
+    return f"payout-{application_id}"
+
+
+def payout_idempotency_key(application_id: str) -> str:
+    return f"payout-{application_id}"
+
+
+def application_id_from_workflow_id(workflow_id: str) -> str:
+    return workflow_id.removeprefix("loan-application-")
+
+
+class ActivityName:
+    """Registered activity names: workflows call activities by these, workers register them."""
+
+    REGISTER_APPLICATION = "records.register_application"
+    PROJECT = "records.project"
+    PRESCREEN = "decisioning.prescreen"
+    CHECK_ID_BLACKLIST = "decisioning.check_id_blacklist"
+    DECIDE = "decisioning.decide"
+    PRE_PAYOUT_CHECK = "decisioning.pre_payout_check"
+    INSPECT_ID_CARD = "vision.inspect_id_card"
+    CHECK_LIVENESS = "vision.check_liveness"
+    MATCH_FACES = "vision.match_faces"
+    VERIFY_IDENTITY = "identity.verify"
+    CARRIER_SEND_SMS = "carrier.send_sms"
+    CARRIER_AUTHORIZE = "carrier.authorize"
+    CARRIER_FETCH_REPORT = "carrier.fetch_report"
+    BUREAU_FETCH_REPORT = "bureau.fetch_report"
+    BANKCARD_VERIFY = "bankcard.verify"
+    CONTRACT_GENERATE = "contract.generate"
+    CONTRACT_SEAL = "contract.seal"
+    ESIGN_CREATE_ENVELOPE = "esign.create_envelope"
+    ESIGN_SIGN = "esign.sign"
+    PAYOUT_ROUTE = "payout.route"
+    PAYOUT_SUBMIT = "payout.submit"
+    PAYOUT_QUERY = "payout.query"
+    PAYOUT_RECORD = "payout.record"
+
+
+class ErrorType:
+    """ApplicationError types that cross the workflow boundary."""
+
+    WRONG_STAGE = "WRONG_STAGE"
+    INVALID_INPUT = "INVALID_INPUT"
+    REPORT_PENDING = "REPORT_PENDING"
+    BAD_DOCUMENT = "BAD_DOCUMENT"
+    VENDOR_REJECTED = "VENDOR_REJECTED"

@@ -1,0 +1,136 @@
+"""Reason codes: stable identifiers with an internal meaning, an applicant-safe message and
+the number of days before the applicant may apply again."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class ReasonCode(StrEnum):
+    # pre-screen
+    P001_BLACKLISTED = "P001"
+    P002_VELOCITY_DEVICE = "P002"
+    P003_VELOCITY_PHONE = "P003"
+    P004_COOL_DOWN = "P004"
+    P005_DEVICE_RISK = "P005"
+    # identity
+    I001_ID_NUMBER_INVALID = "I001"
+    I002_IDENTITY_MISMATCH = "I002"
+    I003_FACE_MISMATCH = "I003"
+    I004_NO_FACE = "I004"
+    I005_MULTIPLE_FACES = "I005"
+    I006_IMAGE_UNREADABLE = "I006"
+    I007_LIVENESS_FAILED = "I007"
+    I008_ID_EXPIRED = "I008"
+    I009_IMAGE_QUALITY = "I009"
+    # carrier
+    C001_CARRIER_AUTH_FAILED = "C001"
+    C002_CARRIER_REPORT_UNAVAILABLE = "C002"
+    # decision
+    R001_AGE_OUT_OF_RANGE = "R001"
+    R002_CURRENT_OVERDUE = "R002"
+    R003_OVERDUE_HISTORY = "R003"
+    R004_TOO_MANY_INQUIRIES = "R004"
+    R005_MULTI_LENDING = "R005"
+    R006_HIGH_DEBT_TO_INCOME = "R006"
+    R007_LOW_SCORE = "R007"
+    R008_GREY_ZONE = "R008"
+    R009_THIN_FILE = "R009"
+    R010_CARRIER_TENURE = "R010"
+    # review
+    V001_REVIEW_REJECTED = "V001"
+    V002_REVIEW_TIMED_OUT = "V002"
+    # payout
+    D001_PRE_PAYOUT_RISK = "D001"
+    D002_PAYOUT_FAILED = "D002"
+
+
+class ReasonInfo(BaseModel):
+    code: ReasonCode
+    name: str
+    internal: str
+    applicant_message: str
+    cool_down_days: int
+
+
+def _r(code: ReasonCode, internal: str, message: str, days: int) -> ReasonInfo:
+    return ReasonInfo(
+        code=code,
+        name=code.name.split("_", 1)[1],
+        internal=internal,
+        applicant_message=message,
+        cool_down_days=days,
+    )
+
+
+_RETRY = "Please try again."
+_CANNOT = "We cannot offer you a loan at this time."
+
+REASONS: dict[ReasonCode, ReasonInfo] = {
+    r.code: r
+    for r in [
+        _r(ReasonCode.P001_BLACKLISTED, "ID, phone or device on the blacklist", _CANNOT, 365),
+        _r(ReasonCode.P002_VELOCITY_DEVICE, "too many applications from this device", _CANNOT, 7),
+        _r(ReasonCode.P003_VELOCITY_PHONE, "too many applications for this phone", _CANNOT, 7),
+        _r(ReasonCode.P004_COOL_DOWN, "re-application within the cool-down after a rejection",
+           "You applied recently; please apply again after the date shown.", 0),
+        _r(ReasonCode.P005_DEVICE_RISK, "emulator, rooted device or proxy IP", _CANNOT, 30),
+        _r(ReasonCode.I001_ID_NUMBER_INVALID, "ID number fails GB 11643 checks",
+           "The ID number is not valid; please check it and apply again.", 0),
+        _r(ReasonCode.I002_IDENTITY_MISMATCH, "name and ID number not confirmed by the registry",
+           "Your name and ID number could not be verified.", 30),
+        _r(ReasonCode.I003_FACE_MISMATCH, "selfie does not match the reference portrait",
+           "Your photo does not match your ID; please apply again with a clear selfie.", 1),
+        _r(ReasonCode.I004_NO_FACE, "no face found in the selfie or video",
+           "We could not see your face; please retake the photo in good light.", 0),
+        _r(ReasonCode.I005_MULTIPLE_FACES, "more than one face in the selfie or video",
+           "Only you should be in the photo; please retake it.", 0),
+        _r(ReasonCode.I006_IMAGE_UNREADABLE, "an uploaded file could not be decoded",
+           "A file could not be read; please upload it again.", 0),
+        _r(ReasonCode.I007_LIVENESS_FAILED, "liveness challenge not passed",
+           "The liveness check did not pass; please follow the on-screen actions.", 0),
+        _r(ReasonCode.I008_ID_EXPIRED, "ID card expired", "Your ID card has expired.", 0),
+        _r(ReasonCode.I009_IMAGE_QUALITY, "image too dark, blurred or face too small",
+           "The photo is not clear enough; please retake it in good light.", 0),
+        _r(ReasonCode.C001_CARRIER_AUTH_FAILED, "carrier SMS code attempts exhausted",
+           "The phone authorization failed; " + _RETRY.lower(), 1),
+        _r(ReasonCode.C002_CARRIER_REPORT_UNAVAILABLE, "carrier report not produced in time",
+           "We could not get your phone data; " + _RETRY.lower(), 1),
+        _r(ReasonCode.R001_AGE_OUT_OF_RANGE, "age outside the product window", _CANNOT, 180),
+        _r(ReasonCode.R002_CURRENT_OVERDUE, "current overdue at the bureau", _CANNOT, 90),
+        _r(ReasonCode.R003_OVERDUE_HISTORY, "serious overdue in the last 24 months", _CANNOT, 90),
+        _r(ReasonCode.R004_TOO_MANY_INQUIRIES, "too many credit inquiries recently", _CANNOT, 90),
+        _r(ReasonCode.R005_MULTI_LENDING, "borrowing from too many lenders", _CANNOT, 90),
+        _r(ReasonCode.R006_HIGH_DEBT_TO_INCOME, "debt-to-income above the limit", _CANNOT, 90),
+        _r(ReasonCode.R007_LOW_SCORE, "score below the approval cut-off", _CANNOT, 90),
+        _r(ReasonCode.R008_GREY_ZONE, "score in the grey zone: manual review", _CANNOT, 0),
+        _r(ReasonCode.R009_THIN_FILE, "no credit history at the bureau", _CANNOT, 90),
+        _r(ReasonCode.R010_CARRIER_TENURE, "phone number too new or not in the applicant's name",
+           _CANNOT, 90),
+        _r(ReasonCode.V001_REVIEW_REJECTED, "rejected by a reviewer", _CANNOT, 90),
+        _r(ReasonCode.V002_REVIEW_TIMED_OUT, "manual review not completed in time",
+           "We could not complete your application in time; please apply again.", 0),
+        _r(ReasonCode.D001_PRE_PAYOUT_RISK, "risk signal found just before payout", _CANNOT, 90),
+        _r(ReasonCode.D002_PAYOUT_FAILED, "payout could not be completed",
+           "We could not pay out to your card; please contact support.", 0),
+    ]
+}
+
+
+class ApplicantReason(BaseModel):
+    """What the applicant may see about a rejection."""
+
+    code: ReasonCode
+    message: str
+
+
+def applicant_reasons(codes: list[ReasonCode]) -> list[ApplicantReason]:
+    return [ApplicantReason(code=c, message=REASONS[c].applicant_message) for c in codes]
+
+
+def reapply_after(codes: list[ReasonCode], decided_on: date) -> date:
+    days = max((REASONS[c].cool_down_days for c in codes), default=0)
+    return decided_on + timedelta(days=days)

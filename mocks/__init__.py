@@ -1,0 +1,1 @@
+"""Simulators of every outside party, speaking their wire protocols."""

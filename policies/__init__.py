@@ -1,0 +1,1 @@
+"""Decision policies: data, versioned."""

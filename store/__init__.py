@@ -1,0 +1,1 @@
+"""The application store (SQLModel) and the blob store: projections written by activities."""

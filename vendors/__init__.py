@@ -1,0 +1,1 @@
+"""One httpx client per outside party; no Temporal."""

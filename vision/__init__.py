@@ -1,0 +1,1 @@
+"""Pure computer vision: image checks, faces, liveness, OCR; no Temporal."""
