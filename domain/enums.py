@@ -53,6 +53,16 @@ class DocumentKind(StrEnum):
     ID_BACK = "id_back"
     SELFIE = "selfie"
     LIVENESS_VIDEO = "liveness_video"
+    REFERENCE_PORTRAIT = "reference_portrait"
+    CONTRACT = "contract"
+
+
+APPLICANT_DOCUMENTS = (
+    DocumentKind.ID_FRONT,
+    DocumentKind.ID_BACK,
+    DocumentKind.SELFIE,
+    DocumentKind.LIVENESS_VIDEO,
+)
 
 
 class NextAction(StrEnum):

@@ -523,6 +523,8 @@ class ProjectionInput(BaseModel):
     approved_limit: int | None = None
     review_queue: str | None = None
     reasons: list[ReasonCode] = []
+    reapply_after: date | None = None
+    id_number: str | None = Field(default=None, description="stored as a digest for look-ups")
     data: dict[str, str | int | float | bool | None] = {}
 
 
@@ -549,4 +551,5 @@ class ApplicationView(BaseModel):
     reapply_after: date | None = None
     review_queue: str | None = None
     payout_order_id: str | None = None
+    signed_contract_key: str | None = Field(default=None, description="internal: blob key")
     history: list[str] = Field(default=[], description="statuses passed through, in order")

@@ -56,3 +56,42 @@ class ErrorType:
     REPORT_PENDING = "REPORT_PENDING"
     BAD_DOCUMENT = "BAD_DOCUMENT"
     VENDOR_REJECTED = "VENDOR_REJECTED"
+
+
+class WorkflowName:
+    APPLICATION = "LoanApplicationWorkflow"
+    PAYOUT = "PayoutWorkflow"
+
+
+class UpdateName:
+    SUBMIT_DOCUMENTS = "submit_documents"
+    REQUEST_CARRIER_SMS = "request_carrier_sms"
+    AUTHORIZE_CARRIER = "authorize_carrier"
+    ACCEPT_OFFER = "accept_offer"
+    SIGN_CONTRACT = "sign_contract"
+    WITHDRAW = "withdraw"
+    RECORD_REVIEW = "record_review"
+    PROVIDE_NEW_BANK_CARD = "provide_new_bank_card"
+
+
+class QueryName:
+    STATUS = "status"
+
+
+class SignalName:
+    PAYMENT_NOTIFICATION = "payment_notification"
+    NEW_BANK_CARD = "new_bank_card"
+
+
+class SearchAttributeName:
+    """Custom search attributes; registered at dev-server start and in the compose deployment."""
+
+    APPLICATION_STATUS = "ApplicationStatus"
+    DECISION_OUTCOME = "DecisionOutcome"
+    RISK_GRADE = "RiskGrade"
+    PRODUCT_CODE = "ProductCode"
+    REQUESTED_AMOUNT = "RequestedAmount"
+    REVIEW_QUEUE = "ReviewQueue"
+
+    KEYWORDS = (APPLICATION_STATUS, DECISION_OUTCOME, RISK_GRADE, PRODUCT_CODE, REVIEW_QUEUE)
+    DOUBLES = (REQUESTED_AMOUNT,)

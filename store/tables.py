@@ -3,7 +3,7 @@ lookups for velocity and blacklist use salted-free SHA-256 digests of normalised
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -32,6 +32,7 @@ class Application(SQLModel, table=True):
     approved_limit: int | None = None
     review_queue: str | None = Field(default=None, index=True, max_length=32)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reapply_after: date | None = None
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
