@@ -18,6 +18,7 @@ from domain.enums import (
     PayoutStatus,
     ReviewOutcome,
 )
+from domain.naming import VISION_TASK_QUEUE
 from domain.pricing import Schedule
 from domain.products import Product
 from domain.reasons import ApplicantReason, ReasonCode
@@ -60,6 +61,9 @@ class StartApplicationInput(BaseModel):
     device: Device
     consents: Consents
     submitted_at: datetime
+    vision_task_queue: str = Field(
+        default=VISION_TASK_QUEUE, description="queue of the CPU-bound identity checks"
+    )
     upsert_search_attributes: bool = Field(
         default=True,
         description="off only on servers that cannot register custom search attributes",
@@ -528,6 +532,13 @@ class ProjectionInput(BaseModel):
     data: dict[str, str | int | float | bool | None] = {}
 
 
+class PayoutNeedsCard(BaseModel):
+    """PayoutWorkflow to its parent: the card was refused; the applicant must give another."""
+
+    reason: str
+    deadline: datetime
+
+
 class WithdrawInput(BaseModel):
     reason: str = Field(default="", max_length=500)
 
@@ -551,5 +562,6 @@ class ApplicationView(BaseModel):
     reapply_after: date | None = None
     review_queue: str | None = None
     payout_order_id: str | None = None
+    document_attempts_left: int | None = None
     signed_contract_key: str | None = Field(default=None, description="internal: blob key")
     history: list[str] = Field(default=[], description="statuses passed through, in order")

@@ -56,6 +56,7 @@ class ErrorType:
     REPORT_PENDING = "REPORT_PENDING"
     BAD_DOCUMENT = "BAD_DOCUMENT"
     VENDOR_REJECTED = "VENDOR_REJECTED"
+    NOT_FOUND = "NOT_FOUND"
 
 
 class WorkflowName:
@@ -81,6 +82,7 @@ class QueryName:
 class SignalName:
     PAYMENT_NOTIFICATION = "payment_notification"
     NEW_BANK_CARD = "new_bank_card"
+    PAYOUT_NEEDS_CARD = "payout_needs_card"
 
 
 class SearchAttributeName:

@@ -31,6 +31,11 @@ class Product(BaseModel):
     carrier_sms_attempts: int = 3
     esign_otp_attempts: int = 3
     payout_max_attempts: int = 4
+    document_attempts: int = 3
+    review_rounds: int = 3
+    face_match_threshold: float = Field(
+        default=0.6, description="face distance policy: at most this is the same person"
+    )
     bureau_max_age: timedelta = timedelta(days=7)
     timeouts: Timeouts = Timeouts()
 

@@ -44,6 +44,7 @@ class ReasonCode(StrEnum):
     V001_REVIEW_REJECTED = "V001"
     V002_REVIEW_TIMED_OUT = "V002"
     # payout
+    S001_SIGNATURE_FAILED = "S001"
     D001_PRE_PAYOUT_RISK = "D001"
     D002_PAYOUT_FAILED = "D002"
 
@@ -75,30 +76,74 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
         _r(ReasonCode.P001_BLACKLISTED, "ID, phone or device on the blacklist", _CANNOT, 365),
         _r(ReasonCode.P002_VELOCITY_DEVICE, "too many applications from this device", _CANNOT, 7),
         _r(ReasonCode.P003_VELOCITY_PHONE, "too many applications for this phone", _CANNOT, 7),
-        _r(ReasonCode.P004_COOL_DOWN, "re-application within the cool-down after a rejection",
-           "You applied recently; please apply again after the date shown.", 0),
+        _r(
+            ReasonCode.P004_COOL_DOWN,
+            "re-application within the cool-down after a rejection",
+            "You applied recently; please apply again after the date shown.",
+            0,
+        ),
         _r(ReasonCode.P005_DEVICE_RISK, "emulator, rooted device or proxy IP", _CANNOT, 30),
-        _r(ReasonCode.I001_ID_NUMBER_INVALID, "ID number fails GB 11643 checks",
-           "The ID number is not valid; please check it and apply again.", 0),
-        _r(ReasonCode.I002_IDENTITY_MISMATCH, "name and ID number not confirmed by the registry",
-           "Your name and ID number could not be verified.", 30),
-        _r(ReasonCode.I003_FACE_MISMATCH, "selfie does not match the reference portrait",
-           "Your photo does not match your ID; please apply again with a clear selfie.", 1),
-        _r(ReasonCode.I004_NO_FACE, "no face found in the selfie or video",
-           "We could not see your face; please retake the photo in good light.", 0),
-        _r(ReasonCode.I005_MULTIPLE_FACES, "more than one face in the selfie or video",
-           "Only you should be in the photo; please retake it.", 0),
-        _r(ReasonCode.I006_IMAGE_UNREADABLE, "an uploaded file could not be decoded",
-           "A file could not be read; please upload it again.", 0),
-        _r(ReasonCode.I007_LIVENESS_FAILED, "liveness challenge not passed",
-           "The liveness check did not pass; please follow the on-screen actions.", 0),
+        _r(
+            ReasonCode.I001_ID_NUMBER_INVALID,
+            "ID number fails GB 11643 checks",
+            "The ID number is not valid; please check it and apply again.",
+            0,
+        ),
+        _r(
+            ReasonCode.I002_IDENTITY_MISMATCH,
+            "name and ID number not confirmed by the registry",
+            "Your name and ID number could not be verified.",
+            30,
+        ),
+        _r(
+            ReasonCode.I003_FACE_MISMATCH,
+            "selfie does not match the reference portrait",
+            "Your photo does not match your ID; please apply again with a clear selfie.",
+            1,
+        ),
+        _r(
+            ReasonCode.I004_NO_FACE,
+            "no face found in the selfie or video",
+            "We could not see your face; please retake the photo in good light.",
+            0,
+        ),
+        _r(
+            ReasonCode.I005_MULTIPLE_FACES,
+            "more than one face in the selfie or video",
+            "Only you should be in the photo; please retake it.",
+            0,
+        ),
+        _r(
+            ReasonCode.I006_IMAGE_UNREADABLE,
+            "an uploaded file could not be decoded",
+            "A file could not be read; please upload it again.",
+            0,
+        ),
+        _r(
+            ReasonCode.I007_LIVENESS_FAILED,
+            "liveness challenge not passed",
+            "The liveness check did not pass; please follow the on-screen actions.",
+            0,
+        ),
         _r(ReasonCode.I008_ID_EXPIRED, "ID card expired", "Your ID card has expired.", 0),
-        _r(ReasonCode.I009_IMAGE_QUALITY, "image too dark, blurred or face too small",
-           "The photo is not clear enough; please retake it in good light.", 0),
-        _r(ReasonCode.C001_CARRIER_AUTH_FAILED, "carrier SMS code attempts exhausted",
-           "The phone authorization failed; " + _RETRY.lower(), 1),
-        _r(ReasonCode.C002_CARRIER_REPORT_UNAVAILABLE, "carrier report not produced in time",
-           "We could not get your phone data; " + _RETRY.lower(), 1),
+        _r(
+            ReasonCode.I009_IMAGE_QUALITY,
+            "image too dark, blurred or face too small",
+            "The photo is not clear enough; please retake it in good light.",
+            0,
+        ),
+        _r(
+            ReasonCode.C001_CARRIER_AUTH_FAILED,
+            "carrier SMS code attempts exhausted",
+            "The phone authorization failed; " + _RETRY.lower(),
+            1,
+        ),
+        _r(
+            ReasonCode.C002_CARRIER_REPORT_UNAVAILABLE,
+            "carrier report not produced in time",
+            "We could not get your phone data; " + _RETRY.lower(),
+            1,
+        ),
         _r(ReasonCode.R001_AGE_OUT_OF_RANGE, "age outside the product window", _CANNOT, 180),
         _r(ReasonCode.R002_CURRENT_OVERDUE, "current overdue at the bureau", _CANNOT, 90),
         _r(ReasonCode.R003_OVERDUE_HISTORY, "serious overdue in the last 24 months", _CANNOT, 90),
@@ -108,14 +153,32 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
         _r(ReasonCode.R007_LOW_SCORE, "score below the approval cut-off", _CANNOT, 90),
         _r(ReasonCode.R008_GREY_ZONE, "score in the grey zone: manual review", _CANNOT, 0),
         _r(ReasonCode.R009_THIN_FILE, "no credit history at the bureau", _CANNOT, 90),
-        _r(ReasonCode.R010_CARRIER_TENURE, "phone number too new or not in the applicant's name",
-           _CANNOT, 90),
+        _r(
+            ReasonCode.R010_CARRIER_TENURE,
+            "phone number too new or not in the applicant's name",
+            _CANNOT,
+            90,
+        ),
         _r(ReasonCode.V001_REVIEW_REJECTED, "rejected by a reviewer", _CANNOT, 90),
-        _r(ReasonCode.V002_REVIEW_TIMED_OUT, "manual review not completed in time",
-           "We could not complete your application in time; please apply again.", 0),
+        _r(
+            ReasonCode.V002_REVIEW_TIMED_OUT,
+            "manual review not completed in time",
+            "We could not complete your application in time; please apply again.",
+            0,
+        ),
+        _r(
+            ReasonCode.S001_SIGNATURE_FAILED,
+            "e-sign OTP attempts exhausted",
+            "The contract could not be signed; please apply again.",
+            0,
+        ),
         _r(ReasonCode.D001_PRE_PAYOUT_RISK, "risk signal found just before payout", _CANNOT, 90),
-        _r(ReasonCode.D002_PAYOUT_FAILED, "payout could not be completed",
-           "We could not pay out to your card; please contact support.", 0),
+        _r(
+            ReasonCode.D002_PAYOUT_FAILED,
+            "payout could not be completed",
+            "We could not pay out to your card; please contact support.",
+            0,
+        ),
     ]
 }
 
@@ -134,3 +197,15 @@ def applicant_reasons(codes: list[ReasonCode]) -> list[ApplicantReason]:
 def reapply_after(codes: list[ReasonCode], decided_on: date) -> date:
     days = max((REASONS[c].cool_down_days for c in codes), default=0)
     return decided_on + timedelta(days=days)
+
+
+RETAKE_REASONS = frozenset(
+    {
+        ReasonCode.I004_NO_FACE,
+        ReasonCode.I005_MULTIPLE_FACES,
+        ReasonCode.I006_IMAGE_UNREADABLE,
+        ReasonCode.I007_LIVENESS_FAILED,
+        ReasonCode.I009_IMAGE_QUALITY,
+    }
+)
+"""Identity failures the applicant can fix by uploading again, within the attempt limit."""

@@ -1,0 +1,69 @@
+"""Shared fixtures: Temporal environments from the installed binaries (nothing is downloaded),
+settings pointing at tmp folders, and a database engine (SQLite, or PostgreSQL at DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import Settings
+from config.temporal import data_converter
+from store.blobs import LocalBlobStore
+from store.db import create_tables, make_engine
+from workflows.options import SEARCH_ATTRIBUTE_KEYS
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    return Settings(
+        environment="test", data_dir=data, database_url=os.environ.get("DATABASE_URL", "")
+    )
+
+
+@pytest.fixture(scope="session")
+async def time_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+    """Time-skipping server: long timers pass at once. It cannot register search attributes,
+    so workflows started here set upsert_search_attributes=False."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(settings),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server with the custom search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=list(SEARCH_ATTRIBUTE_KEYS),
+        data_converter=data_converter(settings),
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+    eng = make_engine(url)
+    create_tables(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")

@@ -1,0 +1,632 @@
+"""Stages 1-11 of a loan application: one durable workflow from submission to money paid out.
+
+The workflow only orchestrates. Applicant steps and review outcomes arrive as validated updates
+(`workflows/steps.py`); every wait has a timer; every stage change is projected into the store
+and the search attributes. Business outcomes (rejections, expiries) end the run through
+`_Finished`, a private control-flow exception caught in `run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.enums import (
+        ApplicationStatus,
+        DecisionOutcome,
+        DocumentKind,
+        LivenessAction,
+        NextAction,
+        PayoutResultKind,
+        ReviewOutcome,
+    )
+    from domain.idnumber import parse_id_number
+    from domain.models import (
+        ActionWindow,
+        BureauInput,
+        BureauReport,
+        CarrierReport,
+        CarrierReportInput,
+        ContractDocument,
+        ContractInput,
+        Decision,
+        DecisionInput,
+        EsignEnvelope,
+        EsignEnvelopeInput,
+        FaceMatchInput,
+        FaceMatchResult,
+        IdBlacklistInput,
+        IdCardInput,
+        IdCardResult,
+        IdentityCheckInput,
+        IdentityCheckResult,
+        IdentityOutcome,
+        LivenessChallenge,
+        LivenessInput,
+        LivenessResult,
+        PayoutInput,
+        PayoutOutcome,
+        PrePayoutInput,
+        PrePayoutResult,
+        PrescreenInput,
+        PrescreenResult,
+        ProjectionInput,
+        SealInput,
+        StartApplicationInput,
+    )
+    from domain.naming import ActivityName, WorkflowName, payout_workflow_id
+    from domain.reasons import RETAKE_REASONS, ReasonCode, reapply_after
+    from workflows import options
+    from workflows.options import CallOptions
+    from workflows.steps import ApplicantSteps
+
+R = TypeVar("R", bound=BaseModel)
+
+CHALLENGE_ACTIONS = 3
+CHALLENGE_WINDOW_SECONDS = 2.5
+
+
+class _Finished(Exception):
+    """Unwinds the stages once a terminal status has been recorded."""
+
+
+@workflow.defn(name=WorkflowName.APPLICATION)
+class LoanApplicationWorkflow(ApplicantSteps):
+    @workflow.init
+    def __init__(self, inp: StartApplicationInput) -> None:
+        super().__init__(inp)
+        self._challenge = self._make_challenge()
+
+    @workflow.run
+    async def run(self, inp: StartApplicationInput) -> ApplicationStatus:
+        try:
+            await self._stages()
+            await self._finish(ApplicationStatus.DISBURSED, "DISBURSED")
+        except _Finished:
+            pass
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status
+
+    async def _stages(self) -> None:
+        inp = self._inp
+        await self._call(ActivityName.REGISTER_APPLICATION, inp, None, options.STORE)
+        await self._enter(ApplicationStatus.SUBMITTED, NextAction.WAIT, "SUBMITTED")
+        await self._prescreen()
+        await self._documents_and_identity()
+        await self._carrier()
+        decision = await self._decide()
+        if decision.outcome == DecisionOutcome.REVIEW:
+            await self._manual_review(decision.review_queue or "GREY_ZONE")
+        await self._offer_stage()
+        await self._signature_stage()
+        await self._pre_payout()
+        await self._disburse()
+
+    # ------------------------------------------------------------------ stage 1
+
+    async def _prescreen(self) -> None:
+        inp = self._inp
+        result = await self._call(
+            ActivityName.PRESCREEN,
+            PrescreenInput(
+                application_id=inp.application_id,
+                phone=inp.phone,
+                device=inp.device,
+                submitted_at=inp.submitted_at,
+            ),
+            PrescreenResult,
+            options.STORE,
+        )
+        if not result.passed:
+            await self._reject(result.reasons, "PRESCREEN_REJECTED", result.reapply_after)
+
+    # ------------------------------------------------------------------ stages 2 and 3
+
+    async def _documents_and_identity(self) -> None:
+        while True:
+            await self._await_documents()
+            reasons = await self._verify_identity()
+            if not reasons:
+                return
+            retake = set(reasons) <= RETAKE_REASONS
+            if retake and self._document_attempts_left > 0:
+                self._retake_reasons = reasons
+                await self._project("DOCUMENTS_RETAKE_REQUESTED", reasons=reasons)
+                continue
+            await self._reject(reasons, "IDENTITY_REJECTED")
+
+    async def _await_documents(self) -> None:
+        self._docs = None
+        timeout = self._inp.product.timeouts.documents
+        await self._enter(
+            ApplicationStatus.AWAITING_DOCUMENTS,
+            NextAction.UPLOAD_DOCUMENTS,
+            "AWAITING_DOCUMENTS",
+            timeout,
+        )
+        await self._wait_for(lambda: self._docs is not None, timeout, "DOCUMENTS_TIMED_OUT")
+
+    async def _verify_identity(self) -> list[ReasonCode]:
+        docs = self._docs
+        assert docs is not None
+        self._document_attempts_left -= 1
+        self._retake_reasons = []
+        await self._enter(
+            ApplicationStatus.VERIFYING_IDENTITY,
+            NextAction.WAIT,
+            "VERIFYING_IDENTITY",
+            id_number=docs.id_number,
+        )
+        app_id = self._inp.application_id
+        id_number = parse_id_number(docs.id_number)
+        listed = await self._call(
+            ActivityName.CHECK_ID_BLACKLIST,
+            IdBlacklistInput(
+                application_id=app_id,
+                id_number=id_number.value,
+                phone=self._inp.phone,
+                device_fingerprint=self._inp.device.fingerprint,
+            ),
+            PrescreenResult,
+            options.STORE,
+        )
+        if not listed.passed:
+            await self._reject(listed.reasons, "ID_BLACKLISTED", listed.reapply_after)
+        refs = {d.kind: d for d in docs.documents}
+        card, liveness, identity = await asyncio.gather(
+            self._call(
+                ActivityName.INSPECT_ID_CARD,
+                IdCardInput(
+                    application_id=app_id,
+                    front=refs[DocumentKind.ID_FRONT],
+                    back=refs[DocumentKind.ID_BACK],
+                    application_date=self._inp.submitted_at.date(),
+                ),
+                IdCardResult,
+                options.VISION,
+            ),
+            self._call(
+                ActivityName.CHECK_LIVENESS,
+                LivenessInput(
+                    application_id=app_id,
+                    video=refs[DocumentKind.LIVENESS_VIDEO],
+                    challenge=self._challenge,
+                ),
+                LivenessResult,
+                options.VISION,
+            ),
+            self._call(
+                ActivityName.VERIFY_IDENTITY,
+                IdentityCheckInput(
+                    application_id=app_id, full_name=docs.full_name, id_number=id_number.value
+                ),
+                IdentityCheckResult,
+                options.VENDOR,
+            ),
+        )
+        reasons: list[ReasonCode] = []
+        if not identity.matched:
+            reasons.append(ReasonCode.I002_IDENTITY_MISMATCH)
+        reasons += [] if card.passed else card.reasons or [ReasonCode.I006_IMAGE_UNREADABLE]
+        reasons += [] if liveness.passed else liveness.reasons or [ReasonCode.I007_LIVENESS_FAILED]
+        if reasons:
+            return _unique(reasons)
+        match = await self._call(
+            ActivityName.MATCH_FACES,
+            FaceMatchInput(
+                application_id=app_id,
+                selfie=refs[DocumentKind.SELFIE],
+                id_front=refs[DocumentKind.ID_FRONT],
+                reference_portrait=identity.reference_portrait,
+                video=refs[DocumentKind.LIVENESS_VIDEO],
+                threshold=self._inp.product.face_match_threshold,
+            ),
+            FaceMatchResult,
+            options.VISION,
+        )
+        if not match.passed:
+            return _unique(match.reasons or [ReasonCode.I003_FACE_MISMATCH])
+        self._identity = IdentityOutcome(
+            passed=True,
+            age=id_number.age_on(self._inp.submitted_at.date()),
+            is_male=id_number.is_male,
+            face_distance=match.distance_reference,
+            liveness_passed=True,
+        )
+        await self._project(
+            "IDENTITY_VERIFIED",
+            data={
+                "face_distance_card": match.distance_card,
+                "face_distance_reference": match.distance_reference,
+            },
+        )
+        return []
+
+    # ------------------------------------------------------------------ stage 4
+
+    async def _carrier(self) -> None:
+        timeouts = self._inp.product.timeouts
+        await self._enter(
+            ApplicationStatus.AWAITING_CARRIER_AUTH,
+            NextAction.AUTHORIZE_CARRIER,
+            "AWAITING_CARRIER_AUTH",
+            timeouts.carrier_auth,
+        )
+        await self._wait_for(
+            lambda: self._carrier_task_id is not None or self._carrier_attempts_left <= 0,
+            timeouts.carrier_auth,
+            "CARRIER_AUTH_TIMED_OUT",
+        )
+        if self._carrier_task_id is None:
+            await self._reject([ReasonCode.C001_CARRIER_AUTH_FAILED], "CARRIER_AUTH_FAILED")
+        self._set_next(NextAction.WAIT, None)
+        try:
+            self._carrier_report = await self._call(
+                ActivityName.CARRIER_FETCH_REPORT,
+                CarrierReportInput(
+                    application_id=self._inp.application_id, task_id=self._carrier_task_id or ""
+                ),
+                CarrierReport,
+                options.carrier_report_poll(timeouts.carrier_report),
+            )
+        except ActivityError:
+            await self._reject(
+                [ReasonCode.C002_CARRIER_REPORT_UNAVAILABLE], "CARRIER_REPORT_MISSING"
+            )
+
+    # ------------------------------------------------------------------ stage 5
+
+    async def _decide(self) -> Decision:
+        inp, docs = self._inp, self._docs
+        assert docs is not None and self._identity is not None
+        await self._enter(ApplicationStatus.DECISIONING, NextAction.WAIT, "DECISIONING")
+        self._bureau = await self._call(
+            ActivityName.BUREAU_FETCH_REPORT,
+            BureauInput(
+                application_id=inp.application_id,
+                full_name=docs.full_name,
+                id_number=docs.id_number,
+            ),
+            BureauReport,
+            options.VENDOR,
+        )
+        decision = await self._call(
+            ActivityName.DECIDE,
+            DecisionInput(
+                application_id=inp.application_id,
+                product=inp.product,
+                requested_amount=inp.requested_amount,
+                requested_term=inp.requested_term,
+                decided_on=workflow.now().date(),
+                identity=self._identity,
+                bureau=self._bureau,
+                carrier=self._carrier_report,
+            ),
+            Decision,
+            options.LOCAL,
+        )
+        self._decision = decision
+        self._offer = decision.offer
+        self._upsert(
+            options.OUTCOME_KEY.value_set(decision.outcome),
+            options.GRADE_KEY.value_set(decision.grade or ""),
+        )
+        await self._project(
+            "DECIDED",
+            decision_outcome=decision.outcome,
+            risk_grade=decision.grade,
+            approved_limit=decision.offer.limit if decision.offer else None,
+            reasons=decision.reasons,
+        )
+        if decision.outcome == DecisionOutcome.REJECT or decision.offer is None:
+            await self._reject(decision.reasons or [ReasonCode.R007_LOW_SCORE], "DECISION_REJECTED")
+        return decision
+
+    # ------------------------------------------------------------------ stage 6
+
+    async def _manual_review(self, queue: str) -> None:
+        product = self._inp.product
+        for _ in range(product.review_rounds):
+            self._review = None
+            self._review_queue = queue
+            final = product.timeouts.review_final
+            await self._enter(
+                ApplicationStatus.MANUAL_REVIEW,
+                NextAction.AWAIT_REVIEW,
+                "REVIEW_OPENED",
+                final,
+                review_queue=queue,
+            )
+            self._upsert(options.QUEUE_KEY.value_set(queue))
+            sla = min(product.timeouts.review_sla, final)
+            if not await self._wait_for(lambda: self._review is not None, sla, None):
+                self._review_queue = f"{queue}_ESCALATED"
+                self._upsert(options.QUEUE_KEY.value_set(self._review_queue))
+                await self._project("REVIEW_SLA_BREACHED", review_queue=self._review_queue)
+                await self._wait_for(
+                    lambda: self._review is not None,
+                    final - sla,
+                    "REVIEW_TIMED_OUT",
+                    timeout_status=ApplicationStatus.REJECTED,
+                    timeout_reasons=[ReasonCode.V002_REVIEW_TIMED_OUT],
+                )
+            review = self._review
+            assert review is not None
+            self._upsert(options.QUEUE_KEY.value_set(""))
+            if review.outcome == ReviewOutcome.APPROVE:
+                if review.approved_limit is not None and self._offer is not None:
+                    limit = min(self._offer.limit, review.approved_limit)
+                    self._offer = self._offer.model_copy(update={"limit": limit})
+                await self._project(
+                    "REVIEW_APPROVED",
+                    decision_outcome=DecisionOutcome.APPROVE,
+                    approved_limit=self._offer.limit if self._offer else None,
+                    data={"reviewer": review.reviewer},
+                )
+                self._upsert(options.OUTCOME_KEY.value_set(DecisionOutcome.APPROVE))
+                return
+            if review.outcome == ReviewOutcome.REJECT:
+                await self._reject(
+                    [review.reason_code or ReasonCode.V001_REVIEW_REJECTED], "REVIEW_REJECTED"
+                )
+            await self._project("REVIEW_MORE_INFO", data={"reviewer": review.reviewer})
+            self._document_attempts_left = max(self._document_attempts_left, 1)
+            await self._documents_and_identity()
+        await self._reject([ReasonCode.V001_REVIEW_REJECTED], "REVIEW_ROUNDS_EXHAUSTED")
+
+    # ------------------------------------------------------------------ stages 7 and 8
+
+    async def _offer_stage(self) -> None:
+        offer = self._offer
+        assert offer is not None
+        expires = workflow.now() + self._inp.product.timeouts.offer
+        self._offer = offer.model_copy(update={"expires_at": expires})
+        await self._enter(
+            ApplicationStatus.OFFERED,
+            NextAction.ACCEPT_OFFER,
+            "OFFERED",
+            self._inp.product.timeouts.offer,
+        )
+        await self._wait_for(
+            lambda: self._accepted is not None, expires - workflow.now(), "OFFER_EXPIRED"
+        )
+
+    async def _signature_stage(self) -> None:
+        inp, docs, accepted = self._inp, self._docs, self._accepted
+        assert docs is not None and accepted is not None and self._schedule is not None
+        contract = await self._call(
+            ActivityName.CONTRACT_GENERATE,
+            ContractInput(
+                application_id=inp.application_id,
+                full_name=docs.full_name,
+                id_number=docs.id_number,
+                phone=inp.phone,
+                product_name=inp.product.name,
+                schedule=self._schedule,
+                generated_at=workflow.now(),
+            ),
+            ContractDocument,
+            options.LOCAL,
+        )
+        envelope = await self._call(
+            ActivityName.ESIGN_CREATE_ENVELOPE,
+            EsignEnvelopeInput(
+                application_id=inp.application_id,
+                full_name=docs.full_name,
+                id_number=docs.id_number,
+                phone=inp.phone,
+                contract=contract,
+            ),
+            EsignEnvelope,
+            options.VENDOR,
+        )
+        self._envelope_id = envelope.envelope_id
+        timeout = inp.product.timeouts.signature
+        await self._enter(
+            ApplicationStatus.AWAITING_SIGNATURE,
+            NextAction.SIGN_CONTRACT,
+            "AWAITING_SIGNATURE",
+            timeout,
+            data={"contract_sha256": contract.sha256},
+        )
+        await self._wait_for(
+            lambda: self._signed_contract is not None or self._esign_attempts_left <= 0,
+            timeout,
+            "SIGNATURE_TIMED_OUT",
+        )
+        if self._signed_contract is None:
+            await self._reject([ReasonCode.S001_SIGNATURE_FAILED], "SIGNATURE_FAILED")
+        assert self._signed_contract is not None
+        sealed = await self._call(
+            ActivityName.CONTRACT_SEAL,
+            SealInput(application_id=inp.application_id, contract=self._signed_contract),
+            ContractDocument,
+            options.LOCAL,
+        )
+        self._sealed_contract = sealed
+        await self._project("CONTRACT_SIGNED", data={"sealed_sha256": sealed.sha256})
+
+    # ------------------------------------------------------------------ stages 9 and 10
+
+    async def _pre_payout(self) -> None:
+        inp, docs = self._inp, self._docs
+        assert docs is not None and self._bureau is not None
+        await self._enter(ApplicationStatus.PRE_PAYOUT_CHECK, NextAction.WAIT, "PRE_PAYOUT_CHECK")
+        check = await self._call(
+            ActivityName.PRE_PAYOUT_CHECK,
+            PrePayoutInput(
+                application_id=inp.application_id,
+                full_name=docs.full_name,
+                id_number=docs.id_number,
+                phone=inp.phone,
+                device_fingerprint=inp.device.fingerprint,
+                bureau_fetched_at=self._bureau.fetched_at,
+                max_bureau_age_seconds=inp.product.bureau_max_age.total_seconds(),
+            ),
+            PrePayoutResult,
+            options.VENDOR,
+        )
+        if check.outcome == DecisionOutcome.REJECT:
+            await self._reject(
+                check.reasons or [ReasonCode.D001_PRE_PAYOUT_RISK], "PRE_PAYOUT_REJECTED"
+            )
+        if check.outcome == DecisionOutcome.REVIEW:
+            await self._manual_review("PRE_PAYOUT")
+
+    async def _disburse(self) -> None:
+        inp, docs, accepted = self._inp, self._docs, self._accepted
+        assert docs is not None and accepted is not None
+        await self._enter(ApplicationStatus.DISBURSING, NextAction.WAIT, "DISBURSING")
+        timeouts = inp.product.timeouts
+        try:
+            outcome: PayoutOutcome = await workflow.execute_child_workflow(
+                WorkflowName.PAYOUT,
+                PayoutInput(
+                    application_id=inp.application_id,
+                    amount=accepted.amount,
+                    account_name=docs.full_name,
+                    id_number=docs.id_number,
+                    card=self._card or accepted.bank_card,
+                    max_attempts=inp.product.payout_max_attempts,
+                    callback_wait_seconds=timeouts.payout_callback.total_seconds(),
+                    new_card_timeout_seconds=timeouts.new_bank_card.total_seconds(),
+                    total_timeout_seconds=timeouts.payout_total.total_seconds(),
+                ),
+                id=payout_workflow_id(inp.application_id),
+                result_type=PayoutOutcome,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except ChildWorkflowError:
+            workflow.logger.exception("payout workflow failed")
+            await self._finish(
+                ApplicationStatus.FAILED, "PAYOUT_FAILED", [ReasonCode.D002_PAYOUT_FAILED]
+            )
+        self._payout_order_id = outcome.order_id
+        if outcome.kind == PayoutResultKind.CARD_TIMEOUT:
+            await self._finish(ApplicationStatus.EXPIRED, "NEW_CARD_TIMED_OUT")
+        if outcome.kind != PayoutResultKind.DISBURSED:
+            await self._finish(
+                ApplicationStatus.FAILED, "PAYOUT_FAILED", [ReasonCode.D002_PAYOUT_FAILED]
+            )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _make_challenge(self) -> LivenessChallenge:
+        rng = workflow.random()
+        actions = rng.sample(list(LivenessAction), CHALLENGE_ACTIONS)
+        return LivenessChallenge(
+            nonce=str(workflow.uuid4()),
+            windows=[
+                ActionWindow(
+                    action=action,
+                    start_s=i * CHALLENGE_WINDOW_SECONDS,
+                    end_s=(i + 1) * CHALLENGE_WINDOW_SECONDS,
+                )
+                for i, action in enumerate(actions)
+            ],
+        )
+
+    async def _call(
+        self, name: str, arg: BaseModel, result: type[R] | None, opts: CallOptions
+    ) -> Any:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            result_type=result,
+            task_queue=self._inp.vision_task_queue if opts.vision else None,
+            start_to_close_timeout=opts.start_to_close,
+            schedule_to_close_timeout=opts.schedule_to_close,
+            heartbeat_timeout=opts.heartbeat,
+            retry_policy=opts.retry,
+        )
+
+    async def _enter(
+        self,
+        status: ApplicationStatus,
+        next_action: NextAction,
+        event: str,
+        timeout: timedelta | None = None,
+        **projection: Any,
+    ) -> None:
+        """Checkpoint for withdrawal, then move to a stage and tell the store and visibility."""
+        if self._withdrawn is not None and not status.is_terminal:
+            await self._finish(ApplicationStatus.CANCELLED, "WITHDRAWN")
+        self._status = status
+        self._history.append(status)
+        self._set_next(next_action, workflow.now() + timeout if timeout else None)
+        self._upsert(options.STATUS_KEY.value_set(status))
+        await self._project(event, **projection)
+
+    async def _wait_for(
+        self,
+        condition: Any,
+        timeout: timedelta,
+        timeout_event: str | None,
+        timeout_status: ApplicationStatus = ApplicationStatus.EXPIRED,
+        timeout_reasons: list[ReasonCode] | None = None,
+    ) -> bool:
+        """Wait for an applicant or reviewer; withdrawal cancels, a timeout ends the run unless
+        `timeout_event` is None (then the caller handles it)."""
+        try:
+            await workflow.wait_condition(
+                lambda: bool(condition()) or self._withdrawn is not None,
+                timeout=max(timeout, timedelta(seconds=1)),
+            )
+        except TimeoutError:
+            if timeout_event is None:
+                return False
+            await self._finish(timeout_status, timeout_event, timeout_reasons or [])
+        if self._withdrawn is not None:
+            await self._finish(ApplicationStatus.CANCELLED, "WITHDRAWN")
+        return True
+
+    async def _reject(self, reasons: list[ReasonCode], event: str, after: Any = None) -> None:
+        self._reapply_after = after or reapply_after(reasons, workflow.now().date())
+        await self._finish(ApplicationStatus.REJECTED, event, reasons)
+
+    async def _finish(
+        self, status: ApplicationStatus, event: str, reasons: list[ReasonCode] | None = None
+    ) -> None:
+        self._status = status
+        self._reasons = _unique(reasons or [])
+        self._history.append(status)
+        self._set_next(NextAction.NONE, None)
+        self._upsert(options.STATUS_KEY.value_set(status))
+        await self._project(event, reasons=self._reasons, reapply_after=self._reapply_after)
+        raise _Finished(status)
+
+    def _upsert(self, *updates: SearchAttributeUpdate[Any]) -> None:
+        if self._inp.upsert_search_attributes:
+            workflow.upsert_search_attributes(list(updates))
+
+    async def _project(self, event: str, **fields: Any) -> None:
+        self._seq += 1
+        in_review = self._status == ApplicationStatus.MANUAL_REVIEW
+        base: dict[str, Any] = {
+            "application_id": self._inp.application_id,
+            "seq": self._seq,
+            "status": self._status,
+            "event": event,
+            "at": workflow.now(),
+            "product_code": self._inp.product.code,
+            "requested_amount": self._inp.requested_amount,
+            "review_queue": self._review_queue if in_review else None,
+        }
+        projection = ProjectionInput(**(base | fields))
+        await self._call(ActivityName.PROJECT, projection, None, options.STORE)
+
+    def _set_next(self, action: NextAction, deadline: datetime | None) -> None:
+        self._next_action = action
+        self._deadline = deadline
+
+
+def _unique(reasons: list[ReasonCode]) -> list[ReasonCode]:
+    return list(dict.fromkeys(reasons))

@@ -1,0 +1,108 @@
+"""Activity call presets and search attribute keys shared by the workflows.
+
+Every activity call states its timeouts and retry policy through one of these presets, so the
+retry behaviour of a kind of call (store write, vendor call, CPU-bound vision) is decided once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+from domain.naming import ErrorType, SearchAttributeName
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """How one kind of activity call runs; `vision` routes it to the vision task queue."""
+
+    start_to_close: timedelta
+    schedule_to_close: timedelta | None
+    retry: RetryPolicy
+    heartbeat: timedelta | None = None
+    vision: bool = False
+
+
+NON_RETRYABLE = [ErrorType.VENDOR_REJECTED, ErrorType.INVALID_INPUT, ErrorType.BAD_DOCUMENT]
+
+# The store must eventually take the write: retry without a cap, backing off to a minute.
+STORE = CallOptions(
+    start_to_close=timedelta(seconds=30),
+    schedule_to_close=None,
+    retry=RetryPolicy(
+        maximum_interval=timedelta(minutes=1), non_retryable_error_types=NON_RETRYABLE
+    ),
+)
+
+# Outside parties: retry transient failures for up to ten minutes, then the stage fails visibly.
+VENDOR = CallOptions(
+    start_to_close=timedelta(seconds=20),
+    schedule_to_close=timedelta(minutes=10),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+)
+
+# CPU-bound checks on the vision queue: a bad upload is a result, not an error, so an exception
+# here is infrastructure; three tries keep a poisoned input from looping forever.
+VISION = CallOptions(
+    vision=True,
+    start_to_close=timedelta(minutes=3),
+    schedule_to_close=timedelta(minutes=20),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        maximum_attempts=3,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+)
+
+# Money movement: never give up on the gateway while an order may exist; the payout stays
+# visibly in DISBURSING and the idempotency key makes every retry safe.
+PAYMENT = CallOptions(
+    start_to_close=timedelta(seconds=20),
+    schedule_to_close=None,
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=2),
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+)
+
+# Local CPU work on the main queue (policy, contract rendering).
+LOCAL = CallOptions(
+    start_to_close=timedelta(seconds=60),
+    schedule_to_close=timedelta(minutes=10),
+    retry=RetryPolicy(
+        maximum_interval=timedelta(seconds=30), non_retryable_error_types=NON_RETRYABLE
+    ),
+)
+
+
+# The carrier report is produced asynchronously: the activity fails with REPORT_PENDING until it
+# is ready, and this policy is the poll loop.
+def carrier_report_poll(limit: timedelta) -> CallOptions:
+    return CallOptions(
+        start_to_close=timedelta(seconds=20),
+        schedule_to_close=limit,
+        retry=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=1.5,
+            maximum_interval=timedelta(seconds=15),
+            non_retryable_error_types=NON_RETRYABLE,
+        ),
+    )
+
+
+STATUS_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.APPLICATION_STATUS)
+OUTCOME_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.DECISION_OUTCOME)
+GRADE_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.RISK_GRADE)
+PRODUCT_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.PRODUCT_CODE)
+AMOUNT_KEY = SearchAttributeKey.for_float(SearchAttributeName.REQUESTED_AMOUNT)
+QUEUE_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.REVIEW_QUEUE)
+SEARCH_ATTRIBUTE_KEYS = (STATUS_KEY, OUTCOME_KEY, GRADE_KEY, PRODUCT_KEY, AMOUNT_KEY, QUEUE_KEY)
