@@ -1,0 +1,17 @@
+# The commands a person types; the README shows the same ones.
+.PHONY: demo test lint bench setup
+
+setup:
+	@scripts/bootstrap.sh
+
+demo: setup
+	.venv/bin/python -m devtools.demo
+
+test: setup
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench: setup
+	.venv/bin/python -m bench.run

@@ -1,0 +1,1 @@
+"""Developer tooling: run the stack natively, drive the demo."""

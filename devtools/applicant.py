@@ -1,0 +1,165 @@
+"""An applicant's side of the HTTP API, as a frontend would drive it: used by the demo, the
+end-to-end tests and the load generators."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+UPLOADS = {
+    "id_front": ("id_front.jpg", "image/jpeg"),
+    "id_back": ("id_back.jpg", "image/jpeg"),
+    "selfie": ("selfie.jpg", "image/jpeg"),
+    "liveness_video": ("liveness.mp4", "video/mp4"),
+}
+
+
+class StepRefused(RuntimeError):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.request.method} {response.request.url.path}: "
+                         f"{response.status_code} {response.text}")  # fmt: skip
+        self.response = response
+
+
+@dataclass
+class Applicant:
+    """Who applies: the data a frontend collects, and the sample documents of a persona."""
+
+    name: str
+    id_number: str
+    phone: str
+    card_number: str
+    bank_code: str
+    samples: Path
+
+    @classmethod
+    def from_persona(cls, persona: Any, sample_dir: str, phone: str | None = None) -> Applicant:
+        return cls(
+            name=persona.name,
+            id_number=persona.id_number,
+            phone=phone or persona.phone,
+            card_number=persona.card_number,
+            bank_code=persona.bank_code,
+            samples=SAMPLES / sample_dir,
+        )
+
+
+class ApplicantSession:
+    def __init__(self, http: httpx.Client, applicant: Applicant) -> None:
+        self.http = http
+        self.applicant = applicant
+        self.application_id = ""
+        self.token = ""
+        self.challenge: dict[str, Any] | None = None
+
+    @property
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            raise StepRefused(response)
+        return response.json() if response.content else {}
+
+    def _path(self, suffix: str = "") -> str:
+        return f"/v1/applications/{self.application_id}{suffix}"
+
+    def start(
+        self,
+        amount: int = 1_000_000,
+        term: int = 12,
+        product: str = "CASH_STD",
+        request_id: str | None = None,
+        device: str | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "client_request_id": request_id or str(uuid.uuid4()),
+            "product_code": product,
+            "phone": self.applicant.phone,
+            "requested_amount": amount,
+            "requested_term": term,
+            "device": {"fingerprint": device or f"dev-{uuid.uuid4().hex[:16]}",
+                       "ip": "203.0.113.7", "os": "Android 15"},
+            "consents": {"privacy_policy": True, "credit_inquiry": True, "carrier_data": True},
+        }  # fmt: skip
+        started = self._ok(self.http.post("/v1/applications", json=body))
+        self.application_id = started["application_id"]
+        self.token = started["applicant_token"]
+        self.challenge = started.get("liveness_challenge")
+        return started
+
+    def status(self) -> dict[str, Any]:
+        return self._ok(self.http.get(self._path(), headers=self._auth))
+
+    def upload_all(self) -> None:
+        for kind, (filename, content_type) in UPLOADS.items():
+            data = (self.applicant.samples / filename).read_bytes()
+            files = {"file": (filename, data, content_type)}
+            self._ok(
+                self.http.put(self._path(f"/documents/{kind}"), files=files, headers=self._auth)
+            )
+
+    def submit_documents(self) -> dict[str, Any]:
+        body = {"full_name": self.applicant.name, "id_number": self.applicant.id_number}
+        return self._ok(
+            self.http.post(self._path("/documents/submit"), json=body, headers=self._auth)
+        )
+
+    def authorize_carrier(self, code: str = "246810") -> dict[str, Any]:
+        self._ok(self.http.post(self._path("/carrier/sms"), headers=self._auth))
+        body = {"code": code}
+        return self._ok(
+            self.http.post(self._path("/carrier/authorize"), json=body, headers=self._auth)
+        )
+
+    def accept(self, amount: int, term: int, card_number: str | None = None) -> dict[str, Any]:
+        body = {
+            "amount": amount,
+            "term_months": term,
+            "bank_card": {"number": card_number or self.applicant.card_number,
+                          "bank_code": self.applicant.bank_code,
+                          "reserved_phone": self.applicant.phone},
+        }  # fmt: skip
+        return self._ok(self.http.post(self._path("/offer/accept"), json=body, headers=self._auth))
+
+    def sign(self, otp: str = "135790") -> dict[str, Any]:
+        return self._ok(
+            self.http.post(self._path("/contract/sign"), json={"otp": otp}, headers=self._auth)
+        )
+
+    def contract(self) -> bytes:
+        response = self.http.get(self._path("/contract"), headers=self._auth)
+        if response.status_code >= 400:
+            raise StepRefused(response)
+        return response.content
+
+    def wait_for(
+        self,
+        *statuses: str,
+        timeout: float = 120,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Poll GET until the application is in one of `statuses` (or terminal)."""
+        deadline, last = time.monotonic() + timeout, None
+        terminal = {"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"}
+        while time.monotonic() < deadline:
+            current = self.status()
+            if current["status"] != last and on_change:
+                on_change(current)
+            last = current["status"]
+            if last in statuses or last in terminal:
+                return current
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.application_id} still {last} after {timeout}s")
+
+
+def ops_client(base_url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)

@@ -1,0 +1,174 @@
+"""Run the whole system natively as separate processes: Temporal dev server (SQLite file, Web UI,
+search attributes registered), mocks, API, the main worker and the vision worker.
+
+Used by `make demo` (the embedded defaults) and by the end-to-end tests (other ports, a tmp data
+folder). Each process logs to `{data_dir}/logs/{name}.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from domain.naming import SearchAttributeName
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Ports:
+    temporal: int = 7233
+    ui: int = 8233
+    api: int = 8000
+    mocks: int = 8100
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*(_free_port() for _ in range(4)))
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    ui: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def mocks_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.mocks}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports.temporal}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.ui}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "LOANFLOW_DATA_DIR": str(self.data_dir),
+                "LOANFLOW_TEMPORAL_ADDRESS": self.temporal_address,
+                "LOANFLOW_MOCKS_URL": self.mocks_url,
+                "LOANFLOW_API_URL": self.api_url,
+                "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def commands(self) -> dict[str, list[str]]:
+        temporal = [
+            str(BIN / "temporal"), "server", "start-dev",
+            "--db-filename", str(self.data_dir / "temporal.db"),
+            "--ip", "127.0.0.1",
+            "--port", str(self.ports.temporal),
+            "--ui-port", str(self.ports.ui),
+            "--ui-codec-endpoint", f"{self.api_url}/codec",
+            "--ui-disable-news-fetch",
+            "--log-level", "warn",
+        ]  # fmt: skip
+        for name in SearchAttributeName.KEYWORDS:
+            temporal += ["--search-attribute", f"{name}=Keyword"]
+        for name in SearchAttributeName.DOUBLES:
+            temporal += ["--search-attribute", f"{name}=Double"]
+        if not self.ui:
+            temporal.append("--headless")
+        py = sys.executable
+        return {
+            "temporal": temporal,
+            "mocks": [py, "-m", "mocks", "--port", str(self.ports.mocks)],
+            "api": [py, "-m", "api", "--port", str(self.ports.api)],
+            "worker": [py, "-m", "workers.main"],
+            "vision-worker": [py, "-m", "workers.vision"],
+        }
+
+    def start(self, *names: str) -> None:
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        commands = self.commands()
+        for name in names or tuple(commands):
+            log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+            self.processes[name] = subprocess.Popen(
+                commands[name], cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            if name == "temporal":
+                _wait_for_port(self.ports.temporal, self.processes[name], 60)
+            elif name in ("api", "mocks"):
+                url = self.api_url if name == "api" else self.mocks_url
+                _wait_for_http(f"{url}/openapi.json", self.processes[name], 90)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.processes.pop(name)
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            proc = self.processes.pop(name)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=15)
+
+    def check_alive(self) -> None:
+        dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+        if dead:
+            raise RuntimeError(f"processes exited: {dead}; logs in {self.data_dir / 'logs'}")
+
+    def log(self, name: str) -> str:
+        path = self.data_dir / "logs" / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port} after {seconds}s")
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before serving {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not answering after {seconds}s")
