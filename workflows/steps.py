@@ -167,7 +167,8 @@ class ApplicantSteps:
 
     @workflow.update(name=UpdateName.SUBMIT_DOCUMENTS)
     async def submit_documents(self, inp: SubmitDocumentsInput) -> ApplicationView:
-        self._docs = inp
+        canonical = parse_id_number(inp.id_number).value
+        self._docs = inp.model_copy(update={"id_number": canonical})
         return self.status()
 
     @submit_documents.validator

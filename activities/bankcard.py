@@ -1,0 +1,32 @@
+"""Stage 7, offer acceptance: the bank card's four-factor check (name, ID number, card number,
+reserved phone) before the card is bound."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.vendor_errors import to_application_error
+from domain.models import BankCardCheckInput, BankCardCheckResult
+from domain.naming import ActivityName
+from vendors.bankcard import BankCardClient, CardResult
+from vendors.base import VendorError
+
+
+class BankCardActivities:
+    def __init__(self, client: BankCardClient) -> None:
+        self._client = client
+
+    @activity.defn(name=ActivityName.BANKCARD_VERIFY)
+    async def verify(self, inp: BankCardCheckInput) -> BankCardCheckResult:
+        try:
+            answer = await self._client.verify(
+                inp.full_name, inp.id_number, inp.card.number, inp.card.reserved_phone
+            )
+        except VendorError as exc:
+            raise to_application_error(exc) from exc
+        activity.logger.info("card check for %s: %s", inp.application_id, answer.result)
+        detail = answer.result.value
+        if answer.bank_code and answer.bank_code != inp.card.bank_code:
+            # the issuer decides where the money can go; a mislabelled bank is worth a note only
+            detail += f" (issuer {answer.bank_code})"
+        return BankCardCheckResult(verified=answer.result is CardResult.MATCH, detail=detail)

@@ -1,0 +1,27 @@
+"""Stage 5, decisioning input: the credit bureau report."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.vendor_errors import to_application_error
+from domain.models import BureauInput, BureauReport
+from domain.naming import ActivityName
+from vendors.base import VendorError
+from vendors.bureau import BureauClient
+
+
+class BureauActivities:
+    def __init__(self, client: BureauClient) -> None:
+        self._client = client
+
+    @activity.defn(name=ActivityName.BUREAU_FETCH_REPORT)
+    async def fetch_report(self, inp: BureauInput) -> BureauReport:
+        try:
+            report = await self._client.fetch_report(inp.full_name, inp.id_number)
+        except VendorError as exc:
+            raise to_application_error(exc) from exc
+        activity.logger.info(
+            "bureau report for %s: record %s", inp.application_id, report.has_record
+        )
+        return report

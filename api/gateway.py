@@ -1,0 +1,186 @@
+"""The API's side of the workflow interface: start, query, update and signal by name, and what
+each Temporal failure means to an HTTP caller. The API never imports workflow code; names and
+ids come from domain.naming."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import (
+    ApplicationClosed,
+    Internal,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+    UpstreamTimeout,
+    WrongStage,
+)
+from domain.enums import ApplicationStatus
+from domain.models import ApplicationView, PaymentNotification, StartApplicationInput
+from domain.naming import (
+    APPLICATION_TASK_QUEUE,
+    ErrorType,
+    QueryName,
+    SearchAttributeName,
+    SignalName,
+    WorkflowName,
+    application_workflow_id,
+    payout_workflow_id,
+)
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R", bound=BaseModel)
+
+STATUS_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.APPLICATION_STATUS)
+PRODUCT_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.PRODUCT_CODE)
+AMOUNT_KEY = SearchAttributeKey.for_float(SearchAttributeName.REQUESTED_AMOUNT)
+
+# Right after a start the first workflow task may not have run; a closed workflow is answered
+# by replay on a worker. Neither should hold an HTTP request for long.
+QUERY_TIMEOUT = timedelta(seconds=5)
+READY_ATTEMPTS = 5
+READY_BACKOFF_SECONDS = 0.2
+
+
+class ApplicationGateway:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(application_workflow_id(application_id))
+
+    async def start(self, inp: StartApplicationInput) -> bool:
+        """Start the application workflow; False when it already exists (a retried POST)."""
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(STATUS_KEY, ApplicationStatus.SUBMITTED.value),
+                SearchAttributePair(PRODUCT_KEY, inp.product.code),
+                SearchAttributePair(AMOUNT_KEY, float(inp.requested_amount)),
+            ]
+        )
+        try:
+            await self._client.start_workflow(
+                WorkflowName.APPLICATION,
+                inp,
+                id=application_workflow_id(inp.application_id),
+                task_queue=APPLICATION_TASK_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        except RPCError as exc:
+            raise _rpc_error(exc) from exc
+        logger.info("application %s started", inp.application_id)
+        return True
+
+    async def status(self, application_id: str, *, just_started: bool = False) -> ApplicationView:
+        """The live view from the `status` query. `just_started` retries briefly, for the answer
+        to the POST that started the workflow."""
+        handle = self._handle(application_id)
+        attempts = READY_ATTEMPTS if just_started else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                view: ApplicationView = await handle.query(
+                    QueryName.STATUS, result_type=ApplicationView, rpc_timeout=QUERY_TIMEOUT
+                )
+                return view
+            except RPCError as exc:
+                final = exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED)
+                if final or attempt == attempts:
+                    raise _rpc_error(exc) from exc
+            await asyncio.sleep(READY_BACKOFF_SECONDS * attempt)
+        raise Unavailable("the application did not answer")
+
+    async def status_or_none(self, application_id: str) -> ApplicationView | None:
+        """The live view when the workflow answers; None when it is unknown or unreachable."""
+        try:
+            return await self.status(application_id)
+        except (NotFound, Unavailable, UpstreamTimeout):
+            return None
+
+    async def update(
+        self, application_id: str, name: str, arg: BaseModel | None, result_type: type[R]
+    ) -> R:
+        handle = self._handle(application_id)
+        try:
+            if arg is None:
+                result: R = await handle.execute_update(name, result_type=result_type)
+            else:
+                result = await handle.execute_update(name, arg, result_type=result_type)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _refusal(exc.cause) from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            raise UpstreamTimeout("the application did not answer in time") from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise await self._closed_or_missing(application_id) from exc
+            raise _rpc_error(exc) from exc
+
+    async def _closed_or_missing(self, application_id: str) -> Exception:
+        handle = self._handle(application_id)
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            return _rpc_error(exc)
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            return Unavailable("the application is busy; try again")
+        view = await self.status_or_none(application_id)
+        final = view.status if view else description.typed_search_attributes.get(STATUS_KEY)
+        return ApplicationClosed(
+            "the application has finished", status=final or description.status.name
+        )
+
+    async def notify_payment(self, application_id: str, notification: PaymentNotification) -> bool:
+        """Signal the payout workflow; False when it has finished or never existed."""
+        handle = self._client.get_workflow_handle(payout_workflow_id(application_id))
+        try:
+            await handle.signal(SignalName.PAYMENT_NOTIFICATION, notification)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise _rpc_error(exc) from exc
+        return True
+
+
+def _refusal(cause: BaseException | None) -> Exception:
+    """A validator's or handler's ApplicationError as the API error it stands for."""
+    if isinstance(cause, ApplicationError):
+        if cause.type == ErrorType.WRONG_STAGE:
+            current = cause.details[0] if cause.details else None
+            return WrongStage(cause.message, status=current)
+        if cause.type == ErrorType.INVALID_INPUT:
+            return InvalidInput(cause.message)
+    logger.error("update failed: %s", type(cause).__name__ if cause else "no cause")
+    return Internal("the application could not process the request")
+
+
+def _rpc_error(exc: RPCError) -> Exception:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return NotFound("no such application")
+    if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return UpstreamTimeout("the application did not answer in time")
+    logger.error("temporal call failed: %s", exc.status.name if exc.status else "unknown")
+    return Unavailable("the workflow service is unavailable")

@@ -1,0 +1,90 @@
+"""The HTTP API process: applicant, ops, vendor callbacks and the Web UI's codec endpoint.
+
+`create_app` builds the app; its lifespan connects Temporal (unless a client is given, as tests
+do), the application store and the blob store, and keeps them in `app.state.services`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.client import Client
+
+from api.deps import Services
+from api.errors import error_response, install_error_handlers
+from api.gateway import ApplicationGateway
+from api.routes import applicant, callbacks, codec, ops, quotes
+from config.codec import EncryptionCodec
+from config.settings import Settings, get_settings
+from config.temporal import connect
+from store.blobs import LocalBlobStore
+from store.db import create_tables, make_engine
+
+# Room for the multipart envelope around the largest file a route accepts.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class BodySizeLimit:
+    """Refuses a request whose declared Content-Length is above any route's limit before the
+    body is read: the multipart parser would otherwise spool all of it to disk first."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                response = error_response(413, "too_large", f"at most {self.max_bytes} bytes")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = temporal_client or await connect(settings)
+        engine = make_engine(settings.resolved_database_url)
+        await asyncio.to_thread(create_tables, engine)
+        app.state.services = Services(
+            settings=settings,
+            client=client,
+            engine=engine,
+            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            gateway=ApplicationGateway(client),
+            codec=EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id),
+        )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="loanflow",
+        summary="Consumer-loan applications from submission to payout, on Temporal",
+        version="1",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (applicant, quotes, ops, callbacks, codec):
+        app.include_router(module.router)
+    largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
+    app.add_middleware(BodySizeLimit, max_bytes=largest)
+    # The Web UI calls the codec endpoint from its own origin, with the user's credentials.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.codec_cors_origins,
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["content-type", "x-namespace", "authorization"],
+    )
+    return app

@@ -1,0 +1,83 @@
+"""Ops: the second-review queue, the full evidence of one application, review outcomes and the
+platform blacklist. Every route needs the ops token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import EngineDep, GatewayDep, require_ops_caller
+from api.errors import NotFound
+from api.schemas import (
+    ApplicationRecord,
+    AuditOut,
+    BlacklistRequest,
+    BlacklistResponse,
+    DecisionRecordOut,
+    DisbursementOut,
+    DocumentRecord,
+    EvidenceResponse,
+    ReviewItem,
+)
+from domain.models import ReviewInput, ReviewResult
+from domain.naming import UpdateName
+from store import queries, screening
+
+router = APIRouter(
+    prefix="/v1/ops",
+    tags=["ops"],
+    dependencies=[require_ops_caller],
+    responses={401: {"description": "missing or wrong ops token"}},
+)
+
+
+@router.get("/reviews")
+async def list_reviews(
+    engine: EngineDep,
+    queue: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReviewItem]:
+    rows = await queries.in_thread(engine, queries.list_reviews, queue, limit)
+    return [ReviewItem.model_validate(row) for row in rows]
+
+
+@router.get("/applications/{application_id}", responses={404: {"description": "unknown"}})
+async def get_evidence(
+    application_id: str, engine: EngineDep, gateway: GatewayDep
+) -> EvidenceResponse:
+    bundle = await queries.in_thread(engine, queries.evidence_bundle, application_id)
+    live = await gateway.status_or_none(application_id)
+    if bundle is None:
+        if live is None:
+            raise NotFound("no such application")
+        return EvidenceResponse(
+            application=None, documents=[], decisions=[], disbursement=None, audit=[], live=live
+        )
+    disbursement = bundle.disbursement
+    return EvidenceResponse(
+        application=ApplicationRecord.model_validate(bundle.application),
+        documents=[DocumentRecord.model_validate(d) for d in bundle.documents],
+        decisions=[DecisionRecordOut.model_validate(d) for d in bundle.decisions],
+        disbursement=DisbursementOut.model_validate(disbursement) if disbursement else None,
+        audit=[AuditOut.model_validate(e) for e in bundle.audit],
+        live=live,
+    )
+
+
+@router.post(
+    "/reviews/{application_id}",
+    responses={404: {"description": "unknown"}, 409: {"description": "not in review"}},
+)
+async def record_review(
+    application_id: str, body: ReviewInput, gateway: GatewayDep
+) -> ReviewResult:
+    return await gateway.update(application_id, UpdateName.RECORD_REVIEW, body, ReviewResult)
+
+
+@router.post("/blacklist", status_code=201)
+async def add_to_blacklist(body: BlacklistRequest, engine: EngineDep) -> BlacklistResponse:
+    added = await queries.in_thread(
+        engine, screening.add_to_blacklist, body.kind, body.value, body.reason
+    )
+    return BlacklistResponse(kind=body.kind, added=added)

@@ -1,0 +1,234 @@
+"""Request and response bodies of the HTTP API. Workflow messages are the domain models
+themselves; what is defined here is what the frontend, ops and vendors see at the edge."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.enums import ApplicationStatus, NextAction
+from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
+from domain.pricing import Schedule
+from domain.products import PRODUCTS
+from domain.reasons import ApplicantReason
+from store.screening import BlacklistKind
+
+PHONE_PATTERN = r"^1\d{10}$"
+
+# ---------------------------------------------------------------- applicant
+
+
+class StartApplicationRequest(BaseModel):
+    client_request_id: str = Field(
+        min_length=1, max_length=128, description="the client's id for this attempt: a retried "
+        "POST with the same id and phone returns the same application"
+    )
+    product_code: str = Field(min_length=1, max_length=32)
+    phone: str = Field(pattern=PHONE_PATTERN)
+    requested_amount: int = Field(gt=0, description="fen")
+    requested_term: int = Field(gt=0, description="months")
+    device: Device
+    consents: Consents
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Business checks against the product, in the shape of request validation errors."""
+        found: list[dict[str, Any]] = []
+
+        def problem(field: str, msg: str, kind: str) -> None:
+            found.append({"loc": ["body", field], "msg": msg, "type": kind})
+
+        product = PRODUCTS.get(self.product_code)
+        if product is None:
+            problem("product_code", f"unknown product; one of {sorted(PRODUCTS)}", "unknown")
+        else:
+            if not product.min_amount <= self.requested_amount <= product.max_amount:
+                problem(
+                    "requested_amount",
+                    f"must be between {product.min_amount} and {product.max_amount} fen",
+                    "out_of_range",
+                )
+            if self.requested_term not in product.terms:
+                problem("requested_term", f"must be one of {product.terms}", "not_allowed")
+        refused = [name for name, given in self.consents.model_dump().items() if not given]
+        if refused:
+            problem("consents", f"every consent is required; missing: {refused}", "required")
+        return found
+
+
+class StartApplicationResponse(BaseModel):
+    application_id: str
+    applicant_token: str = Field(description="send as `Authorization: Bearer <token>`")
+    status: ApplicationStatus
+    liveness_challenge: LivenessChallenge | None
+
+
+class ApplicantView(BaseModel):
+    """What the applicant may see of the live application: no personal data, no internal keys."""
+
+    application_id: str
+    status: ApplicationStatus
+    next_action: NextAction
+    deadline: datetime | None = None
+    liveness_challenge: LivenessChallenge | None = None
+    document_attempts_left: int | None = None
+    carrier_attempts_left: int | None = None
+    esign_attempts_left: int | None = None
+    offer: Offer | None = None
+    accepted_amount: int | None = None
+    accepted_term: int | None = None
+    schedule: Schedule | None = None
+    reasons: list[ApplicantReason] = []
+    reapply_after: date | None = None
+    contract_available: bool = False
+
+    @classmethod
+    def of(cls, view: ApplicationView) -> ApplicantView:
+        fields = view.model_dump(include=set(cls.model_fields) - {"contract_available"})
+        return cls(**fields, contract_available=view.signed_contract_key is not None)
+
+
+class DocumentUploaded(BaseModel):
+    kind: str
+    sha256: str
+    size: int
+
+
+class SubmitDocumentsRequest(BaseModel):
+    full_name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(pattern=r"^\d{17}[\dXx]$")
+
+
+class CarrierAuthorized(BaseModel):
+    accepted: bool
+    attempts_left: int
+
+
+# ---------------------------------------------------------------- quotes
+
+
+class QuoteRequest(BaseModel):
+    """A price to quote, or `application_id` to quote against that application's offer."""
+
+    amount: int = Field(gt=0, le=100_000_000, description="principal, fen")
+    term_months: int = Field(gt=0, le=60)
+    annual_rate: float | None = Field(default=None, ge=0, le=10)
+    monthly_fee_rate: float = Field(default=0.0, ge=0, le=1)
+    upfront_fee: int = Field(default=0, ge=0, description="fen")
+    application_id: str | None = Field(default=None, max_length=64)
+
+
+# ---------------------------------------------------------------- ops
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ReviewItem(_Row):
+    id: str
+    product_code: str
+    requested_amount: int
+    requested_term: int
+    risk_grade: str | None
+    approved_limit: int | None
+    review_queue: str | None
+    reasons: list[str]
+    updated_at: datetime
+
+
+class ApplicationRecord(ReviewItem):
+    client_request_id: str
+    status: str
+    phone_masked: str
+    device_fingerprint: str
+    ip: str
+    decision_outcome: str | None
+    reapply_after: date | None
+    last_seq: int
+    created_at: datetime
+
+
+class DocumentRecord(_Row):
+    kind: str
+    blob_key: str
+    sha256: str
+    size: int
+    content_type: str
+    uploaded_at: datetime
+
+
+class DecisionRecordOut(_Row):
+    stage: str
+    outcome: str
+    policy_version: str
+    policy_hash: str
+    input_snapshot: dict[str, Any]
+    rules_fired: list[str]
+    reasons: list[str]
+    score: int | None
+    grade: str | None
+    approved_limit: int | None
+    annual_rate: float | None
+    duration_ms: float
+    created_at: datetime
+
+
+class DisbursementOut(_Row):
+    idempotency_key: str
+    order_id: str
+    amount: int
+    channel: str
+    card_last4: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuditOut(_Row):
+    seq: int
+    event: str
+    status: str
+    at: datetime
+    data: dict[str, Any]
+
+
+class EvidenceResponse(BaseModel):
+    application: ApplicationRecord | None = Field(
+        description="the store's row; None until the workflow has recorded it"
+    )
+    documents: list[DocumentRecord]
+    decisions: list[DecisionRecordOut]
+    disbursement: DisbursementOut | None
+    audit: list[AuditOut]
+    live: ApplicationView | None = Field(description="the status query; None if unreachable")
+
+
+class BlacklistRequest(BaseModel):
+    kind: BlacklistKind
+    value: str = Field(min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=200)
+
+
+class BlacklistResponse(BaseModel):
+    kind: BlacklistKind
+    added: bool = Field(description="False when the value was already listed")
+
+
+# ---------------------------------------------------------------- callbacks and codec
+
+
+class CallbackAck(BaseModel):
+    status: Literal["accepted", "ignored"]
+
+
+class CodecPayload(BaseModel):
+    """A Temporal payload in its protobuf JSON form: bytes are base64."""
+
+    metadata: dict[str, str] = {}
+    data: str = ""
+
+
+class CodecPayloads(BaseModel):
+    payloads: list[CodecPayload]

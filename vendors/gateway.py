@@ -1,0 +1,92 @@
+"""Payment gateway client (代付) and the callback signature helpers.
+
+Money moves exactly once because the gateway keeps one order per idempotency key: a
+resubmission while the order is pending or paid returns it unchanged, and only a failed or
+returned order starts a new attempt. Callbacks are signed with HMAC-SHA256 over the raw body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from urllib.parse import quote
+
+from pydantic import BaseModel, TypeAdapter
+
+from domain.models import GatewayOrder, SubmitPayoutInput
+from vendors.base import VendorClient, VendorError
+
+SIGNATURE_HEADER = "X-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
+    """Constant-time check of an `X-Signature` header against the raw request body."""
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(secret, body), signature.strip().lower())
+
+
+class ChannelStatus(BaseModel):
+    channel: str
+    healthy: bool
+    success_rate: float
+    supported: bool
+
+
+_CHANNELS = TypeAdapter(list[ChannelStatus])
+
+
+class PaymentGatewayClient(VendorClient):
+    vendor = "gateway"
+
+    async def channels(self, bank_code: str) -> list[ChannelStatus]:
+        route = "GET /gateway/v1/channels"
+        response = await self.request(
+            "GET", "/gateway/v1/channels", route=route, params={"bank_code": bank_code}
+        )
+        try:
+            return _CHANNELS.validate_python(response.json())
+        except ValueError:
+            raise VendorError(
+                f"{self.vendor} {route} sent a malformed body",
+                retryable=False,
+                status_code=response.status_code,
+            ) from None
+
+    async def submit(self, payout: SubmitPayoutInput, notify_url: str) -> GatewayOrder:
+        route = "POST /gateway/v1/payouts"
+        response = await self.request(
+            "POST",
+            "/gateway/v1/payouts",
+            route=route,
+            accept=(200, 201),
+            headers={IDEMPOTENCY_HEADER: payout.idempotency_key},
+            json={
+                "amount": payout.amount,
+                "account_name": payout.account_name,
+                "card_number": payout.card_number,
+                "bank_code": payout.bank_code,
+                "channel": payout.channel,
+                "notify_url": notify_url,
+            },
+        )
+        return self.parse(GatewayOrder, route, response)
+
+    async def query(self, idempotency_key: str) -> GatewayOrder | None:
+        """The order, or None when the gateway has none for the key."""
+        route = "GET /gateway/v1/payouts/{key}"
+        try:
+            response = await self.request(
+                "GET", f"/gateway/v1/payouts/{quote(idempotency_key, safe='')}", route=route
+            )
+        except VendorError as exc:
+            if exc.code == ORDER_NOT_FOUND:
+                return None
+            raise
+        return self.parse(GatewayOrder, route, response)
