@@ -49,6 +49,9 @@ def build_schedule(
         raise ValueError("principal and term must be positive")
     if annual_rate < 0 or monthly_fee_rate < 0 or upfront_fee < 0:
         raise ValueError("rates and fees cannot be negative")
+    if upfront_fee >= principal:
+        # Nothing would reach the borrower: the IRR is undefined, not merely high.
+        raise ValueError("the upfront fee must be less than the principal")
     r = annual_rate / 12
     if r == 0:
         level = principal / term_months

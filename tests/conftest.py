@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
@@ -55,10 +57,37 @@ async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
-    eng = make_engine(url)
+@contextmanager
+def isolated_database(fallback_dir: Path, require_postgres: bool = False) -> Iterator[str]:
+    """A database URL of its own: a fresh schema on the PostgreSQL at DATABASE_URL (the shared
+    database may hold tables of other model versions, and suites must not see each other's
+    rows), else a SQLite file in `fallback_dir`."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        if require_postgres:
+            pytest.skip("DATABASE_URL does not point at PostgreSQL")
+        yield f"sqlite:///{fallback_dir / 'loanflow.db'}"
+        return
+    schema, admin = f"t_{uuid.uuid4().hex[:12]}", make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with isolated_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
     create_tables(eng)
     yield eng
     eng.dispose()

@@ -5,14 +5,12 @@ tested against the simulator elsewhere."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -36,35 +34,13 @@ from domain.naming import ErrorType
 from domain.products import PRODUCTS
 from domain.reasons import ReasonCode
 from store import queries, screening
-from store.db import create_tables, digest, make_engine
+from store.db import digest
 from store.queries import in_session
 from store.screening import BlacklistKind
 from vendors.base import VendorError
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ID_NUMBER = "110105199003071234"
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'activities.db'}")
-        create_tables(eng)
-        yield eng
-        eng.dispose()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    eng = make_engine(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}")
-    create_tables(eng)
-    yield eng
-    eng.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 class ScriptedBureau:

@@ -22,7 +22,6 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import text
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
@@ -67,7 +66,6 @@ from domain.naming import (
 )
 from domain.products import PRODUCTS
 from store import queries
-from store.db import make_engine
 
 GOOD_OTP = "123456"
 SEALED = b"%PDF-1.7 sealed contract"
@@ -189,22 +187,6 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
         "ops_token": "test-ops-token", "max_image_bytes": 256 * 1024,
         "max_video_bytes": 512 * 1024, "max_image_pixels": 4_000_000,
     } | overrides))
-
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory):
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'api.db'}"
-        return
-    # A schema of its own: the shared database may hold tables from other model versions.
-    schema, admin = f"t_{uuid.uuid4().hex[:12]}", make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,13 @@ runs share one database without cleaning up or racing each other.
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from domain.enums import ApplicationStatus, DecisionOutcome, DocumentKind, PayoutStatus
 from domain.models import (
@@ -31,29 +30,18 @@ from store.db import create_tables, digest, make_engine
 from store.queries import in_session
 from store.screening import BlacklistKind
 from store.tables import DecisionRecord
+from tests.conftest import isolated_database
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def pg_engine() -> Iterator[Engine]:
-    """PostgreSQL in a schema of its own: other suites share the database, and tables they
-    created from another version of the models must not leak into these tests."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in url else "?"
-    engine = make_engine(f"{url}{sep}options=-csearch_path%3D{schema}")
-    create_tables(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+def pg_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with isolated_database(tmp_path_factory.mktemp("db"), require_postgres=True) as url:
+        engine = make_engine(url)
+        create_tables(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

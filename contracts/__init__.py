@@ -1,0 +1,1 @@
+"""Contract documents: PDF rendering and the platform's PAdES seal. Pure; imports domain only."""
