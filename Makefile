@@ -1,5 +1,5 @@
 # The commands a person types; the README shows the same ones.
-.PHONY: demo test lint bench setup
+.PHONY: demo test lint setup
 
 setup:
 	@scripts/bootstrap.sh
@@ -12,6 +12,3 @@ test: setup
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
-
-bench: setup
-	.venv/bin/python -m bench.run

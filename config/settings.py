@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     vision_pool_size: int = 0
     face_match_threshold: float = 0.6
     vendor_timeout_seconds: float = 10.0
+    lender_name: str = "示例小额贷款有限公司"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -62,7 +62,7 @@ def activities(deps: Deps) -> list[object]:
         CarrierActivities(CarrierClient(url, timeout=timeout)),
         BureauActivities(bureau),
         BankCardActivities(BankCardClient(url, timeout=timeout)),
-        ContractActivities(deps.blobs, s),
+        ContractActivities(deps.blobs, s, lender_name=s.lender_name),
         EsignActivities(EsignClient(url, timeout=timeout), deps.blobs),
         PayoutActivities(PaymentGatewayClient(url, timeout=timeout), deps.engine, s.api_url),
     ]

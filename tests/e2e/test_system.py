@@ -24,8 +24,13 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    system = Stack(data_dir=tmp_path_factory.mktemp("stack"), ports=Ports.free(), ui=False)
+def stack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Stack]:
+    system = Stack(
+        data_dir=tmp_path_factory.mktemp("stack"),
+        ports=Ports.free(),
+        ui=False,
+        extra_env={"DATABASE_URL": database_url},
+    )
     try:
         system.start()
         yield system
