@@ -153,7 +153,7 @@ class FaceMatchInput(BaseModel):
     id_front: DocumentRef
     reference_portrait: DocumentRef | None
     video: DocumentRef | None = None
-    threshold: float = 0.5
+    threshold: float = 0.6
 
 
 class FaceMatchResult(BaseModel):

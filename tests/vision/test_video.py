@@ -1,0 +1,78 @@
+"""Decoding uploaded videos and sampling their frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from domain.reasons import ReasonCode
+from tests.vision.support import SAMPLES, face_bytes, write_video
+from vision.video import BadVideo, VideoLimits, open_video, sample_video
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", bytes(range(256)) * 40, b"\x00\x00\x00\x18ftypmp42" + bytes(3000)],
+    ids=["empty", "noise", "mp4-header-only"],
+)
+def test_undecodable_video_is_refused(data: bytes) -> None:
+    with pytest.raises(BadVideo) as caught:
+        sample_video(data, VideoLimits())
+    assert caught.value.reason == ReasonCode.I006_IMAGE_UNREADABLE
+
+
+def test_a_photo_is_not_a_video() -> None:
+    # FFmpeg alone would open a JPEG as a one-frame video: the container sniff refuses it.
+    with pytest.raises(BadVideo) as caught:
+        sample_video(face_bytes("examples_obama-240p.jpg"), VideoLimits())
+    assert caught.value.reason == ReasonCode.I006_IMAGE_UNREADABLE
+    assert "not an MP4" in caught.value.detail
+
+
+def test_video_over_the_byte_limit_is_refused() -> None:
+    data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
+    with pytest.raises(BadVideo) as caught:
+        sample_video(data, VideoLimits(max_bytes=1000))
+    assert "larger than" in caught.value.detail
+
+
+def test_frames_larger_than_the_limit_are_refused_before_decoding() -> None:
+    data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
+    with pytest.raises(BadVideo) as caught:
+        sample_video(data, VideoLimits(max_frame_pixels=320 * 240))
+    assert "exceed" in caught.value.detail
+
+
+def test_sample_video_is_sampled_at_five_per_second() -> None:
+    data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
+    with open_video(data, VideoLimits()) as stream:
+        assert (stream.width, stream.height, stream.fps) == (360, 480, 15.0)
+        frames = list(stream.frames())
+        assert stream.frames_decoded == 45
+    assert [round(f.t_s, 2) for f in frames] == [round(0.2 * n, 2) for n in range(15)]
+    assert [f.index for f in frames] == list(range(0, 45, 3))
+    assert all(f.rgb.shape == (480, 360, 3) and f.rgb.dtype == np.uint8 for f in frames)
+
+
+def test_sampling_stops_at_the_time_limit_and_downscales(tmp_path: Path) -> None:
+    frames = [np.full((720, 1280, 3), n * 4, dtype=np.uint8) for n in range(60)]
+    data = write_video(tmp_path / "long.mp4", frames, fps=30)
+    sampled = sample_video(data, VideoLimits(), sample_fps=4, max_seconds=1.0)
+    assert [f.index for f in sampled] == [0, 8, 15, 23, 30]
+    assert sampled[-1].t_s <= 1.0
+    assert sampled[0].rgb.shape == (360, 640, 3)
+
+
+def test_webm_recorded_by_a_browser_decodes(tmp_path: Path) -> None:
+    frames = [np.full((240, 320, 3), n * 8, dtype=np.uint8) for n in range(30)]
+    path = tmp_path / "clip.webm"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), 15, (320, 240))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    sampled = sample_video(path.read_bytes(), VideoLimits())
+    assert len(sampled) == 10

@@ -1,0 +1,148 @@
+"""Decoding an uploaded liveness video and sampling its frames.
+
+OpenCV's FFmpeg backend reads from a path, not from memory, so the upload is written to a private
+temporary file that lives only while the video is read. Untrusted input is bounded three ways:
+bytes, pixels per frame (from the stream header, before frames are decoded) and the number of
+frames decoded, so a file whose timestamps lie cannot keep a worker busy. Frames are sampled at a
+fixed rate on the video's own clock and handed out one at a time, downscaled for detection, so
+memory stays flat whatever the video's length.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from domain.reasons import ReasonCode
+from vision.images import DETECT_LONG_SIDE, VisionError, fit_long_side
+
+SAMPLE_FPS = 5.0
+MAX_SECONDS = 15.0
+# 60 fps for 30 s: far beyond any honest liveness clip.
+MAX_DECODED_FRAMES = 1800
+_SANE_FPS = (1.0, 240.0)
+# What phones and browsers record: ISO media (MP4, MOV, 3GP), whose first box type sits at byte 4,
+# and Matroska/WebM. FFmpeg would open far more (images, playlists, raw streams): attack surface.
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+
+
+class BadVideo(VisionError):
+    """The bytes are not a usable video: empty, too large, not a video, no decodable frame."""
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    max_bytes: int = 32 * 1024 * 1024
+    max_frame_pixels: int = 3840 * 2160
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int
+    t_s: float
+    rgb: np.ndarray
+
+
+class VideoStream:
+    """An opened video; `frames()` yields sampled frames, `frames_decoded` counts what was read."""
+
+    def __init__(self, capture: cv2.VideoCapture, width: int, height: int, fps: float | None):
+        self._capture = capture
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.frames_decoded = 0
+        self._shapes = ((height, width), (width, height))
+
+    def frames(
+        self,
+        *,
+        sample_fps: float = SAMPLE_FPS,
+        max_seconds: float = MAX_SECONDS,
+        max_side: int = DETECT_LONG_SIDE,
+    ) -> Iterator[Frame]:
+        step = 1.0 / sample_fps
+        next_t = 0.0
+        last_t = -1.0
+        while self.frames_decoded < MAX_DECODED_FRAMES and self._capture.grab():
+            index = self.frames_decoded
+            self.frames_decoded += 1
+            t = self._timestamp(index, last_t)
+            last_t = t
+            if t > max_seconds:
+                return
+            if t + 1e-6 < next_t:
+                continue
+            while next_t <= t + 1e-6:
+                next_t += step
+            ok, bgr = self._capture.retrieve()
+            # A stream that changes resolution midway could smuggle in oversized frames; the
+            # transposed shape is a phone video rotated by its orientation metadata.
+            if not ok or bgr is None or bgr.shape[:2] not in self._shapes:
+                continue
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            yield Frame(index=index, t_s=t, rgb=fit_long_side(rgb, max_side))
+
+    def _timestamp(self, index: int, last_t: float) -> float:
+        # The container's frame rate is the steadiest clock; variable-rate phone videos without
+        # one fall back to the decoder's position, as long as it moves forward.
+        if self.fps:
+            return index / self.fps
+        position = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return position if position > last_t else last_t + 1.0 / 30.0
+
+
+@contextmanager
+def open_video(data: bytes, limits: VideoLimits) -> Iterator[VideoStream]:
+    """Open uploaded video bytes; raises BadVideo (I006) when they cannot be a usable video."""
+    if not data:
+        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "empty video file")
+    if len(data) > limits.max_bytes:
+        raise BadVideo(
+            ReasonCode.I006_IMAGE_UNREADABLE, f"video larger than {limits.max_bytes} bytes"
+        )
+    if data[4:8] not in _ISO_BOXES and not data.startswith(_EBML_MAGIC):
+        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "not an MP4, MOV or WebM video")
+    with tempfile.NamedTemporaryFile(prefix="liveness-", suffix=".video") as handle:
+        handle.write(data)
+        handle.flush()
+        capture = cv2.VideoCapture(handle.name, cv2.CAP_FFMPEG)
+        try:
+            if not capture.isOpened():
+                raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "not a readable video")
+            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            if width <= 0 or height <= 0 or width * height > limits.max_frame_pixels:
+                raise BadVideo(
+                    ReasonCode.I006_IMAGE_UNREADABLE,
+                    f"{width}x{height} frames exceed the limit of {limits.max_frame_pixels} pixels",
+                )
+            fps = float(capture.get(cv2.CAP_PROP_FPS))
+            sane = _SANE_FPS[0] <= fps <= _SANE_FPS[1]
+            yield VideoStream(capture, width, height, fps if sane else None)
+        finally:
+            capture.release()
+
+
+def sample_video(
+    data: bytes,
+    limits: VideoLimits,
+    *,
+    sample_fps: float = SAMPLE_FPS,
+    max_seconds: float = MAX_SECONDS,
+    max_side: int = DETECT_LONG_SIDE,
+) -> list[Frame]:
+    """All sampled frames at once; raises BadVideo when not one frame decodes."""
+    with open_video(data, limits) as stream:
+        frames = list(
+            stream.frames(sample_fps=sample_fps, max_seconds=max_seconds, max_side=max_side)
+        )
+    if not frames:
+        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "no decodable frame")
+    return frames
