@@ -12,8 +12,9 @@ from domain.enums import ApplicationStatus, NextAction
 from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
-from domain.reasons import ApplicantReason
+from domain.reasons import ApplicantReason, ReasonCode, applicant_reasons
 from store.screening import BlacklistKind
+from store.tables import Application
 
 PHONE_PATTERN = r"^1\d{10}$"
 
@@ -82,11 +83,27 @@ class ApplicantView(BaseModel):
     reasons: list[ApplicantReason] = []
     reapply_after: date | None = None
     contract_available: bool = False
+    live: bool = Field(
+        default=True, description="false: the workflow did not answer; last recorded state"
+    )
 
     @classmethod
     def of(cls, view: ApplicationView) -> ApplicantView:
-        fields = view.model_dump(include=set(cls.model_fields) - {"contract_available"})
+        fields = view.model_dump(include=set(cls.model_fields) - {"contract_available", "live"})
         return cls(**fields, contract_available=view.signed_contract_key is not None)
+
+    @classmethod
+    def from_record(cls, row: Application) -> ApplicantView:
+        codes = [ReasonCode(code) for code in row.reasons]
+        status = ApplicationStatus(row.status)
+        return cls(
+            application_id=row.id,
+            status=status,
+            next_action=NextAction.NONE if status.is_terminal else NextAction.WAIT,
+            reasons=applicant_reasons(codes) if status.is_terminal else [],
+            reapply_after=row.reapply_after,
+            live=False,
+        )
 
 
 class DocumentUploaded(BaseModel):

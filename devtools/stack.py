@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -43,6 +44,7 @@ class Stack:
     ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _logs: dict[str, IO[bytes]] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -105,7 +107,8 @@ class Stack:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         commands = self.commands()
         for name in names or tuple(commands):
-            log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+            self._close_log(name)
+            log = self._logs[name] = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
             self.processes[name] = subprocess.Popen(
                 commands[name], cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -120,6 +123,12 @@ class Stack:
         proc = self.processes.pop(name)
         os.killpg(proc.pid, sig)
         proc.wait(timeout=30)
+        self._close_log(name)
+
+    def _close_log(self, name: str) -> None:
+        log = self._logs.pop(name, None)
+        if log is not None:
+            log.close()
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
@@ -131,6 +140,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=15)
+            self._close_log(name)
 
     def check_alive(self) -> None:
         dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}

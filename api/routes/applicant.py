@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, UploadFile
 
-from api.deps import ApplicantId, BlobsDep, GatewayDep, ServicesDep, SettingsDep
+from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
 from api.errors import InvalidRequest, NotFound, Unavailable, Unprocessable, UpstreamTimeout
 from api.schemas import (
     ApplicantView,
@@ -39,6 +39,7 @@ from domain.models import (
 )
 from domain.naming import UpdateName
 from domain.products import PRODUCTS
+from store import queries
 from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
@@ -93,8 +94,18 @@ async def start_application(
 
 
 @router.get("/{application_id}", responses=_ERRORS)
-async def get_application(application_id: ApplicantId, gateway: GatewayDep) -> ApplicantView:
-    return ApplicantView.of(await gateway.status(application_id))
+async def get_application(
+    application_id: ApplicantId, gateway: GatewayDep, engine: EngineDep
+) -> ApplicantView:
+    try:
+        return ApplicantView.of(await gateway.status(application_id))
+    except (Unavailable, UpstreamTimeout):
+        # No worker answered the query (a restart, a deploy): serve the last projected state
+        # rather than an error, marked as not live so the frontend keeps polling.
+        row = await queries.in_thread(engine, queries.get_application, application_id)
+        if row is None:
+            raise
+        return ApplicantView.from_record(row)
 
 
 @router.put(

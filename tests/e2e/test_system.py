@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.security import applicant_token
 from config.settings import DEV_SECRET
 from devtools.applicant import Applicant, ApplicantSession, StepRefused, ops_client
 from devtools.stack import Ports, Stack
@@ -122,7 +123,7 @@ def test_a_grey_zone_applicant_is_resolved_through_the_ops_api(
     with ops_client(stack.api_url, DEV_SECRET) as ops:
         queue = ops.get("/v1/ops/reviews").json()
         rows = queue["items"] if isinstance(queue, dict) else queue
-        assert app_id in {row["application_id"] for row in rows}
+        assert app_id in {row["id"] for row in rows}
         evidence = ops.get(f"/v1/ops/applications/{app_id}").json()
         assert evidence
         response = ops.post(
@@ -163,8 +164,15 @@ def test_a_worker_killed_mid_payout_finishes_with_one_disbursement(
 
 
 def test_bad_input_gets_clear_errors(stack: Stack, http: httpx.Client) -> None:
-    missing = http.get("/v1/applications/app_does_not_exist", headers={"Authorization": "Bearer x"})
+    unknown = "app_does_not_exist"
+    token = applicant_token(DEV_SECRET, unknown)
+    missing = http.get(f"/v1/applications/{unknown}", headers={"Authorization": f"Bearer {token}"})
     assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
+    with ops_client(stack.api_url, DEV_SECRET) as ops:
+        assert ops.get(f"/v1/ops/applications/{unknown}").status_code == 404
+    forged = http.get(f"/v1/applications/{unknown}", headers={"Authorization": "Bearer x"})
+    assert forged.status_code == 401
     session = ApplicantSession(http, applicant())
     request_id = str(uuid.uuid4())
     first = session.start(request_id=request_id)
