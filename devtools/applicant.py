@@ -59,6 +59,7 @@ class ApplicantSession:
         self.application_id = ""
         self.token = ""
         self.challenge: dict[str, Any] | None = None
+        self._last_status: str | None = None
 
     @property
     def _auth(self) -> dict[str, str]:
@@ -148,17 +149,17 @@ class ApplicantSession:
         on_change: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Poll GET until the application is in one of `statuses` (or terminal)."""
-        deadline, last = time.monotonic() + timeout, None
+        deadline = time.monotonic() + timeout
         terminal = {"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"}
         while time.monotonic() < deadline:
             current = self.status()
-            if current["status"] != last and on_change:
+            if current["status"] != self._last_status and on_change:
                 on_change(current)
-            last = current["status"]
-            if last in statuses or last in terminal:
+            self._last_status = current["status"]
+            if self._last_status in statuses or self._last_status in terminal:
                 return current
             time.sleep(0.25)
-        raise TimeoutError(f"{self.application_id} still {last} after {timeout}s")
+        raise TimeoutError(f"{self.application_id} still {self._last_status} after {timeout}s")
 
 
 def ops_client(base_url: str, token: str) -> httpx.Client:
