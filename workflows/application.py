@@ -2,19 +2,12 @@
 
 The workflow only orchestrates. Applicant steps and review outcomes arrive as validated updates
 (`workflows/steps.py`); every wait has a timer; every stage change is projected into the store
-and the search attributes. Business outcomes (rejections, expiries) end the run through
-`_Finished`, a private control-flow exception caught in `run`.
+and the search attributes (`workflows/lifecycle.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
@@ -22,15 +15,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.enums import (
         ApplicationStatus,
         DecisionOutcome,
-        DocumentKind,
-        LivenessAction,
         NextAction,
         PayoutResultKind,
         ReviewOutcome,
     )
-    from domain.idnumber import parse_id_number
     from domain.models import (
-        ActionWindow,
         BureauInput,
         BureauReport,
         CarrierReport,
@@ -41,45 +30,24 @@ with workflow.unsafe.imports_passed_through():
         DecisionInput,
         EsignEnvelope,
         EsignEnvelopeInput,
-        FaceMatchInput,
-        FaceMatchResult,
-        IdBlacklistInput,
-        IdCardInput,
-        IdCardResult,
-        IdentityCheckInput,
-        IdentityCheckResult,
-        IdentityOutcome,
-        LivenessChallenge,
-        LivenessInput,
-        LivenessResult,
         PayoutInput,
         PayoutOutcome,
         PrePayoutInput,
         PrePayoutResult,
         PrescreenInput,
         PrescreenResult,
-        ProjectionInput,
         SealInput,
         StartApplicationInput,
     )
     from domain.naming import ActivityName, WorkflowName, payout_workflow_id
-    from domain.reasons import RETAKE_REASONS, ReasonCode, reapply_after
+    from domain.reasons import ReasonCode
     from workflows import options
-    from workflows.options import CallOptions
-    from workflows.steps import ApplicantSteps
-
-R = TypeVar("R", bound=BaseModel)
-
-CHALLENGE_ACTIONS = 3
-CHALLENGE_WINDOW_SECONDS = 2.5
-
-
-class _Finished(Exception):
-    """Unwinds the stages once a terminal status has been recorded."""
+    from workflows.identity import IdentityStages
+    from workflows.lifecycle import Finished
 
 
 @workflow.defn(name=WorkflowName.APPLICATION)
-class LoanApplicationWorkflow(ApplicantSteps):
+class LoanApplicationWorkflow(IdentityStages):
     @workflow.init
     def __init__(self, inp: StartApplicationInput) -> None:
         super().__init__(inp)
@@ -90,7 +58,7 @@ class LoanApplicationWorkflow(ApplicantSteps):
         try:
             await self._stages()
             await self._finish(ApplicationStatus.DISBURSED, "DISBURSED")
-        except _Finished:
+        except Finished:
             pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
@@ -127,128 +95,6 @@ class LoanApplicationWorkflow(ApplicantSteps):
         )
         if not result.passed:
             await self._reject(result.reasons, "PRESCREEN_REJECTED", result.reapply_after)
-
-    # ------------------------------------------------------------------ stages 2 and 3
-
-    async def _documents_and_identity(self) -> None:
-        while True:
-            await self._await_documents()
-            reasons = await self._verify_identity()
-            if not reasons:
-                return
-            retake = set(reasons) <= RETAKE_REASONS
-            if retake and self._document_attempts_left > 0:
-                self._retake_reasons = reasons
-                await self._project("DOCUMENTS_RETAKE_REQUESTED", reasons=reasons)
-                continue
-            await self._reject(reasons, "IDENTITY_REJECTED")
-
-    async def _await_documents(self) -> None:
-        self._docs = None
-        timeout = self._inp.product.timeouts.documents
-        await self._enter(
-            ApplicationStatus.AWAITING_DOCUMENTS,
-            NextAction.UPLOAD_DOCUMENTS,
-            "AWAITING_DOCUMENTS",
-            timeout,
-        )
-        await self._wait_for(lambda: self._docs is not None, timeout, "DOCUMENTS_TIMED_OUT")
-
-    async def _verify_identity(self) -> list[ReasonCode]:
-        docs = self._docs
-        assert docs is not None
-        self._document_attempts_left -= 1
-        self._retake_reasons = []
-        await self._enter(
-            ApplicationStatus.VERIFYING_IDENTITY,
-            NextAction.WAIT,
-            "VERIFYING_IDENTITY",
-            id_number=docs.id_number,
-        )
-        app_id = self._inp.application_id
-        id_number = parse_id_number(docs.id_number)
-        listed = await self._call(
-            ActivityName.CHECK_ID_BLACKLIST,
-            IdBlacklistInput(
-                application_id=app_id,
-                id_number=id_number.value,
-                phone=self._inp.phone,
-                device_fingerprint=self._inp.device.fingerprint,
-            ),
-            PrescreenResult,
-            options.STORE,
-        )
-        if not listed.passed:
-            await self._reject(listed.reasons, "ID_BLACKLISTED", listed.reapply_after)
-        refs = {d.kind: d for d in docs.documents}
-        card, liveness, identity = await asyncio.gather(
-            self._call(
-                ActivityName.INSPECT_ID_CARD,
-                IdCardInput(
-                    application_id=app_id,
-                    front=refs[DocumentKind.ID_FRONT],
-                    back=refs[DocumentKind.ID_BACK],
-                    application_date=self._inp.submitted_at.date(),
-                ),
-                IdCardResult,
-                options.VISION,
-            ),
-            self._call(
-                ActivityName.CHECK_LIVENESS,
-                LivenessInput(
-                    application_id=app_id,
-                    video=refs[DocumentKind.LIVENESS_VIDEO],
-                    challenge=self._challenge,
-                ),
-                LivenessResult,
-                options.VISION,
-            ),
-            self._call(
-                ActivityName.VERIFY_IDENTITY,
-                IdentityCheckInput(
-                    application_id=app_id, full_name=docs.full_name, id_number=id_number.value
-                ),
-                IdentityCheckResult,
-                options.VENDOR,
-            ),
-        )
-        reasons: list[ReasonCode] = []
-        if not identity.matched:
-            reasons.append(ReasonCode.I002_IDENTITY_MISMATCH)
-        reasons += [] if card.passed else card.reasons or [ReasonCode.I006_IMAGE_UNREADABLE]
-        reasons += [] if liveness.passed else liveness.reasons or [ReasonCode.I007_LIVENESS_FAILED]
-        if reasons:
-            return _unique(reasons)
-        match = await self._call(
-            ActivityName.MATCH_FACES,
-            FaceMatchInput(
-                application_id=app_id,
-                selfie=refs[DocumentKind.SELFIE],
-                id_front=refs[DocumentKind.ID_FRONT],
-                reference_portrait=identity.reference_portrait,
-                video=refs[DocumentKind.LIVENESS_VIDEO],
-                threshold=self._inp.product.face_match_threshold,
-            ),
-            FaceMatchResult,
-            options.VISION,
-        )
-        if not match.passed:
-            return _unique(match.reasons or [ReasonCode.I003_FACE_MISMATCH])
-        self._identity = IdentityOutcome(
-            passed=True,
-            age=id_number.age_on(self._inp.submitted_at.date()),
-            is_male=id_number.is_male,
-            face_distance=match.distance_reference,
-            liveness_passed=True,
-        )
-        await self._project(
-            "IDENTITY_VERIFIED",
-            data={
-                "face_distance_card": match.distance_card,
-                "face_distance_reference": match.distance_reference,
-            },
-        )
-        return []
 
     # ------------------------------------------------------------------ stage 4
 
@@ -516,117 +362,3 @@ class LoanApplicationWorkflow(ApplicantSteps):
             await self._finish(
                 ApplicationStatus.FAILED, "PAYOUT_FAILED", [ReasonCode.D002_PAYOUT_FAILED]
             )
-
-    # ------------------------------------------------------------------ plumbing
-
-    def _make_challenge(self) -> LivenessChallenge:
-        rng = workflow.random()
-        actions = rng.sample(list(LivenessAction), CHALLENGE_ACTIONS)
-        return LivenessChallenge(
-            nonce=str(workflow.uuid4()),
-            windows=[
-                ActionWindow(
-                    action=action,
-                    start_s=i * CHALLENGE_WINDOW_SECONDS,
-                    end_s=(i + 1) * CHALLENGE_WINDOW_SECONDS,
-                )
-                for i, action in enumerate(actions)
-            ],
-        )
-
-    async def _call(
-        self, name: str, arg: BaseModel, result: type[R] | None, opts: CallOptions
-    ) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result,
-            task_queue=self._inp.vision_task_queue if opts.vision else None,
-            start_to_close_timeout=opts.start_to_close,
-            schedule_to_close_timeout=opts.schedule_to_close,
-            heartbeat_timeout=opts.heartbeat,
-            retry_policy=opts.retry,
-        )
-
-    async def _enter(
-        self,
-        status: ApplicationStatus,
-        next_action: NextAction,
-        event: str,
-        timeout: timedelta | None = None,
-        **projection: Any,
-    ) -> None:
-        """Checkpoint for withdrawal, then move to a stage and tell the store and visibility."""
-        if self._withdrawn is not None and not status.is_terminal:
-            await self._finish(ApplicationStatus.CANCELLED, "WITHDRAWN")
-        self._status = status
-        self._history.append(status)
-        self._set_next(next_action, workflow.now() + timeout if timeout else None)
-        self._upsert(options.STATUS_KEY.value_set(status))
-        await self._project(event, **projection)
-
-    async def _wait_for(
-        self,
-        condition: Any,
-        timeout: timedelta,
-        timeout_event: str | None,
-        timeout_status: ApplicationStatus = ApplicationStatus.EXPIRED,
-        timeout_reasons: list[ReasonCode] | None = None,
-    ) -> bool:
-        """Wait for an applicant or reviewer; withdrawal cancels, a timeout ends the run unless
-        `timeout_event` is None (then the caller handles it)."""
-        try:
-            await workflow.wait_condition(
-                lambda: bool(condition()) or self._withdrawn is not None,
-                timeout=max(timeout, timedelta(seconds=1)),
-            )
-        except TimeoutError:
-            if timeout_event is None:
-                return False
-            await self._finish(timeout_status, timeout_event, timeout_reasons or [])
-        if self._withdrawn is not None:
-            await self._finish(ApplicationStatus.CANCELLED, "WITHDRAWN")
-        return True
-
-    async def _reject(self, reasons: list[ReasonCode], event: str, after: Any = None) -> None:
-        self._reapply_after = after or reapply_after(reasons, workflow.now().date())
-        await self._finish(ApplicationStatus.REJECTED, event, reasons)
-
-    async def _finish(
-        self, status: ApplicationStatus, event: str, reasons: list[ReasonCode] | None = None
-    ) -> None:
-        self._status = status
-        self._reasons = _unique(reasons or [])
-        self._history.append(status)
-        self._set_next(NextAction.NONE, None)
-        self._upsert(options.STATUS_KEY.value_set(status))
-        await self._project(event, reasons=self._reasons, reapply_after=self._reapply_after)
-        raise _Finished(status)
-
-    def _upsert(self, *updates: SearchAttributeUpdate[Any]) -> None:
-        if self._inp.upsert_search_attributes:
-            workflow.upsert_search_attributes(list(updates))
-
-    async def _project(self, event: str, **fields: Any) -> None:
-        self._seq += 1
-        in_review = self._status == ApplicationStatus.MANUAL_REVIEW
-        base: dict[str, Any] = {
-            "application_id": self._inp.application_id,
-            "seq": self._seq,
-            "status": self._status,
-            "event": event,
-            "at": workflow.now(),
-            "product_code": self._inp.product.code,
-            "requested_amount": self._inp.requested_amount,
-            "review_queue": self._review_queue if in_review else None,
-        }
-        projection = ProjectionInput(**(base | fields))
-        await self._call(ActivityName.PROJECT, projection, None, options.STORE)
-
-    def _set_next(self, action: NextAction, deadline: datetime | None) -> None:
-        self._next_action = action
-        self._deadline = deadline
-
-
-def _unique(reasons: list[ReasonCode]) -> list[ReasonCode]:
-    return list(dict.fromkeys(reasons))

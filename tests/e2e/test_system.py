@@ -107,6 +107,18 @@ def test_an_approved_applicant_is_paid_out_once(stack: Stack, http: httpx.Client
     )
     assert len(listed) == 1
     stack.check_alive()
+    person = session.applicant
+    secrets = [person.id_number, person.phone, person.card_number, person.name]
+    history = subprocess.run(
+        [str(BIN / "temporal"), "workflow", "show", "--address", stack.temporal_address,
+         "--workflow-id", f"loan-application-{session.application_id}", "--output", "json"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert "binary/encrypted" in history
+    for name in ("api", "worker", "vision-worker", "mocks"):
+        log = stack.log(name)
+        assert not [s for s in secrets if s in log], f"PII in the {name} log"
+    assert not [s for s in secrets if s in history], "PII in clear in Temporal history"
 
 
 def test_a_grey_zone_applicant_is_resolved_through_the_ops_api(
