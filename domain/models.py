@@ -94,6 +94,8 @@ class IdCardInput(BaseModel):
     front: DocumentRef
     back: DocumentRef
     application_date: date
+    claimed_name: str | None = Field(default=None, description="as the applicant entered it")
+    claimed_id_number: str | None = None
 
 
 class IdCardFields(BaseModel):

@@ -98,6 +98,8 @@ class IdentityStages(ApplicationLifecycle):
                     front=refs[DocumentKind.ID_FRONT],
                     back=refs[DocumentKind.ID_BACK],
                     application_date=self._inp.submitted_at.date(),
+                    claimed_name=docs.full_name,
+                    claimed_id_number=id_number.value,
                 ),
                 IdCardResult,
                 options.VISION,
