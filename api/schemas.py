@@ -237,7 +237,7 @@ class BlacklistResponse(BaseModel):
 
 
 class CallbackAck(BaseModel):
-    status: Literal["accepted", "ignored"]
+    status: Literal["accepted", "recorded", "ignored"]
 
 
 class CodecPayload(BaseModel):

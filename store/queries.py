@@ -307,6 +307,18 @@ def record_disbursement(session: Session, rec: DisbursementRecord) -> None:
     session.execute(stmt)
 
 
+def mark_disbursement_returned(session: Session, idempotency_key: str, order_id: str) -> bool:
+    """A success the bank sent back after the payout workflow finished: the row shows RETURNED
+    so ops see money that did not arrive. False when there was no such success."""
+    row = get_disbursement_by_key(session, idempotency_key)
+    if row is None or row.order_id != order_id or row.status != PayoutStatus.SUCCEEDED.value:
+        return False
+    row.status = PayoutStatus.RETURNED.value
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    return True
+
+
 def get_disbursement(session: Session, application_id: str) -> Disbursement | None:
     stmt = select(Disbursement).where(col(Disbursement.application_id) == application_id)
     return session.scalars(stmt).first()

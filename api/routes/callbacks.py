@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
-from api.deps import GatewayDep, SettingsDep
+from api.deps import EngineDep, GatewayDep, SettingsDep
 from api.errors import InvalidRequest
 from api.schemas import CallbackAck
 from api.security import require_signature
+from domain.enums import PayoutStatus
 from domain.models import PaymentNotification
 from domain.naming import payout_idempotency_key
+from store import queries
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ async def payment_notification(
     request: Request,
     settings: SettingsDep,
     gateway: GatewayDep,
+    engine: EngineDep,
     x_signature: Annotated[str | None, Header(description="hex HMAC-SHA256 of the body")] = None,
 ) -> CallbackAck:
     """Body: a `PaymentNotification`. An order whose payout workflow has finished (or never
@@ -49,6 +52,15 @@ async def payment_notification(
     application_id = notification.idempotency_key.removeprefix(KEY_PREFIX)
     if await gateway.notify_payment(application_id, notification):
         return CallbackAck(status="accepted")
+    if notification.status == PayoutStatus.RETURNED and await queries.in_thread(
+        engine, queries.mark_disbursement_returned, notification.idempotency_key,
+        notification.order_id,
+    ):  # fmt: skip
+        logger.warning(
+            "disbursement of %s returned by the bank after payout (order %s): ops action needed",
+            application_id, notification.order_id,
+        )
+        return CallbackAck(status="recorded")
     logger.info(
         "payment notification for %s ignored: no running payout (order %s, %s)",
         application_id, notification.order_id, notification.status.value,

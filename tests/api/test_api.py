@@ -33,7 +33,7 @@ from api.main import create_app
 from api.security import applicant_token
 from config.settings import Settings
 from config.temporal import data_converter
-from domain.enums import ApplicationStatus, LivenessAction, NextAction
+from domain.enums import ApplicationStatus, LivenessAction, NextAction, PayoutStatus
 from domain.models import (
     AcceptOfferInput,
     AcceptOfferResult,
@@ -41,6 +41,7 @@ from domain.models import (
     ApplicationView,
     Consents,
     Device,
+    DisbursementRecord,
     LivenessChallenge,
     Offer,
     PaymentNotification,
@@ -498,6 +499,33 @@ async def test_payment_callback_verifies_the_signature_then_signals(api, setting
     # The payout has finished: the gateway's retry is acknowledged so that it stops.
     late = await api.post(url, content=body, headers=signed(body, settings.payment_callback_secret))
     assert (late.status_code, late.json()) == (200, {"status": "ignored"})
+    junk = b'{"order_id": "x"}'
+    secret = settings.payment_callback_secret
+    response = await api.post(url, content=junk, headers=signed(junk, secret))
+    assert response.status_code == 422
+
+
+async def test_a_return_after_the_payout_finished_is_recorded_for_ops(api, settings, engine):
+    app_id = f"app_{uuid.uuid4().hex[:24]}"
+    key = f"payout-{app_id}"
+    record = DisbursementRecord(application_id=app_id, idempotency_key=key, order_id="ord-9",
+                                amount=100_000, channel="NUCC", card_last4="8888",
+                                status=PayoutStatus.SUCCEEDED)  # fmt: skip
+    queries.in_session(engine, queries.record_disbursement, record)
+    body = json.dumps({"order_id": "ord-9", "idempotency_key": key,
+                       "status": "RETURNED", "channel": "NUCC"}).encode()  # fmt: skip
+    secret = settings.payment_callback_secret
+    url = "/v1/callbacks/payments"
+    response = await api.post(url, content=body, headers=signed(body, secret))
+    assert (response.status_code, response.json()) == (200, {"status": "recorded"})
+    row = queries.in_session(engine, queries.get_disbursement, app_id)
+    assert row is not None and row.status == "RETURNED"
+    again = await api.post(url, content=body, headers=signed(body, secret))
+    assert again.json() == {"status": "ignored"}
+
+
+async def test_junk_callbacks_are_refused(api, settings) -> None:
+    url = "/v1/callbacks/payments"
     junk = b'{"order_id": "x"}'
     secret = settings.payment_callback_secret
     response = await api.post(url, content=junk, headers=signed(junk, secret))
