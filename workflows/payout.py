@@ -10,6 +10,7 @@ or returned card asks the applicant (through the parent) for another card.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -135,9 +136,7 @@ class PayoutWorkflow:
         while order.status not in FINAL:
             attempt = order.attempt
             try:
-                await workflow.wait_condition(
-                    lambda a=attempt: self._final_notice(a) is not None, timeout=wait
-                )
+                await workflow.wait_condition(self._notice_arrived(attempt), timeout=wait)
             except TimeoutError:
                 order = await self._call(
                     ActivityName.PAYOUT_QUERY,
@@ -158,6 +157,9 @@ class PayoutWorkflow:
                 }
             )
         return order
+
+    def _notice_arrived(self, attempt: int) -> Callable[[], bool]:
+        return lambda: self._final_notice(attempt) is not None
 
     def _final_notice(self, attempt: int) -> PaymentNotification | None:
         for notice in reversed(self._notifications):

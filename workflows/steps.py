@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         EsignSignInput,
         EsignSignResult,
         IdentityOutcome,
+        LivenessChallenge,
         NewBankCardInput,
         NewBankCardResult,
         Offer,
@@ -83,6 +84,8 @@ def _invalid(detail: str) -> NoReturn:
 
 class ApplicantSteps:
     """State of one application and every message handler; the stages live in the subclass."""
+
+    _challenge: LivenessChallenge  # issued by the subclass when the application starts
 
     def __init__(self, inp: StartApplicationInput) -> None:
         self._inp = inp
