@@ -91,7 +91,7 @@ def carrier_report_poll(limit: timedelta) -> CallOptions:
         start_to_close=timedelta(seconds=20),
         schedule_to_close=limit,
         retry=RetryPolicy(
-            initial_interval=timedelta(seconds=1),
+            initial_interval=timedelta(milliseconds=500),
             backoff_coefficient=1.5,
             maximum_interval=timedelta(seconds=15),
             non_retryable_error_types=NON_RETRYABLE,
