@@ -1,19 +1,26 @@
-"""Stages 1, 5 and 9: the pre-screen (device, blacklist, velocity, cool-down), the credit
-decision through the policy, and the pre-payout re-check. Every decision is recorded with its
-policy version and hash, full input snapshot and the rules that fired, so it can be replayed."""
+"""Stages 1, 5 and 9: the pre-screen (device, blacklist, velocity, cool-down, several accounts)
+and its repeat on the ID number, the credit decision, and the pre-payout re-check, each through
+the active policy's decision graph (`decisioning`). Every decision is recorded with its policy
+version and hash, full input snapshot, the rules that fired, score, grade, limit, price and
+duration, so it can be explained and replayed."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import to_application_error
-from domain import policy
+from config.settings import get_settings
+from decisioning import evaluate, signals
+from decisioning.engine import PolicyEngine, PolicyEvaluationError
+from decisioning.facts import ScreeningSignals
 from domain.enums import ApplicationStatus
 from domain.models import (
     BureauReport,
@@ -25,15 +32,16 @@ from domain.models import (
     PrescreenInput,
     PrescreenResult,
 )
-from domain.naming import ActivityName
-from domain.reasons import ReasonCode, reapply_after
+from domain.naming import ActivityName, ErrorType
 from store import queries, screening
 from store.screening import BlacklistKind
 from store.tables import DecisionRecord
 from vendors.base import VendorError
 
 VELOCITY_WINDOW = timedelta(hours=24)
-MAX_RECENT_APPLICATIONS = 3
+ACCOUNTS_WINDOW = timedelta(days=180)
+DEVICES_WINDOW = timedelta(days=30)
+POLICY_ERROR = ErrorType.POLICY_ERROR
 
 
 class BureauReportSource(Protocol):
@@ -42,49 +50,36 @@ class BureauReportSource(Protocol):
     async def fetch_report(self, name: str, id_number: str) -> BureauReport: ...
 
 
-def _prescreen_result(
-    codes: list[ReasonCode], on: date, cool_down_until: date | None
-) -> PrescreenResult:
-    if not codes:
-        return PrescreenResult(passed=True)
-    # The applicant may come back once every hit's cool-down, and any earlier one, is over.
-    until = reapply_after(codes, on)
-    if cool_down_until is not None:
-        until = max(until, cool_down_until)
-    return PrescreenResult(passed=False, reasons=codes, reapply_after=until)
-
-
-def _prescreen_hits(session: Session, inp: PrescreenInput) -> tuple[list[ReasonCode], date | None]:
-    codes: list[ReasonCode] = []
-    if inp.device.is_emulator or inp.device.is_rooted:
-        codes.append(ReasonCode.P005_DEVICE_RISK)
+def _prescreen_signals(session: Session, inp: PrescreenInput) -> ScreeningSignals:
     listed = screening.blacklist_hits(
         session, {BlacklistKind.PHONE: inp.phone, BlacklistKind.DEVICE: inp.device.fingerprint}
     )
-    if listed:
-        codes.append(ReasonCode.P001_BLACKLISTED)
     # The window ends at this submission, so a retried pre-screen sees the same counts.
     since, until = inp.submitted_at - VELOCITY_WINDOW, inp.submitted_at
-    by_device = screening.count_recent_by_device(
-        session, inp.device.fingerprint, since, until, inp.application_id
-    )
-    if by_device > MAX_RECENT_APPLICATIONS:
-        codes.append(ReasonCode.P002_VELOCITY_DEVICE)
-    by_phone = screening.count_recent_by_phone(session, inp.phone, since, until, inp.application_id)
-    if by_phone > MAX_RECENT_APPLICATIONS:
-        codes.append(ReasonCode.P003_VELOCITY_PHONE)
+    on = inp.submitted_at.date()
     cool_down = screening.active_cool_down(
-        session, on=inp.submitted_at.date(), exclude_id=inp.application_id, phone=inp.phone
+        session, on=on, exclude_id=inp.application_id, phone=inp.phone
     )
-    if cool_down is not None:
-        codes.append(ReasonCode.P004_COOL_DOWN)
-    return codes, cool_down
+    return ScreeningSignals(
+        stage="PRESCREEN",
+        is_emulator=inp.device.is_emulator,
+        is_rooted=inp.device.is_rooted,
+        blacklisted_phone=BlacklistKind.PHONE in listed,
+        blacklisted_device=BlacklistKind.DEVICE in listed,
+        applications_24h_device=screening.count_recent_by_device(
+            session, inp.device.fingerprint, since, until, inp.application_id
+        ),
+        applications_24h_phone=screening.count_recent_by_phone(
+            session, inp.phone, since, until, inp.application_id
+        ),
+        cool_down_days_left=signals.days_until(cool_down, on),
+        days_since_credit_rejection=signals.days_since_credit_rejection(
+            session, at=inp.submitted_at, exclude_id=inp.application_id, phone=inp.phone
+        ),
+    )
 
 
-def _id_hits(
-    session: Session, inp: IdBlacklistInput, today: date
-) -> tuple[list[ReasonCode], date | None]:
-    codes: list[ReasonCode] = []
+def _id_signals(session: Session, inp: IdBlacklistInput, now: datetime) -> ScreeningSignals:
     # Phone and device again too: an entry may have been added since the pre-screen.
     listed = screening.blacklist_hits(
         session,
@@ -94,14 +89,28 @@ def _id_hits(
             BlacklistKind.DEVICE: inp.device_fingerprint,
         },
     )
-    if listed:
-        codes.append(ReasonCode.P001_BLACKLISTED)
     cool_down = screening.active_cool_down(
-        session, on=today, exclude_id=inp.application_id, id_number=inp.id_number
+        session, on=now.date(), exclude_id=inp.application_id, id_number=inp.id_number
     )
-    if cool_down is not None:
-        codes.append(ReasonCode.P004_COOL_DOWN)
-    return codes, cool_down
+    return ScreeningSignals(
+        stage="ID_CHECK",
+        blacklisted_phone=BlacklistKind.PHONE in listed,
+        blacklisted_device=BlacklistKind.DEVICE in listed,
+        blacklisted_id_number=BlacklistKind.ID_NUMBER in listed,
+        cool_down_days_left=signals.days_until(cool_down, now.date()),
+        days_since_credit_rejection=signals.days_since_credit_rejection(
+            session, at=now, exclude_id=inp.application_id, id_number=inp.id_number
+        ),
+        phones_per_id_180d=signals.phones_per_id(
+            session, inp.id_number, inp.phone, now - ACCOUNTS_WINDOW
+        ),
+        devices_per_id_30d=signals.devices_per_id(
+            session, inp.id_number, inp.device_fingerprint, now - DEVICES_WINDOW
+        ),
+        ids_per_device_30d=signals.ids_per_device(
+            session, inp.device_fingerprint, inp.id_number, now - DEVICES_WINDOW
+        ),
+    )
 
 
 def _decision_record(inp: DecisionInput, decision: Decision, duration_ms: float) -> DecisionRecord:
@@ -119,6 +128,10 @@ def _decision_record(inp: DecisionInput, decision: Decision, duration_ms: float)
         grade=decision.grade,
         approved_limit=offer.limit if offer else None,
         annual_rate=offer.annual_rate if offer else None,
+        monthly_fee_rate=offer.monthly_fee_rate if offer else None,
+        apr_cap=offer.apr_cap if offer else None,
+        review_queue=decision.review_queue,
+        score_points=dict(decision.score_points),
         duration_ms=duration_ms,
     )
 
@@ -129,48 +142,72 @@ def _execution_key() -> str:
     return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
 
 
+def _policy_failure(exc: PolicyEvaluationError) -> ApplicationError:
+    # A policy that cannot decide will not decide on a retry either: ops must fix the policy.
+    return ApplicationError(str(exc), type=POLICY_ERROR, non_retryable=True)
+
+
 class DecisioningActivities:
     def __init__(
         self,
         engine: Engine,
         bureau_client: BureauReportSource,
-        params: policy.PolicyParameters = policy.DEFAULT_POLICY,
+        policies: PolicyEngine | Path | str | None = None,
     ) -> None:
         self._engine = engine
         self._bureau = bureau_client
-        self._params = params
+        if policies is None:
+            policies = get_settings().resolved_policy_path
+        self._policies = policies if isinstance(policies, PolicyEngine) else PolicyEngine(policies)
+
+    @property
+    def policies(self) -> PolicyEngine:
+        return self._policies
 
     @activity.defn(name=ActivityName.PRESCREEN)
     async def prescreen(self, inp: PrescreenInput) -> PrescreenResult:
-        codes, cool_down = await queries.in_thread(self._engine, _prescreen_hits, inp)
-        result = _prescreen_result(codes, inp.submitted_at.date(), cool_down)
+        facts = await queries.in_thread(self._engine, _prescreen_signals, inp)
+        result = await self._screen(facts, inp.submitted_at.date())
         activity.logger.info(
-            "pre-screen %s: %s", inp.application_id, [c.value for c in codes] or "passed"
+            "pre-screen %s: %s", inp.application_id, [c.value for c in result.reasons] or "passed"
         )
         return result
 
     @activity.defn(name=ActivityName.CHECK_ID_BLACKLIST)
     async def check_id_blacklist(self, inp: IdBlacklistInput) -> PrescreenResult:
-        today = datetime.now(UTC).date()
-        codes, cool_down = await queries.in_thread(self._engine, _id_hits, inp, today)
+        now = datetime.now(UTC)
+        facts = await queries.in_thread(self._engine, _id_signals, inp, now)
+        result = await self._screen(facts, now.date())
         activity.logger.info(
-            "ID check %s: %s", inp.application_id, [c.value for c in codes] or "passed"
+            "ID check %s: %s", inp.application_id, [c.value for c in result.reasons] or "passed"
         )
-        return _prescreen_result(codes, today, cool_down)
+        return result
+
+    async def _screen(self, facts: ScreeningSignals, on: date) -> PrescreenResult:
+        try:
+            screened = await evaluate.screen_async(self._policies, self._policies.active, facts, on)
+        except PolicyEvaluationError as exc:
+            raise _policy_failure(exc) from exc
+        return screened.result
 
     @activity.defn(name=ActivityName.DECIDE)
     async def decide(self, inp: DecisionInput) -> Decision:
         started = time.perf_counter()
-        decision = policy.evaluate(inp, datetime.now(UTC), self._params)
+        policy = self._policies.active
+        try:
+            decision = await evaluate.decide_async(self._policies, policy, inp, datetime.now(UTC))
+        except PolicyEvaluationError as exc:
+            raise _policy_failure(exc) from exc
         duration_ms = (time.perf_counter() - started) * 1000
         record = _decision_record(inp, decision, duration_ms)
         # A retry carries the same input: the snapshot match keeps one record for it.
         await queries.in_thread(self._engine, queries.record_decision, record)
         activity.logger.info(
-            "decision %s: %s %s (policy %s)",
+            "decision %s: %s %s score %s (policy %s)",
             inp.application_id,
             decision.outcome.value,
             [r.value for r in decision.reasons],
+            decision.score,
             decision.policy_version,
         )
         return decision
@@ -178,6 +215,7 @@ class DecisioningActivities:
     @activity.defn(name=ActivityName.PRE_PAYOUT_CHECK)
     async def pre_payout_check(self, inp: PrePayoutInput) -> PrePayoutResult:
         started = time.perf_counter()
+        policy = self._policies.active
         listed = await queries.in_thread(
             self._engine,
             screening.blacklist_hits,
@@ -191,7 +229,11 @@ class DecisioningActivities:
         report: BureauReport | None = None
         if now - inp.bureau_fetched_at > timedelta(seconds=inp.max_bureau_age_seconds):
             report = await self._fetch_report(inp)
-        verdict = policy.pre_payout(report, bool(listed), self._params)
+        bureau = report.model_dump(mode="json") if report else None
+        try:
+            verdict = await evaluate.pre_payout_async(self._policies, policy, bool(listed), bureau)
+        except PolicyEvaluationError as exc:
+            raise _policy_failure(exc) from exc
         duration_ms = (time.perf_counter() - started) * 1000
         snapshot: dict[str, Any] = {
             "execution": _execution_key(),
@@ -201,25 +243,28 @@ class DecisioningActivities:
             "checked_at": now.isoformat(),
             "blacklist_hits": sorted(kind.value for kind in listed),
             "bureau_refreshed": report is not None,
-            "bureau": report.model_dump(mode="json") if report else None,
+            "bureau": bureau,
         }
         record = DecisionRecord(
             application_id=inp.application_id,
             stage=ApplicationStatus.PRE_PAYOUT_CHECK.value,
             outcome=verdict.outcome.value,
-            policy_version=self._params.version,
-            policy_hash=self._params.policy_hash,
+            policy_version=policy.version,
+            policy_hash=policy.hash,
             input_snapshot=snapshot,
             rules_fired=list(verdict.rules_fired),
             reasons=[r.value for r in verdict.reasons],
-            score=report.score if report else None,
+            score=None,
+            review_queue=verdict.review_queue,
             duration_ms=duration_ms,
         )
         await queries.in_thread(
             self._engine, queries.record_decision, record, match_keys=("execution",)
         )
         activity.logger.info(
-            "pre-payout %s: %s %s", inp.application_id, verdict.outcome.value,
+            "pre-payout %s: %s %s",
+            inp.application_id,
+            verdict.outcome.value,
             [r.value for r in verdict.reasons],
         )
         return PrePayoutResult(

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     face_match_threshold: float = 0.6
     vendor_timeout_seconds: float = 10.0
     lender_name: str = "示例小额贷款有限公司"
+    policy_version: str = Field(
+        default="2026.11-std",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$",
+        description="the active decision policy: a folder of policies_dir",
+    )
+    policies_dir: Path = PROJECT_ROOT / "policies"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -67,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'loanflow.db'}"
+
+    @property
+    def resolved_policy_path(self) -> Path:
+        return self.policies_dir / self.policy_version
 
     @property
     def resolved_blob_dir(self) -> Path:

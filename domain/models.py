@@ -32,6 +32,11 @@ class Device(BaseModel):
     os: str = Field(max_length=64)
     is_emulator: bool = False
     is_rooted: bool = False
+    ip_province: str | None = Field(
+        default=None,
+        pattern=r"^\d{2}$",
+        description="GB/T 2260 province code the client IP resolves to; None when unknown",
+    )
 
 
 class Consents(BaseModel):
@@ -109,6 +114,9 @@ class IdCardFields(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = Field(default=None, description="None with long_term = 长期")
     long_term: bool = False
+    confidence: dict[str, float] = Field(
+        default={}, description="recognition score 0..1 of each field read, by field name"
+    )
 
 
 class IdCardResult(BaseModel):
@@ -133,7 +141,9 @@ class LivenessResult(BaseModel):
     frames_sampled: int = 0
     frames_with_one_face: int = 0
     actions_seen: list[LivenessAction] = []
-    spoof_score: float | None = None
+    spoof_score: float | None = Field(
+        default=None, description="1 - mean probability of a live face over sampled frames"
+    )
     detail: str = ""
 
 
@@ -221,6 +231,19 @@ class CarrierReport(BaseModel):
     contacts_in_call_log: int
     night_call_ratio: float
     monthly_bill_avg: int = Field(description="fen")
+    numbers_in_name: int | None = Field(
+        default=None, description="phone numbers this carrier holds under the applicant's ID"
+    )
+    emergency_contacts_in_call_log: int | None = Field(
+        default=None, description="of the applicant's emergency contacts, how many the 6-month "
+        "call log shows"
+    )
+    device_changes_6m: int | None = Field(
+        default=None, description="handsets the number was used in over 6 months, less one"
+    )
+    home_province: str | None = Field(
+        default=None, description="GB/T 2260 province code where the number is registered"
+    )
 
 
 # ---------------------------------------------------------------- bureau and decision
@@ -242,7 +265,12 @@ class BureauReport(BaseModel):
     inquiries_3m: int = 0
     inquiries_6m: int = 0
     lenders_6m: int = 0
+    lenders_1m: int | None = None
+    lenders_3m: int | None = None
     monthly_income: int = 0
+    income_stable_months: int | None = Field(
+        default=None, description="months of unbroken payroll / social-insurance record, of 60"
+    )
     monthly_debt_payment: int = 0
     card_utilisation: float = 0.0
     on_court_blacklist: bool = False
@@ -258,6 +286,9 @@ class DecisionInput(BaseModel):
     identity: IdentityOutcome
     bureau: BureauReport
     carrier: CarrierReport | None
+    device: Device | None = Field(
+        default=None, description="the device the application came from (location signals)"
+    )
 
 
 class Offer(BaseModel):
@@ -281,6 +312,12 @@ class Decision(BaseModel):
     policy_hash: str
     rules_fired: list[str] = []
     review_queue: str | None = None
+    reapply_after: date | None = Field(
+        default=None, description="on REJECT: the earliest re-application date"
+    )
+    score_points: dict[str, float] = Field(
+        default={}, description="scorecard points by characteristic: why the score is what it is"
+    )
 
 
 class PrescreenInput(BaseModel):

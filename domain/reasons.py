@@ -16,6 +16,8 @@ class ReasonCode(StrEnum):
     P003_VELOCITY_PHONE = "P003"
     P004_COOL_DOWN = "P004"
     P005_DEVICE_RISK = "P005"
+    P006_MULTIPLE_ACCOUNTS = "P006"
+    P007_LOCATION_RISK = "P007"
     # identity
     I001_ID_NUMBER_INVALID = "I001"
     I002_IDENTITY_MISMATCH = "I002"
@@ -26,6 +28,12 @@ class ReasonCode(StrEnum):
     I007_LIVENESS_FAILED = "I007"
     I008_ID_EXPIRED = "I008"
     I009_IMAGE_QUALITY = "I009"
+    I010_ID_CARD_MISMATCH = "I010"
+    I011_ID_CARD_UNREADABLE = "I011"
+    I012_LIVENESS_ACTIONS = "I012"
+    I013_SPOOF_SUSPECTED = "I013"
+    I014_IMAGE_TOO_DARK = "I014"
+    I015_IMAGE_BLURRED = "I015"
     # carrier
     C001_CARRIER_AUTH_FAILED = "C001"
     C002_CARRIER_REPORT_UNAVAILABLE = "C002"
@@ -40,6 +48,9 @@ class ReasonCode(StrEnum):
     R008_GREY_ZONE = "R008"
     R009_THIN_FILE = "R009"
     R010_CARRIER_TENURE = "R010"
+    R011_HIGH_CARD_UTILISATION = "R011"
+    R012_INCOME_UNSTABLE = "R012"
+    R013_CARRIER_BEHAVIOUR = "R013"
     # review
     V001_REVIEW_REJECTED = "V001"
     V002_REVIEW_TIMED_OUT = "V002"
@@ -82,7 +93,24 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
             "You applied recently; please apply again after the date shown.",
             0,
         ),
-        _r(ReasonCode.P005_DEVICE_RISK, "emulator, rooted device or proxy IP", _CANNOT, 30),
+        _r(
+            ReasonCode.P005_DEVICE_RISK,
+            "emulator, rooted device, or many device changes for one person",
+            _CANNOT,
+            30,
+        ),
+        _r(
+            ReasonCode.P006_MULTIPLE_ACCOUNTS,
+            "several accounts or phone numbers for one ID, or several IDs on one device",
+            _CANNOT,
+            90,
+        ),
+        _r(
+            ReasonCode.P007_LOCATION_RISK,
+            "client IP in another province than the phone's registration: manual review",
+            _CANNOT,
+            0,
+        ),
         _r(
             ReasonCode.I001_ID_NUMBER_INVALID,
             "ID number fails GB 11643 checks",
@@ -133,6 +161,44 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
             0,
         ),
         _r(
+            ReasonCode.I010_ID_CARD_MISMATCH,
+            "name or ID number on the card differs from the one entered",
+            "The name or ID number you entered does not match your ID card; please check them.",
+            0,
+        ),
+        _r(
+            ReasonCode.I011_ID_CARD_UNREADABLE,
+            "ID card not found, fields unreadable or inconsistent with each other",
+            "We could not read your ID card; please photograph each side flat, whole and in "
+            "good light.",
+            0,
+        ),
+        _r(
+            ReasonCode.I012_LIVENESS_ACTIONS,
+            "challenged actions not performed, or not in the order and windows asked",
+            "Please perform the actions shown on screen, in that order, when each is asked.",
+            0,
+        ),
+        _r(
+            ReasonCode.I013_SPOOF_SUSPECTED,
+            "passive anti-spoofing: the face looks printed or shown on a screen",
+            "We could not confirm that you recorded the video yourself; please record it "
+            "again, facing the camera.",
+            1,
+        ),
+        _r(
+            ReasonCode.I014_IMAGE_TOO_DARK,
+            "image or face too dark",
+            "The photo is too dark; please retake it in better light.",
+            0,
+        ),
+        _r(
+            ReasonCode.I015_IMAGE_BLURRED,
+            "image or face blurred",
+            "The photo is blurred; please hold the phone still and retake it.",
+            0,
+        ),
+        _r(
             ReasonCode.C001_CARRIER_AUTH_FAILED,
             "carrier SMS code attempts exhausted",
             "The phone authorization failed; " + _RETRY.lower(),
@@ -156,6 +222,24 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
         _r(
             ReasonCode.R010_CARRIER_TENURE,
             "phone number too new or not in the applicant's name",
+            _CANNOT,
+            90,
+        ),
+        _r(
+            ReasonCode.R011_HIGH_CARD_UTILISATION,
+            "credit cards used above the utilisation limit",
+            _CANNOT,
+            90,
+        ),
+        _r(
+            ReasonCode.R012_INCOME_UNSTABLE,
+            "too few months of unbroken payroll or social-insurance record",
+            _CANNOT,
+            90,
+        ),
+        _r(
+            ReasonCode.R013_CARRIER_BEHAVIOUR,
+            "call log: no emergency contact, very few contacts or mostly night calls",
             _CANNOT,
             90,
         ),
@@ -199,6 +283,13 @@ def reapply_after(codes: list[ReasonCode], decided_on: date) -> date:
     return decided_on + timedelta(days=days)
 
 
+CREDIT_REASONS = frozenset(
+    code for code in ReasonCode if code.value.startswith(("R", "D001", "V001"))
+)
+"""Reasons of a credit judgement (the decision, a reviewer, the pre-payout check): a rejection
+for one of them opens the policy's re-application window. Document retakes and vendor failures
+do not."""
+
 RETAKE_REASONS = frozenset(
     {
         ReasonCode.I004_NO_FACE,
@@ -206,6 +297,12 @@ RETAKE_REASONS = frozenset(
         ReasonCode.I006_IMAGE_UNREADABLE,
         ReasonCode.I007_LIVENESS_FAILED,
         ReasonCode.I009_IMAGE_QUALITY,
+        ReasonCode.I010_ID_CARD_MISMATCH,
+        ReasonCode.I011_ID_CARD_UNREADABLE,
+        ReasonCode.I012_LIVENESS_ACTIONS,
+        ReasonCode.I013_SPOOF_SUSPECTED,
+        ReasonCode.I014_IMAGE_TOO_DARK,
+        ReasonCode.I015_IMAGE_BLURRED,
     }
 )
 """Identity failures the applicant can fix by uploading again, within the attempt limit."""

@@ -68,6 +68,13 @@ class DecisionRecord(SQLModel, table=True):
     grade: str | None = Field(default=None, max_length=8)
     approved_limit: int | None = None
     annual_rate: float | None = None
+    monthly_fee_rate: float | None = None
+    apr_cap: float | None = None
+    review_queue: str | None = Field(default=None, max_length=32)
+    score_points: dict | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True),
+        description="scorecard points by characteristic",
+    )
     duration_ms: float = 0.0
     created_at: datetime = Field(default_factory=utcnow)
 

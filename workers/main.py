@@ -8,7 +8,6 @@ import logging
 import signal
 from dataclasses import dataclass
 
-from activities.contract import ContractActivities
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -16,6 +15,7 @@ from temporalio.worker import Worker
 from activities.bankcard import BankCardActivities
 from activities.bureau import BureauActivities
 from activities.carrier import CarrierActivities
+from activities.contract import ContractActivities
 from activities.decisioning import DecisioningActivities
 from activities.esign import EsignActivities
 from activities.identity import IdentityActivities
@@ -57,7 +57,7 @@ def activities(deps: Deps) -> list[object]:
     bureau = BureauClient(url, timeout=timeout)
     groups = [
         RecordsActivities(deps.engine),
-        DecisioningActivities(deps.engine, bureau),
+        DecisioningActivities(deps.engine, bureau, s.resolved_policy_path),
         IdentityActivities(IdentityClient(url, timeout=timeout), deps.blobs),
         CarrierActivities(CarrierClient(url, timeout=timeout)),
         BureauActivities(bureau),

@@ -60,6 +60,15 @@ class LoanApplicationWorkflow(IdentityStages):
             await self._finish(ApplicationStatus.DISBURSED, "DISBURSED")
         except Finished:
             pass
+        except ActivityError as failure:
+            # A step failed for good (a policy error, a vendor refusing our request, retries
+            # exhausted): the application ends FAILED, visible to ops, instead of the run failing
+            # with the store still showing the last stage.
+            workflow.logger.error("application failed: %s", failure.cause or failure)
+            try:
+                await self._finish(ApplicationStatus.FAILED, "STEP_FAILED")
+            except Finished:
+                pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status
 
@@ -155,6 +164,7 @@ class LoanApplicationWorkflow(IdentityStages):
                 identity=self._identity,
                 bureau=self._bureau,
                 carrier=self._carrier_report,
+                device=inp.device,
             ),
             Decision,
             options.LOCAL,
@@ -173,7 +183,11 @@ class LoanApplicationWorkflow(IdentityStages):
             reasons=decision.reasons,
         )
         if decision.outcome == DecisionOutcome.REJECT or decision.offer is None:
-            await self._reject(decision.reasons or [ReasonCode.R007_LOW_SCORE], "DECISION_REJECTED")
+            await self._reject(
+                decision.reasons or [ReasonCode.R007_LOW_SCORE],
+                "DECISION_REJECTED",
+                decision.reapply_after,
+            )
         return decision
 
     # ------------------------------------------------------------------ stage 6

@@ -16,7 +16,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.decisioning import DecisioningActivities
 from activities.records import RecordsActivities
-from domain import policy
 from domain.enums import ApplicationStatus, DecisionOutcome
 from domain.models import (
     BureauReport,
@@ -114,10 +113,12 @@ async def register(engine: Engine, *apps: StartApplicationInput) -> None:
 
 
 async def reject(engine: Engine, inp: StartApplicationInput, until: date,
-                 id_number: str | None = None) -> None:
+                 id_number: str | None = None, *, at: datetime = NOW,
+                 reasons: list[ReasonCode] | None = None) -> None:
     await ActivityEnvironment().run(RecordsActivities(engine).project, ProjectionInput(
         application_id=inp.application_id, seq=1, status=ApplicationStatus.REJECTED,
-        event="REJECTED", at=NOW, reasons=[ReasonCode.R007_LOW_SCORE], reapply_after=until,
+        event="REJECTED", at=at, reasons=reasons or [ReasonCode.R007_LOW_SCORE],
+        reapply_after=until,
         id_number=id_number,
     ))
 
@@ -184,7 +185,38 @@ async def test_prescreen_cool_down_after_a_recent_rejection(engine: Engine) -> N
     again = start(phone=phone)
     await register(engine, again)
     result = await env.run(acts.prescreen, prescreen_input(again))
+    # The stored cool-down ends in 40 days, but the policy's window after a credit rejection
+    # is 90 days from the rejection: the later date holds.
+    assert result.reasons == [ReasonCode.P004_COOL_DOWN]
+    assert result.reapply_after == NOW.date() + timedelta(days=90)
+
+
+async def test_prescreen_a_cool_down_longer_than_the_window_holds(engine: Engine) -> None:
+    acts, env = DecisioningActivities(engine, ScriptedBureau()), ActivityEnvironment()
+    phone = new_phone()
+    before = start(phone=phone, at=NOW - timedelta(days=100))
+    await register(engine, before)
+    until = NOW.date() + timedelta(days=80)
+    await reject(engine, before, until, at=NOW - timedelta(days=100))
+    again = start(phone=phone)
+    await register(engine, again)
+    result = await env.run(acts.prescreen, prescreen_input(again))
     assert result.reasons == [ReasonCode.P004_COOL_DOWN] and result.reapply_after == until
+
+
+async def test_prescreen_window_counts_only_credit_rejections(engine: Engine) -> None:
+    acts, env = DecisioningActivities(engine, ScriptedBureau()), ActivityEnvironment()
+    phone = new_phone()
+    retake = start(phone=phone, at=NOW - timedelta(days=3))
+    credit = start(phone=phone, at=NOW - timedelta(days=95))
+    await register(engine, retake, credit)
+    await reject(engine, retake, NOW.date() - timedelta(days=3),
+                 reasons=[ReasonCode.I004_NO_FACE])
+    await reject(engine, credit, NOW.date() - timedelta(days=5), at=NOW - timedelta(days=95))
+    again = start(phone=phone)
+    await register(engine, again)
+    # A selfie without a face 3 days ago and a score rejection 95 days ago: both are over.
+    assert (await env.run(acts.prescreen, prescreen_input(again))).passed
 
 
 async def test_id_check_blacklist_and_cool_down_by_id(engine: Engine) -> None:
@@ -220,7 +252,8 @@ async def test_decide_records_the_decision_once_per_input(engine: Engine) -> Non
     retried = await env.run(acts.decide, decision_in)
     assert decision.outcome == retried.outcome == DecisionOutcome.APPROVE
     assert decision.offer is not None and decision.offer.limit > 0
-    assert decision.policy_hash == policy.DEFAULT_POLICY.policy_hash
+    assert decision.policy_hash == acts.policies.active.hash
+    assert decision.policy_version == acts.policies.active.version == "2026.11-std"
 
     records = in_session(engine, queries.list_decisions, inp.application_id)
     assert len(records) == 1
@@ -229,8 +262,12 @@ async def test_decide_records_the_decision_once_per_input(engine: Engine) -> Non
     assert (record.policy_version, record.policy_hash) == (
         decision.policy_version, decision.policy_hash)
     assert DecisionInput.model_validate(record.input_snapshot) == decision_in
-    assert (record.score, record.grade, record.approved_limit, record.annual_rate) == (
-        700, decision.grade, decision.offer.limit, decision.offer.annual_rate)
+    # The score is the policy's scorecard score, not the bureau's own.
+    assert record.score == decision.score and decision.score is not None
+    assert record.score_points == decision.score_points and decision.score_points
+    assert (record.grade, record.approved_limit, record.annual_rate, record.monthly_fee_rate,
+            record.apr_cap) == (decision.grade, decision.offer.limit, decision.offer.annual_rate,
+                                decision.offer.monthly_fee_rate, decision.offer.apr_cap)
     assert record.rules_fired == decision.rules_fired and record.duration_ms >= 0
 
     overdue = decision_input(inp.application_id, bureau(current_overdue_amount=50_000))
@@ -297,4 +334,100 @@ async def test_pre_payout_vendor_refusal_is_not_retried(engine: Engine) -> None:
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(acts.pre_payout_check, stale)
     assert caught.value.non_retryable and caught.value.type == ErrorType.VENDOR_REJECTED
+    assert in_session(engine, queries.list_decisions, inp.application_id) == []
+
+
+async def identify(engine: Engine, inp: StartApplicationInput, id_number: str) -> None:
+    """The VERIFYING_IDENTITY projection: the store learns the ID number's digest."""
+    await ActivityEnvironment().run(RecordsActivities(engine).project, ProjectionInput(
+        application_id=inp.application_id, seq=1, status=ApplicationStatus.VERIFYING_IDENTITY,
+        event="VERIFYING_IDENTITY", at=inp.submitted_at, id_number=id_number,
+    ))
+
+
+def random_id() -> str:
+    return "11010519900307" + "".join(random.choices("0123456789", k=4))
+
+
+def id_check(inp: StartApplicationInput, id_number: str) -> IdBlacklistInput:
+    return IdBlacklistInput(application_id=inp.application_id, id_number=id_number,
+                            phone=inp.phone, device_fingerprint=inp.device.fingerprint)
+
+
+async def test_id_check_refuses_a_fourth_phone_for_one_id(engine: Engine) -> None:
+    acts, env, id_number = DecisioningActivities(engine, ScriptedBureau()), \
+        ActivityEnvironment(), random_id()
+    earlier = [start(at=NOW - timedelta(days=d)) for d in (3, 20, 100)]
+    await register(engine, *earlier)
+    for inp in earlier:
+        await identify(engine, inp, id_number)
+    long_ago = start(at=NOW - timedelta(days=200))  # outside the 180-day window
+    await register(engine, long_ago)
+    await identify(engine, long_ago, id_number)
+    now = start()
+    await register(engine, now)
+    result = await env.run(acts.check_id_blacklist, id_check(now, id_number))
+    assert result.reasons == [ReasonCode.P006_MULTIPLE_ACCOUNTS]
+    assert result.reapply_after == datetime.now(UTC).date() + timedelta(days=90)
+    # Three phones (two earlier, this one) are still allowed.
+    fresh_id, two = random_id(), [start(phone=inp.phone) for inp in earlier[:2]]
+    await register(engine, *two)
+    for inp in two:
+        await identify(engine, inp, fresh_id)
+    assert (await env.run(acts.check_id_blacklist, id_check(now, fresh_id))).passed
+    third = start()
+    await register(engine, third)
+    await identify(engine, third, fresh_id)
+    assert not (await env.run(acts.check_id_blacklist, id_check(now, fresh_id))).passed
+
+
+async def test_id_check_refuses_a_device_shared_by_three_ids(engine: Engine) -> None:
+    acts, env = DecisioningActivities(engine, ScriptedBureau()), ActivityEnvironment()
+    device = f"dev-{uuid.uuid4().hex}"
+    others = [start(device=device, at=NOW - timedelta(days=d)) for d in (1, 2)]
+    await register(engine, *others)
+    for inp in others:
+        await identify(engine, inp, random_id())
+    now = start(device=device)
+    await register(engine, now)
+    result = await env.run(acts.check_id_blacklist, id_check(now, random_id()))
+    assert result.reasons == [ReasonCode.P006_MULTIPLE_ACCOUNTS]
+
+
+async def test_id_check_refuses_a_fourth_device_in_30_days(engine: Engine) -> None:
+    acts, env, id_number, phone = DecisioningActivities(engine, ScriptedBureau()), \
+        ActivityEnvironment(), random_id(), new_phone()
+    others = [start(phone=phone, at=NOW - timedelta(days=d)) for d in (1, 5, 29)]
+    await register(engine, *others)
+    for inp in others:
+        await identify(engine, inp, id_number)
+    now = start(phone=phone)
+    await register(engine, now)
+    result = await env.run(acts.check_id_blacklist, id_check(now, id_number))
+    assert result.reasons == [ReasonCode.P005_DEVICE_RISK]
+
+
+async def test_a_policy_that_cannot_make_its_offer_fails_without_retry(
+    engine: Engine, tmp_path
+) -> None:
+    import json
+    import shutil
+
+    from tests.decisioning.conftest import DEFAULT_POLICY
+    broken = tmp_path / "unbounded"
+    shutil.copytree(DEFAULT_POLICY, broken)
+    graph = json.loads((broken / "decide.json").read_text())
+    limit = next(n for n in graph["nodes"] if n["name"] == "limit")
+    # Forgets the product's largest amount: a rich applicant's limit would exceed it.
+    limit["content"]["expressions"][0]["value"] = "offer.limit_multiple * bureau.monthly_income"
+    (broken / "decide.json").write_text(json.dumps(graph))
+    acts = DecisioningActivities(engine, ScriptedBureau(), broken)
+    inp = start()
+    await register(engine, inp)
+    rich = decision_input(inp.application_id, bureau(monthly_income=50_000_000,
+                                                     monthly_debt_payment=0))
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(acts.decide, rich)
+    assert caught.value.non_retryable and caught.value.type == "POLICY_ERROR"
+    assert "outside the product range" in str(caught.value)
     assert in_session(engine, queries.list_decisions, inp.application_id) == []

@@ -90,6 +90,7 @@ class Scenario:
     face_match: bool = True
     carrier_code: str = "246810"
     decision: DecisionOutcome = DecisionOutcome.APPROVE
+    policy_error: bool = False
     pre_payout: DecisionOutcome = DecisionOutcome.APPROVE
     card_verified: bool = True
     esign_otp: str = "135790"
@@ -209,6 +210,10 @@ class FakeActivities:
     @activity.defn(name=ActivityName.DECIDE)
     async def decide(self, inp: DecisionInput) -> Decision:
         self._saw(ActivityName.DECIDE)
+        if self.s.policy_error:
+            raise ApplicationError(
+                "offer outside the product", type="POLICY_ERROR", non_retryable=True
+            )
         outcome = self.s.decision
         return Decision(
             outcome=outcome,

@@ -326,6 +326,19 @@ async def test_carrier_code_attempts_are_limited(time_env: WorkflowEnvironment) 
     assert [r.code for r in final.reasons] == [ReasonCode.C001_CARRIER_AUTH_FAILED]
 
 
+async def test_a_step_that_fails_for_good_ends_failed_for_ops(
+    time_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_env, Scenario(policy_error=True)) as run:
+        handle = await run.start()
+        await to_carrier(handle)
+        await authorize(handle)
+        final = await finish(handle)
+    assert final.status == ApplicationStatus.FAILED
+    assert final.history[-2:] == [ApplicationStatus.DECISIONING, ApplicationStatus.FAILED]
+    assert events(run.fakes)[-1] == "STEP_FAILED"
+
+
 # ---------------------------------------------------------------- manual review
 
 

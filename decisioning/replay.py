@@ -1,0 +1,226 @@
+"""Replay: re-evaluate the stored inputs of past decisions under a candidate policy and compare
+with what was decided, before switching to it.
+
+    python -m decisioning.replay --candidate policies/2026.12-tight [--since 2026-11-01]
+        [--until 2026-12-01] [--limit 10000] [--show 20] [--database-url URL]
+
+Reads the stage-5 `DecisionRecord` rows (SQLite or PostgreSQL: DATABASE_URL, or the default
+SQLite file, unless --database-url is given), decides each `input_snapshot` again with the
+candidate (the offer expiry dated at the original decision) and prints approval, review and
+rejection rates, the average limit and price of approvals, and every application whose outcome
+changes, both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from decisioning import evaluate
+from decisioning.engine import PolicyEngine, PolicyEvaluationError
+from decisioning.loader import Policy, PolicyLoadError, load_policy
+from domain.enums import ApplicationStatus, DecisionOutcome
+from domain.models import DecisionInput
+from store.db import make_engine
+from store.queries import utc
+from store.tables import DecisionRecord
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str
+    limit: int | None
+    annual_rate: float | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    application_id: str
+    record_id: int | None
+    before: Outcome
+    after: Outcome
+
+
+@dataclass
+class Side:
+    """One policy's results over the replayed records."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    limits: list[int] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+
+    def add(self, result: Outcome) -> None:
+        self.outcomes[result.outcome] += 1
+        if result.outcome == DecisionOutcome.APPROVE and result.limit is not None:
+            self.limits.append(result.limit)
+            self.rates.append(result.annual_rate or 0.0)
+
+    def rate(self, outcome: DecisionOutcome) -> float:
+        total = sum(self.outcomes.values())
+        return self.outcomes[outcome] / total if total else 0.0
+
+    @property
+    def average_limit(self) -> float | None:
+        return statistics.fmean(self.limits) if self.limits else None
+
+    @property
+    def average_rate(self) -> float | None:
+        return statistics.fmean(self.rates) if self.rates else None
+
+
+@dataclass
+class ReplayReport:
+    candidate_version: str
+    candidate_hash: str
+    replayed: int = 0
+    baseline: Side = field(default_factory=Side)
+    candidate: Side = field(default_factory=Side)
+    changes: list[Change] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    baseline_versions: Counter[str] = field(default_factory=Counter)
+
+    def moved(self, before: DecisionOutcome, after: DecisionOutcome) -> list[Change]:
+        return [c for c in self.changes if (c.before.outcome, c.after.outcome) == (before, after)]
+
+
+def stored_outcome(record: DecisionRecord) -> Outcome:
+    return Outcome(record.outcome, record.approved_limit, record.annual_rate, tuple(record.reasons))
+
+
+def replay(
+    records: Iterable[DecisionRecord], engine: PolicyEngine, candidate: Policy
+) -> ReplayReport:
+    report = ReplayReport(candidate.version, candidate.hash)
+    for record in records:
+        try:
+            inp = DecisionInput.model_validate(record.input_snapshot)
+            decision = evaluate.decide(engine, candidate, inp, utc(record.created_at))
+        except (ValidationError, PolicyEvaluationError) as exc:
+            report.skipped.append((record.application_id, str(exc).split("\n", 1)[0]))
+            continue
+        offer = decision.offer
+        after = Outcome(
+            decision.outcome.value,
+            offer.limit if offer else None,
+            offer.annual_rate if offer else None,
+            tuple(r.value for r in decision.reasons),
+        )
+        before = stored_outcome(record)
+        report.replayed += 1
+        report.baseline_versions[record.policy_version] += 1
+        report.baseline.add(before)
+        report.candidate.add(after)
+        if before.outcome != after.outcome:
+            report.changes.append(Change(record.application_id, record.id, before, after))
+    return report
+
+
+def decision_records(
+    session: Session, since: date | None = None, until: date | None = None, limit: int | None = None
+) -> list[DecisionRecord]:
+    """Stage-5 decisions, oldest first, created in [since, until)."""
+    stmt = select(DecisionRecord).where(
+        col(DecisionRecord.stage) == ApplicationStatus.DECISIONING.value
+    )
+    if since is not None:
+        stmt = stmt.where(col(DecisionRecord.created_at) >= utc(datetime.combine(since, time())))
+    if until is not None:
+        stmt = stmt.where(col(DecisionRecord.created_at) < utc(datetime.combine(until, time())))
+    stmt = stmt.order_by(col(DecisionRecord.created_at), col(DecisionRecord.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _money(fen: float | None) -> str:
+    return "-" if fen is None else f"{fen / 100:,.0f} yuan"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def format_report(report: ReplayReport, show: int = 20) -> str:
+    b, c = report.baseline, report.candidate
+    versions = ", ".join(f"{v} ({n})" for v, n in report.baseline_versions.most_common())
+    lines = [
+        f"Replay of {report.replayed} decisions under {report.candidate_version} "
+        f"({report.candidate_hash[:12]}); decided under {versions or '-'}",
+        f"{'':24}{'decided':>16}{'candidate':>16}",
+    ]
+    for outcome in DecisionOutcome:
+        lines.append(
+            f"{outcome.value.lower() + ' rate':24}{_pct(b.rate(outcome)):>16}"
+            f"{_pct(c.rate(outcome)):>16}"
+        )
+    lines.append(
+        f"{'average approved limit':24}{_money(b.average_limit):>16}{_money(c.average_limit):>16}"
+    )
+    lines.append(f"{'average annual rate':24}{_pct(b.average_rate):>16}{_pct(c.average_rate):>16}")
+    lines.append(f"outcome changed for {len(report.changes)} applications")
+    pairs = Counter((ch.before.outcome, ch.after.outcome) for ch in report.changes)
+    for (before, after), n in sorted(pairs.items()):
+        lines.append(f"  {before} -> {after}: {n}")
+        for ch in [
+            x for x in report.changes if (x.before.outcome, x.after.outcome) == (before, after)
+        ][:show]:
+            lines.append(
+                f"    {ch.application_id}: {','.join(ch.before.reasons) or '-'} -> "
+                f"{','.join(ch.after.reasons) or '-'}"
+            )
+    if report.skipped:
+        lines.append(f"skipped {len(report.skipped)} records that cannot be replayed:")
+        lines += [f"  {app}: {why}" for app, why in report.skipped[:show]]
+    return "\n".join(lines)
+
+
+def default_database_url() -> str:
+    """The store the services use: DATABASE_URL (or LOANFLOW_DATABASE_URL), else the SQLite
+    file config.settings defaults to."""
+    url = os.environ.get("DATABASE_URL") or os.environ.get("LOANFLOW_DATABASE_URL")
+    data_dir = Path(os.environ.get("LOANFLOW_DATA_DIR", Path(__file__).parent.parent / ".data"))
+    return url or f"sqlite:///{data_dir / 'loanflow.db'}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m decisioning.replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--candidate", type=Path, required=True, help="a policy directory")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--since", type=date.fromisoformat, default=None)
+    parser.add_argument("--until", type=date.fromisoformat, default=None)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--show", type=int, default=20, help="changed applications listed")
+    args = parser.parse_args(argv)
+    try:
+        candidate = load_policy(args.candidate)
+    except PolicyLoadError as exc:
+        print(f"candidate refused: {exc}", file=sys.stderr)
+        return 2
+    db = make_engine(args.database_url or default_database_url())
+    try:
+        with Session(db) as session:
+            records = decision_records(session, args.since, args.until, args.limit)
+    finally:
+        db.dispose()
+    print(format_report(replay(records, PolicyEngine(candidate), candidate), args.show))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
