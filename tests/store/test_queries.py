@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from domain.enums import ApplicationStatus, DecisionOutcome, DocumentKind, PayoutStatus
 from domain.models import (
@@ -273,3 +273,15 @@ def test_review_queue_and_evidence_bundle(db: Engine) -> None:
     by_key = in_session(db, queries.get_disbursement_by_key, f"payout-{app_id}")
     assert by_key is not None and by_key.application_id == app_id
     assert in_session(db, queries.evidence_bundle, "app_missing") is None
+
+
+def test_create_tables_adds_new_nullable_columns_to_an_old_database(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    create_tables(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE decisions DROP COLUMN score_points"))
+    create_tables(engine)
+    with engine.connect() as conn:
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(decisions)"))}
+    assert "score_points" in columns
+    engine.dispose()
