@@ -1,5 +1,5 @@
 # The commands a person types; the README shows the same ones.
-.PHONY: demo test lint setup
+.PHONY: demo test lint bench setup
 
 setup:
 	@scripts/bootstrap.sh
@@ -12,3 +12,7 @@ test: setup
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench: setup
+	for b in decisioning_scorecard decisioning_speed vision_ocr vision_face vision_liveness \
+	         vision_throughput system; do .venv/bin/python -m bench.$$b || exit 1; done
