@@ -1,29 +1,33 @@
-"""Identity verification, the vision part (stage 3, VERIFYING_IDENTITY): the ID card images, the
-liveness video and the face match, served on the `vision` task queue.
+"""Identity verification, the vision part (stage 3, VERIFYING_IDENTITY): the ID card read and
+checked, the liveness video against its challenge, and the face match, on the `vision` queue.
 
 The activities are synchronous because the work is CPU-bound: the vision worker runs them in its
-thread pool. A bad upload is a business outcome, returned as a result with a reason code, never an
-exception that Temporal would retry forever. A document missing from the blob store or not
-matching its hash is a system fault: non-retryable, so the workflow sees it at once. Blob store
-I/O errors propagate and are retried. Nothing about the applicant (names, numbers, images) is
-logged; reason codes, counts and distances are.
+pool. A bad upload is a business outcome, returned as a result with reason codes, never an
+exception that Temporal would retry forever; anything unexpected inside the vision code is
+likewise turned into an I006 result (logged with its type only) rather than a retry loop on a
+poisoned input. A document missing from the blob store or not matching its hash is a system
+fault: non-retryable, so the workflow sees it at once. Blob store I/O errors propagate and are
+retried. Nothing about the applicant (names, numbers, images) is logged; reason codes, counts,
+scores and distances are.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
+from collections.abc import Callable, MutableMapping
+from typing import TypeVar
 
 import numpy as np
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from config.settings import Settings
 from domain.models import (
     DocumentRef,
     FaceMatchInput,
     FaceMatchResult,
+    IdCardFields,
     IdCardInput,
     IdCardResult,
     LivenessInput,
@@ -32,56 +36,90 @@ from domain.models import (
 from domain.naming import ActivityName, ErrorType
 from domain.reasons import ReasonCode
 from store.blobs import BlobNotFound, BlobStore
-from vision.faces import (
-    FaceEngine,
-    FaceProbe,
-    face_distance,
-    face_quality,
-    probe_face,
-    single_face,
+from vision.antispoof import SpoofDetector
+from vision.faces import FaceEngine, face_distance, face_quality, probe_face
+from vision.idcard import (
+    PORTRAIT_GATES,
+    SideReading,
+    check_fields,
+    find_portrait,
+    portrait_on_card,
+    read_side,
 )
 from vision.images import (
     DETECT_LONG_SIDE,
-    DOCUMENT_GATES,
-    FACE_GATES,
     ImageLimits,
     VisionError,
     decode_image,
-    measure_quality,
-    to_gray,
 )
 from vision.liveness import LivenessPolicy, assess_liveness, best_face_frame
 from vision.match import match_selfie
+from vision.ocr import OcrEngine
 from vision.video import VideoLimits, open_video
 
+# Cards are read from a larger image than faces are detected in: the address is set in 3 mm
+# characters, ~30 px on a card flattened to 856 px, which a 640 px photo of the whole scene
+# cannot give.
+OCR_LONG_SIDE = 1600
+V = TypeVar("V")
 
-class _EncodingCache:
-    """Best-frame encodings by video hash: check_liveness computes one, match_faces on the same
-    worker reuses it instead of decoding the video again. A pure function of the bytes, so a
-    miss (another worker, eviction) only costs time."""
 
-    def __init__(self, size: int = 64) -> None:
+class _Cache:
+    """Face encodings by document hash: check_liveness leaves the best frame's and
+    inspect_id_card the portrait's, and match_faces reuses them instead of decoding again. A pure
+    function of the bytes, so a miss (another worker, eviction) only costs time. The entries
+    live in `store`: a plain dict for one process, a multiprocessing manager's dict shared by
+    the worker's process pool (see workers.vision); oldest entries go first."""
+
+    def __init__(self, store: MutableMapping[str, bytes] | None = None, size: int = 256) -> None:
+        self._store: MutableMapping[str, bytes] = {} if store is None else store
         self._size = size
-        self._items: OrderedDict[str, np.ndarray | None] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[bool, np.ndarray | None]:
-        with self._lock:
-            if key not in self._items:
-                return False, None
-            self._items.move_to_end(key)
-            return True, self._items[key]
+        data = self._store.get(key)
+        if data is None:
+            return False, None
+        return True, (np.frombuffer(data, dtype=np.float64).copy() if data else None)
 
     def put(self, key: str, value: np.ndarray | None) -> None:
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._store[key] = b"" if value is None else np.asarray(value, np.float64).tobytes()
+            for stale in list(self._store.keys())[: max(0, len(self._store) - self._size)]:
+                self._store.pop(stale, None)
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._store.clear()
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"store": self._store, "size": self._size}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["store"], state["size"])  # type: ignore[misc]
+
+
+class _Prefixed(MutableMapping[str, bytes]):
+    """A view of a shared mapping holding only the keys under one prefix."""
+
+    def __init__(self, store: MutableMapping[str, bytes], prefix: str) -> None:
+        self._store, self._prefix = store, prefix
+
+    def __getitem__(self, key: str) -> bytes:
+        return self._store[self._prefix + key]
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._store[self._prefix + key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._store[self._prefix + key]
+
+    def __iter__(self):
+        return (
+            k[len(self._prefix) :] for k in list(self._store.keys()) if k.startswith(self._prefix)
+        )
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _heartbeat(frames_done: int) -> None:
@@ -93,9 +131,22 @@ def _dedupe(codes: list[ReasonCode]) -> list[ReasonCode]:
     return list(dict.fromkeys(codes))
 
 
+def _unexpected(what: str, exc: Exception) -> VisionError:
+    """An input that made the vision code fail in a way nobody anticipated: the applicant is
+    asked for the file again, the type (never the content) goes to the log."""
+    activity.logger.warning("%s failed unexpectedly: %s", what, type(exc).__name__)
+    return VisionError(ReasonCode.I006_IMAGE_UNREADABLE, f"{what} could not be processed")
+
+
 class VisionActivities:
     def __init__(
-        self, blobs: BlobStore, settings: Settings, engine: FaceEngine | None = None
+        self,
+        blobs: BlobStore,
+        settings: Settings,
+        engine: FaceEngine | None = None,
+        ocr: OcrEngine | None = None,
+        spoof: SpoofDetector | None = None,
+        cache: MutableMapping[str, bytes] | None = None,
     ) -> None:
         self._blobs = blobs
         self._image_limits = ImageLimits(
@@ -103,14 +154,35 @@ class VisionActivities:
         )
         self._video_limits = VideoLimits(max_bytes=settings.max_video_bytes)
         self._liveness_policy = LivenessPolicy(same_person_threshold=settings.face_match_threshold)
-        self._engine = engine
-        self.best_frames = _EncodingCache()
+        self._engine, self._ocr, self._spoof = engine, ocr, spoof
+        shared = {} if cache is None else cache
+        self.best_frames = _Cache(_Prefixed(shared, "best-frame:"))
+        self.portraits = _Cache(_Prefixed(shared, "portrait:"))
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a process-pool worker receives with each activity call: the models are not
+        sent (they load once per process, see workers.vision), the shared cache is."""
+        state = dict(self.__dict__)
+        state.update(_engine=None, _ocr=None, _spoof=None)
+        return state
 
     @property
     def engine(self) -> FaceEngine:
         if self._engine is None:
             self._engine = FaceEngine.shared()
         return self._engine
+
+    @property
+    def ocr(self) -> OcrEngine:
+        if self._ocr is None:
+            self._ocr = OcrEngine.shared()
+        return self._ocr
+
+    @property
+    def spoof(self) -> SpoofDetector:
+        if self._spoof is None:
+            self._spoof = SpoofDetector.shared()
+        return self._spoof
 
     def _load(self, ref: DocumentRef) -> bytes:
         try:
@@ -129,68 +201,107 @@ class VisionActivities:
             )
         return data
 
-    def _decode(self, data: bytes) -> np.ndarray:
-        return decode_image(data, self._image_limits, max_side=DETECT_LONG_SIDE)
+    def _guarded(self, what: str, compute: Callable[[], V]) -> V:
+        try:
+            return compute()
+        except (VisionError, CancelledError):
+            raise
+        except Exception as exc:  # untrusted input reached code that did not expect it
+            raise _unexpected(what, exc) from None
 
     @activity.defn(name=ActivityName.INSPECT_ID_CARD)
     def inspect_id_card(self, input: IdCardInput) -> IdCardResult:
-        """Both sides readable and sharp enough; the front shows exactly one face, the portrait.
-        OCR of the fields and the expiry check come with the card reader."""
-        front, back = self._load(input.front), self._load(input.back)
-        reasons: list[ReasonCode] = []
-        details: list[str] = []
-        portrait_found = False
+        """Read both sides, cross-check the fields and the applicant's entries, find the
+        portrait; every problem is a reason code on the result."""
+        failures: list[tuple[ReasonCode, str]] = []
         if input.front.sha256 == input.back.sha256:
-            reasons.append(ReasonCode.I006_IMAGE_UNREADABLE)
-            details.append("front and back are the same image")
-        try:
-            rgb = self._decode(front)
-            DOCUMENT_GATES.check(measure_quality(to_gray(rgb)), "card front")
-            portrait = single_face(self.engine.detect(rgb))
-            FACE_GATES.check(face_quality(rgb, portrait), "card portrait")
-            portrait_found = True
-        except VisionError as exc:
-            reasons.append(exc.reason)
-            details.append(f"front: {exc.detail}")
-        try:
-            DOCUMENT_GATES.check(measure_quality(to_gray(self._decode(back))), "card back")
-        except VisionError as exc:
-            reasons.append(exc.reason)
-            details.append(f"back: {exc.detail}")
+            failures.append((ReasonCode.I006_IMAGE_UNREADABLE, "front and back are the same image"))
+        front = self._read_side(input.front, "front", failures)
+        back = self._read_side(input.back, "back", failures)
+        portrait_found = False
+        if front is not None:
+            portrait_found = self._portrait(input.front.sha256, front.card, failures)
+        fields = None
+        if front is not None and back is not None:
+            checks = check_fields(
+                front.fields,
+                back.fields,
+                application_date=input.application_date,
+                claimed_name=input.claimed_name,
+                claimed_id_number=input.claimed_id_number,
+            )
+            failures += checks.failures
+            values = {**front.fields.values, **back.fields.values}
+            confidence = {**front.fields.confidence, **back.fields.confidence}
+            fields = IdCardFields(**values, confidence=confidence)
         result = IdCardResult(
-            passed=not reasons,
-            reasons=_dedupe(reasons),
+            passed=not failures,
+            reasons=_dedupe([code for code, _ in failures]),
+            fields=fields,
             portrait_found=portrait_found,
-            detail="; ".join(details) or "both sides readable, one portrait",
+            detail="; ".join(detail for _, detail in failures) or "both sides read and checked",
         )
         activity.logger.info(
-            "ID card inspected: passed=%s reasons=%s", result.passed, [r.value for r in reasons]
+            "ID card inspected: passed=%s reasons=%s lowest confidence=%s",
+            result.passed,
+            [r.value for r in result.reasons],
+            min(fields.confidence.values(), default=None) if fields else None,
         )
         return result
+
+    def _read_side(
+        self, ref: DocumentRef, side: str, failures: list[tuple[ReasonCode, str]]
+    ) -> SideReading | None:
+        data = self._load(ref)
+        try:
+            rgb = decode_image(data, self._image_limits, max_side=OCR_LONG_SIDE)
+            return self._guarded(f"card {side}", lambda: read_side(rgb, side, self.ocr))
+        except VisionError as exc:
+            failures.append((exc.reason, f"{side}: {exc.detail}"))
+            return None
+
+    def _portrait(self, key: str, card: np.ndarray, failures: list[tuple[ReasonCode, str]]) -> bool:
+        """Find, gate and encode the card's portrait; the encoding is kept for match_faces."""
+        try:
+            portrait = self._guarded("card portrait", lambda: portrait_on_card(card, self.engine))
+            if portrait is None:
+                raise VisionError(ReasonCode.I004_NO_FACE, "no portrait on the card front")
+            PORTRAIT_GATES.check(face_quality(portrait.rgb, portrait.box), "card portrait")
+        except VisionError as exc:
+            failures.append((exc.reason, f"front: {exc.detail}"))
+            return False
+        self.portraits.put(key, self.engine.encode(portrait.rgb, portrait.box))
+        return True
 
     @activity.defn(name=ActivityName.CHECK_LIVENESS)
     def check_liveness(self, input: LivenessInput) -> LivenessResult:
         data = self._load(input.video)
-        try:
+
+        def assess():
             with open_video(data, self._video_limits) as stream:
-                report = assess_liveness(
+                return assess_liveness(
                     stream.frames(),
                     self.engine,
                     windows=input.challenge.windows,
                     policy=self._liveness_policy,
+                    spoof=self.spoof,
                     progress=_heartbeat,
                 )
+
+        try:
+            report = self._guarded("liveness video", assess)
         except VisionError as exc:
             activity.logger.info("liveness refused: %s", exc.reason.value)
             return LivenessResult(passed=False, reasons=[exc.reason], detail=exc.detail)
         self.best_frames.put(input.video.sha256, report.best.encoding if report.best else None)
         activity.logger.info(
-            "liveness checked: passed=%s reasons=%s frames=%d one_face=%d motion=%.2f",
+            "liveness checked: passed=%s reasons=%s frames=%d one_face=%d actions=%s live=%s",
             report.passed,
             [r.value for r in report.reasons],
             report.frames_sampled,
             report.frames_with_one_face,
-            report.motion,
+            [a.value for a in report.actions_seen],
+            None if report.live_score is None else round(report.live_score, 3),
         )
         return LivenessResult(
             passed=report.passed,
@@ -198,19 +309,39 @@ class VisionActivities:
             frames_sampled=report.frames_sampled,
             frames_with_one_face=report.frames_with_one_face,
             actions_seen=report.actions_seen,
+            spoof_score=None if report.live_score is None else round(1 - report.live_score, 4),
             detail=report.detail,
         )
 
-    def _still_face(self, ref: DocumentRef, what: str) -> FaceProbe:
-        return probe_face(self.engine, self._decode(self._load(ref)), what=what)
+    def _still_face(self, ref: DocumentRef, what: str) -> np.ndarray:
+        data = self._load(ref)
+        rgb = decode_image(data, self._image_limits, max_side=DETECT_LONG_SIDE)
+        return self._guarded(what, lambda: probe_face(self.engine, rgb, what=what).encoding)
+
+    def _card_face(self, ref: DocumentRef) -> np.ndarray:
+        hit, encoding = self.portraits.get(ref.sha256)
+        if hit and encoding is not None:
+            return encoding
+        rgb = decode_image(self._load(ref), self._image_limits, max_side=OCR_LONG_SIDE)
+        portrait = self._guarded("card portrait", lambda: find_portrait(rgb, self.engine))
+        if portrait is None:
+            raise VisionError(ReasonCode.I004_NO_FACE, "no portrait on the card front")
+        PORTRAIT_GATES.check(face_quality(portrait.rgb, portrait.box), "card portrait")
+        encoding = self.engine.encode(portrait.rgb, portrait.box)
+        self.portraits.put(ref.sha256, encoding)
+        return encoding
 
     def _video_face(self, ref: DocumentRef) -> np.ndarray:
         data = self._load(ref)
         hit, encoding = self.best_frames.get(ref.sha256)
         if not hit:
-            with open_video(data, self._video_limits) as stream:
-                best = best_face_frame(stream.frames(), self.engine, progress=_heartbeat)
-            encoding = best.encoding if best else None
+
+            def best():
+                with open_video(data, self._video_limits) as stream:
+                    return best_face_frame(stream.frames(), self.engine, progress=_heartbeat)
+
+            frame = self._guarded("liveness video", best)
+            encoding = frame.encoding if frame else None
             self.best_frames.put(ref.sha256, encoding)
         if encoding is None:
             raise VisionError(ReasonCode.I004_NO_FACE, "no frame with one clear face")
@@ -223,13 +354,13 @@ class VisionActivities:
         reasons: list[ReasonCode] = []
         details: list[str] = []
         encodings: dict[str, np.ndarray | None] = {}
-        sources = {
-            "selfie": lambda: self._still_face(input.selfie, "selfie").encoding,
-            "card": lambda: self._still_face(input.id_front, "card portrait").encoding,
+        sources: dict[str, Callable[[], np.ndarray]] = {
+            "selfie": lambda: self._still_face(input.selfie, "selfie"),
+            "card": lambda: self._card_face(input.id_front),
         }
         if input.reference_portrait is not None:
             ref = input.reference_portrait
-            sources["reference"] = lambda: self._still_face(ref, "reference portrait").encoding
+            sources["reference"] = lambda: self._still_face(ref, "reference portrait")
         if input.video is not None:
             video = input.video
             sources["video"] = lambda: self._video_face(video)

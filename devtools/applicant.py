@@ -3,6 +3,7 @@ end-to-end tests and the load generators."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+FACES = ROOT / "assets" / "faces"
 UPLOADS = {
     "id_front": ("id_front.jpg", "image/jpeg"),
     "id_back": ("id_back.jpg", "image/jpeg"),
@@ -100,9 +102,26 @@ class ApplicantSession:
     def status(self) -> dict[str, Any]:
         return self._ok(self.http.get(self._path(), headers=self._auth))
 
+    def liveness_video(self) -> bytes:
+        """A recorded sample cannot follow a random challenge: like a person in front of the
+        camera, perform the challenge this application was issued, animating the persona's
+        photo (landmark-guided warping, `vision.synth`)."""
+        from domain.models import ActionWindow
+        from vision.synth import synthesize_challenge_video
+
+        manifest = json.loads((SAMPLES / "manifest.json").read_text())
+        photo = manifest[self.applicant.samples.name]["photos"]["video"]
+        windows = [ActionWindow(**w) for w in (self.challenge or {}).get("windows", [])]
+        if not windows:
+            return (self.applicant.samples / UPLOADS["liveness_video"][0]).read_bytes()
+        return synthesize_challenge_video((FACES / photo).read_bytes(), windows)
+
     def upload_all(self) -> None:
         for kind, (filename, content_type) in UPLOADS.items():
-            data = (self.applicant.samples / filename).read_bytes()
+            if kind == "liveness_video":
+                data = self.liveness_video()
+            else:
+                data = (self.applicant.samples / filename).read_bytes()
             files = {"file": (filename, data, content_type)}
             self._ok(
                 self.http.put(self._path(f"/documents/{kind}"), files=files, headers=self._auth)

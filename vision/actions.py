@@ -1,41 +1,54 @@
-"""Challenge actions seen in a liveness video, from the 68 iBUG face landmarks.
+"""Challenge actions in a liveness video, from the 68 iBUG face landmarks of its frames.
 
-Each detector looks at the landmark series of the frames inside one challenge window and says
-whether the action happened there. BLINK uses the eye aspect ratio (Soukupova and Cech, 2016),
-OPEN_MOUTH the same ratio on the inner lips; both compare the window against the person's own
-resting value over the whole video, so narrow eyes or a habitually parted mouth do not count.
-NOD and SHAKE_HEAD need head pose (yaw, pitch) and have no detector yet: they are never reported
-as seen. Frames are sampled at 5 fps, so a blink shorter than one sampling interval can fall
-between samples; a denser sampling inside the windows belongs with the head-pose work.
+Four measures per frame: the eye aspect ratio (Soukupova and Cech, 2016), the mouth's opening
+(the inner lips' gap over the distance between the outer eye corners: over the mouth's own width,
+as the classic mouth aspect ratio does, a broad toothy smile scores like a half-open mouth,
+0.43, because a smile widens the mouth while opening it narrows it), and the head's yaw and
+pitch (`vision.headpose`). Each is normalised per session
+against the person's own resting value, the median over the whole video: narrow eyes, a
+habitually parted mouth or a camera held below the chin do not read as actions. Then per
+challenge window:
+
+- BLINK: the eyes close to at most `BLINK_RATIO` of their resting opening for at most half a
+  second, open before and after (eyes narrowed by a smile stay narrowed longer);
+- OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest, to at least `MOUTH_MIN` of the
+  eye-corner distance (the broadest smiles in the reference photos reach 0.23);
+- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees;
+- NOD: the pitch sweeps over `NOD_SPAN` degrees.
+
+The challenge passes when each window holds its own action and no other deliberate action (a
+blink elsewhere is involuntary and allowed): a video that performs every action everywhere, or
+the right actions in another order, fails. Frames are sampled at 10 per second, so a blink
+shorter than a tenth of a second may fall between samples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from domain.enums import LivenessAction
 from domain.models import ActionWindow
+from vision.headpose import head_pose
 
 _RIGHT_EYE = slice(36, 42)
 _LEFT_EYE = slice(42, 48)
 _INNER_MOUTH = slice(60, 68)
 
-# Measured on the reference photos: open eyes 0.26-0.42, narrowed by a broad smile down to 0.19;
-# closed eyes fall below ~0.12. Closed lips 0-0.1, a toothy smile up to 0.43; a deliberately
-# opened mouth well above 0.6. Both thresholds sit past the smile, so a smile is not an action.
-BLINK_MAX_EAR = 0.15
-BLINK_DROP = 0.6
-OPEN_MOUTH_MIN_MAR = 0.6
-OPEN_MOUTH_RISE = 0.3
-
-
-@dataclass(frozen=True)
-class LandmarkSample:
-    t_s: float
-    landmarks: np.ndarray
+BLINK_RATIO = 0.7
+BLINK_LONGEST, BLINK_CONTEXT, REOPEN = 0.5, 0.8, 0.85
+# Thresholds for an action that was asked for, and stricter ones for calling an action that was
+# not asked for "performed" (a smile, a glance aside must not fail an honest applicant).
+MOUTH_RISE, MOUTH_MIN = 0.15, 0.3
+SHAKE_SPAN, NOD_SPAN = 20.0, 14.0
+EXTRA_MOUTH_RISE, EXTRA_MOUTH_MIN = 0.25, 0.4
+EXTRA_SHAKE_SPAN, EXTRA_NOD_SPAN = 30.0, 20.0
+# A window needs this many frames with the face before anything is said about it.
+MIN_WINDOW_SAMPLES = 3
+DELIBERATE = (LivenessAction.OPEN_MOUTH, LivenessAction.SHAKE_HEAD, LivenessAction.NOD)
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> float:
@@ -54,59 +67,175 @@ def mean_eye_aspect_ratio(landmarks: np.ndarray) -> float:
     return (eye_aspect_ratio(landmarks[_RIGHT_EYE]) + eye_aspect_ratio(landmarks[_LEFT_EYE])) / 2
 
 
-def mouth_aspect_ratio(landmarks: np.ndarray) -> float:
-    """Mean inner-lip opening (61-67, 62-66, 63-65) over the inner mouth width (60-64)."""
-    mouth = landmarks[_INNER_MOUTH]
-    width = _dist(mouth[0], mouth[4])
-    if width == 0:
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """Mean inner-lip gap (61-67, 62-66, 63-65) over the outer eye corners' distance (36-45)."""
+    span = _dist(landmarks[36], landmarks[45])
+    if span == 0:
         return 0.0
-    opening = _dist(mouth[1], mouth[7]) + _dist(mouth[2], mouth[6]) + _dist(mouth[3], mouth[5])
-    return opening / 3.0 / width
+    mouth = landmarks[_INNER_MOUTH]
+    gap = _dist(mouth[1], mouth[7]) + _dist(mouth[2], mouth[6]) + _dist(mouth[3], mouth[5])
+    return gap / 3.0 / span
 
 
-def _split(
-    samples: Sequence[LandmarkSample], window: ActionWindow, measure: Callable[[np.ndarray], float]
-) -> tuple[list[float], float] | None:
-    inside = [measure(s.landmarks) for s in samples if window.start_s <= s.t_s <= window.end_s]
-    if not inside or len(samples) < 3:
-        return None
-    resting = float(np.median([measure(s.landmarks) for s in samples]))
-    return inside, resting
+@dataclass(frozen=True)
+class LandmarkSample:
+    """The landmarks of one frame at time t_s, in an image of `size` (width, height)."""
+
+    t_s: float
+    landmarks: np.ndarray
+    size: tuple[int, int] = (480, 640)
+
+    @cached_property
+    def features(self) -> np.ndarray:
+        """Eye aspect ratio, mouth opening, yaw, pitch."""
+        pose = head_pose(self.landmarks, self.size)
+        return np.array(
+            [
+                mean_eye_aspect_ratio(self.landmarks),
+                mouth_opening(self.landmarks),
+                pose.yaw,
+                pose.pitch,
+            ]
+        )
 
 
-def blink_seen(samples: Sequence[LandmarkSample], window: ActionWindow) -> bool:
-    split = _split(samples, window, mean_eye_aspect_ratio)
-    if split is None:
+@dataclass(frozen=True)
+class Session:
+    """The samples of one video with their features, and the person's resting values."""
+
+    times: np.ndarray
+    features: np.ndarray  # (n, 4)
+    resting: np.ndarray  # (4,)
+
+    @classmethod
+    def of(cls, samples: Sequence[LandmarkSample]) -> Session:
+        features = np.array([s.features for s in samples]).reshape(-1, 4)
+        # Head pose from one frame's landmarks jitters by a few degrees and now and then jumps;
+        # a running median of three keeps real turns and drops single-frame jumps. Eyes are
+        # left alone: a blink may last a single sample.
+        if len(features) >= 3:
+            pose = features[:, 2:]
+            stacked = np.stack(
+                [pose, np.vstack([pose[:1], pose[:-1]]), np.vstack([pose[1:], pose[-1:]])]
+            )
+            features = np.hstack([features[:, :2], np.median(stacked, axis=0)])
+        resting = np.median(features, axis=0) if len(samples) else np.zeros(4)
+        return cls(np.array([s.t_s for s in samples]), features, resting)
+
+    def inside(self, window: ActionWindow) -> np.ndarray:
+        """The features of the samples inside the window."""
+        return self.features[(self.times >= window.start_s) & (self.times <= window.end_s)]
+
+
+def blinked(session: Session, window: ActionWindow) -> bool:
+    """The eyes closed to BLINK_RATIO of their resting opening, inside the window, for at most
+    BLINK_LONGEST seconds, and were open (REOPEN of rest, median) in the BLINK_CONTEXT seconds
+    before and after: eyes narrowed by a smile or a squint stay narrowed longer."""
+    resting = session.resting[0]
+    if resting <= 0:
         return False
-    inside, resting = split
-    lowest = min(inside)
-    return lowest <= BLINK_MAX_EAR and lowest <= BLINK_DROP * resting
+    times, eyes = session.times, session.features[:, 0]
+    closed = eyes <= BLINK_RATIO * resting
+    for first, last in _runs(closed):
+        start, end = times[first], times[last]
+        if end < window.start_s or start > window.end_s or end - start > BLINK_LONGEST:
+            continue
+        before = eyes[(times >= start - BLINK_CONTEXT) & (times < start)]
+        after = eyes[(times > end) & (times <= end + BLINK_CONTEXT)]
+        if all(len(side) == 0 or np.median(side) >= REOPEN * resting for side in (before, after)):
+            return True
+    return False
 
 
-def open_mouth_seen(samples: Sequence[LandmarkSample], window: ActionWindow) -> bool:
-    split = _split(samples, window, mouth_aspect_ratio)
-    if split is None:
-        return False
-    inside, resting = split
-    highest = max(inside)
-    return highest >= OPEN_MOUTH_MIN_MAR and highest - resting >= OPEN_MOUTH_RISE
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) indices of each run of consecutive True values."""
+    runs, start = [], None
+    for index, flag in enumerate(flags):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            runs.append((start, index - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(flags) - 1))
+    return runs
 
 
-ActionDetector = Callable[[Sequence[LandmarkSample], ActionWindow], bool]
+def mouth_opened(session: Session, frames: np.ndarray, *, rise: float, least: float) -> bool:
+    widest = frames[:, 1].max()
+    return widest >= least and widest - session.resting[1] >= rise
 
-DETECTORS: dict[LivenessAction, ActionDetector] = {
-    LivenessAction.BLINK: blink_seen,
-    LivenessAction.OPEN_MOUTH: open_mouth_seen,
-}
+
+def head_turned(frames: np.ndarray, *, span: float, axis: int) -> bool:
+    """A sweep of at least `span` degrees about `axis` (2 yaw, 3 pitch), larger than the sweep
+    about the other axis: a turned head also reads as a little pitch through the mean face's
+    imperfect fit, and the larger sweep names the movement."""
+    sweep, other = float(np.ptp(frames[:, axis])), float(np.ptp(frames[:, 5 - axis]))
+    return sweep >= span and sweep > other
+
+
+def performed(
+    action: LivenessAction, session: Session, window: ActionWindow, *, asked: bool
+) -> bool:
+    """Whether `action` happened in the window; with stricter thresholds when not `asked`."""
+    frames = session.inside(window)
+    if action == LivenessAction.BLINK:
+        return blinked(session, window)
+    if action == LivenessAction.OPEN_MOUTH:
+        if asked:
+            return mouth_opened(session, frames, rise=MOUTH_RISE, least=MOUTH_MIN)
+        return mouth_opened(session, frames, rise=EXTRA_MOUTH_RISE, least=EXTRA_MOUTH_MIN)
+    if action == LivenessAction.SHAKE_HEAD:
+        return head_turned(frames, span=SHAKE_SPAN if asked else EXTRA_SHAKE_SPAN, axis=2)
+    return head_turned(frames, span=NOD_SPAN if asked else EXTRA_NOD_SPAN, axis=3)
+
+
+@dataclass(frozen=True)
+class WindowVerdict:
+    window: ActionWindow
+    samples: int
+    seen: bool
+    others: list[LivenessAction]  # deliberate actions seen in this window that were not asked
+
+    @property
+    def passed(self) -> bool:
+        return self.seen and not self.others
+
+    def describe(self) -> str:
+        what = self.window.action.value
+        at = f"{self.window.start_s:g}-{self.window.end_s:g}s"
+        if self.samples < MIN_WINDOW_SAMPLES:
+            return f"{what} ({at}): face not visible"
+        if not self.seen:
+            return f"{what} ({at}): not performed"
+        if self.others:
+            return f"{what} ({at}): also {', '.join(a.value for a in self.others)}"
+        return f"{what} ({at}): ok"
+
+
+def check_challenge(
+    samples: Sequence[LandmarkSample], windows: Sequence[ActionWindow]
+) -> list[WindowVerdict]:
+    """Per challenge window, in challenge order: its action seen there, and nothing else."""
+    session = Session.of(samples)
+    verdicts = []
+    for window in windows:
+        frames = session.inside(window)
+        if len(frames) < MIN_WINDOW_SAMPLES or len(samples) < 2 * MIN_WINDOW_SAMPLES:
+            verdicts.append(WindowVerdict(window, len(frames), False, []))
+            continue
+        others = [
+            action
+            for action in DELIBERATE
+            if action != window.action and performed(action, session, window, asked=False)
+        ]
+        seen = performed(window.action, session, window, asked=True)
+        verdicts.append(WindowVerdict(window, len(frames), seen, others))
+    return verdicts
 
 
 def actions_seen(
     samples: Sequence[LandmarkSample], windows: Sequence[ActionWindow]
 ) -> list[LivenessAction]:
-    """The challenged actions, in challenge order, that a detector found inside their window."""
-    seen = []
-    for window in windows:
-        detector = DETECTORS.get(window.action)
-        if detector is not None and detector(samples, window):
-            seen.append(window.action)
-    return seen
+    """The challenged actions, in challenge order, that were performed inside their window."""
+    return [v.window.action for v in check_challenge(samples, windows) if v.seen]

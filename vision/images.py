@@ -58,26 +58,32 @@ class QualityGates:
     max_brightness: float
     min_sharpness: float
 
-    def problem(self, quality: Quality) -> str | None:
+    def problem(self, quality: Quality) -> tuple[ReasonCode, str] | None:
+        """The first gate failed, with the reason the applicant can act on: more light (I014),
+        a steadier hand (I015), less light (I009)."""
         if quality.brightness < self.min_brightness:
-            return f"too dark (brightness {quality.brightness:.0f} < {self.min_brightness:.0f})"
+            return ReasonCode.I014_IMAGE_TOO_DARK, (
+                f"too dark (brightness {quality.brightness:.0f} < {self.min_brightness:.0f})"
+            )
         if quality.brightness > self.max_brightness:
-            return f"over-exposed (brightness {quality.brightness:.0f} > {self.max_brightness:.0f})"
+            return ReasonCode.I009_IMAGE_QUALITY, (
+                f"over-exposed (brightness {quality.brightness:.0f} > {self.max_brightness:.0f})"
+            )
         if quality.sharpness < self.min_sharpness:
-            return f"blurred (sharpness {quality.sharpness:.0f} < {self.min_sharpness:.0f})"
+            return ReasonCode.I015_IMAGE_BLURRED, (
+                f"blurred (sharpness {quality.sharpness:.0f} < {self.min_sharpness:.0f})"
+            )
         return None
 
     def check(self, quality: Quality, what: str) -> None:
         problem = self.problem(quality)
         if problem:
-            raise BadImage(ReasonCode.I009_IMAGE_QUALITY, f"{what} {problem}")
+            raise BadImage(problem[0], f"{what} {problem[1]}")
 
 
 # Measured on the 640 px reference photos: real face crops score 60-1400 in sharpness and
 # 85-160 in brightness; a Gaussian blur of sigma 3 drops most below 30, a 4x darkening below 45.
 FACE_GATES = QualityGates(min_brightness=50, max_brightness=220, min_sharpness=30)
-# A card is mostly flat background with sharp printed text; measured on the whole card at 640 px.
-DOCUMENT_GATES = QualityGates(min_brightness=60, max_brightness=240, min_sharpness=60)
 
 
 def decode_image(data: bytes, limits: ImageLimits, *, max_side: int | None = None) -> np.ndarray:

@@ -1,12 +1,15 @@
-"""Liveness of the applicant's video: one real person, present throughout, and moving.
+"""Liveness of the applicant's video: one live person, present throughout, performing the
+challenge they were given, in its order and windows.
 
-The checks here are simple but real: enough sampled frames; exactly one face in at least 80% of
-them and never several; the same person throughout (each face's encoding close to the first);
-genuine motion between frames, which a replayed still photo (near-identical frames) lacks. The
-best frame (sharp, large face) is kept for the face match. Challenge actions are reported only
-when a detector in `vision.actions` actually finds them; whether they are required to pass is a
-policy decision for the action-liveness work, not made here. What this does not catch: a moving
-printed photo or a screen replay of a real video; passive anti-spoofing is the next layer.
+Frames are sampled at 10 per second. The face detector (the costly step, ~25 ms per frame at
+640 px) runs on every `detect_every`-th sample; in between, the face is tracked: the box for the
+next frame is derived from the previous frame's landmarks, and the 68 landmarks (~3.5 ms) are
+found inside it. A tracked face that jumps, shrinks or grows abruptly triggers a fresh detection.
+On detection frames the checks that need a whole face run: several faces, the identity encoding
+(every third detection, compared with the first: one and the same person throughout) and
+passive anti-spoofing (`vision.antispoof`). Landmarks of every frame feed the action checks
+(`vision.actions`); a still photo replayed as a video is caught by its lack of motion. The best
+frame (sharp, large, neutral face) is kept for the face match.
 """
 
 from __future__ import annotations
@@ -20,22 +23,31 @@ import numpy as np
 from domain.enums import LivenessAction
 from domain.models import ActionWindow
 from domain.reasons import ReasonCode
-from vision.actions import LandmarkSample, actions_seen
+from vision.actions import LandmarkSample, Session, WindowVerdict, check_challenge
+from vision.antispoof import SpoofDetector
 from vision.faces import MIN_FACE_PX, FaceBox, FaceEngine, face_distance, face_quality
 from vision.images import FACE_GATES, Quality, to_gray
 from vision.video import Frame
 
 _MOTION_SIDE = 64
+# Detection frames kept as candidates for the best frame (~1 MB each at 640 px).
+_CANDIDATES = 15
 
 
 @dataclass(frozen=True)
 class LivenessPolicy:
-    min_frames: int = 8
+    min_frames: int = 15
     min_face_ratio: float = 0.8
     same_person_threshold: float = 0.6
-    # Median gray-level change (0-255) of the face region between consecutive samples. A still
+    # Median grey-level change (0-255) of the face region between consecutive samples. A still
     # photo re-encoded as video measures ~0.1-0.5 (codec noise); a hand-held phone several units.
-    min_motion: float = 1.5
+    min_motion: float = 1.0
+    detect_every: int = 5
+    encode_every: int = 3  # detections
+    # Mean probability of "live" over the sampled frames; the print and screen samples score
+    # 0.03 and 0.32, the real photos in assets/faces 0.65-1.00 (see vision.antispoof).
+    min_live: float = 0.5
+    require_actions: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,10 +58,6 @@ class BestFrame:
     encoding: np.ndarray
     quality: Quality
 
-    @property
-    def score(self) -> float:
-        return self.quality.sharpness * self.box.area
-
 
 @dataclass(frozen=True)
 class LivenessReport:
@@ -58,56 +66,129 @@ class LivenessReport:
     frames_sampled: int
     frames_with_one_face: int
     frames_with_several_faces: int
+    detections: int
     actions_seen: list[LivenessAction]
+    windows: list[WindowVerdict]
     motion: float
     max_identity_distance: float | None
+    live_score: float | None
     best: BestFrame | None
     detail: str
 
 
 @dataclass
-class _Accumulator:
+class _Candidate:
+    score: float
+    t_s: float
+    rgb: np.ndarray
+    box: FaceBox
+
+
+@dataclass
+class _Tracker:
     engine: FaceEngine
+    spoof: SpoofDetector | None
     policy: LivenessPolicy
     sampled: int = 0
     one_face: int = 0
     several: int = 0
+    detections: int = 0
+    since_detection: int = 0
     first_encoding: np.ndarray | None = None
     max_distance: float | None = None
+    live: list[float] = field(default_factory=list)
     motions: list[float] = field(default_factory=list)
-    landmarks: list[LandmarkSample] = field(default_factory=list)
-    best: BestFrame | None = None
+    samples: list[LandmarkSample] = field(default_factory=list)
+    candidates: list[_Candidate] = field(default_factory=list)
+    _box: FaceBox | None = None
+    # the last detection's box, relative to an anchor that expressions do not move
+    _anchor_box: tuple[np.ndarray, float, np.ndarray] | None = None
     _previous_gray: np.ndarray | None = None
     _previous_box: FaceBox | None = None
 
     def add(self, frame: Frame) -> None:
         self.sampled += 1
         gray = to_gray(frame.rgb)
-        boxes = self.engine.detect(frame.rgb)
-        box = boxes[0] if len(boxes) == 1 else None
-        if len(boxes) > 1:
-            self.several += 1
-        if box is not None and min(box.width, box.height) >= MIN_FACE_PX:
+        box = self._track(frame) if self._tracking() else None
+        if box is None:
+            box = self._detect(frame)
+        if box is not None:
             self.one_face += 1
-            self._observe_face(frame, box)
         self._observe_motion(gray, box)
 
-    def _observe_face(self, frame: Frame, box: FaceBox) -> None:
-        encoding = self.engine.encode(frame.rgb, box)
-        if self.first_encoding is None:
-            self.first_encoding = encoding
-        distance = face_distance(self.first_encoding, encoding)
-        self.max_distance = max(self.max_distance or 0.0, distance)
-        self.landmarks.append(LandmarkSample(frame.t_s, self.engine.landmarks(frame.rgb, box)))
-        candidate = BestFrame(
-            t_s=frame.t_s,
-            rgb=frame.rgb,
-            box=box,
-            encoding=encoding,
-            quality=face_quality(frame.rgb, box),
+    def _tracking(self) -> bool:
+        return self._box is not None and self.since_detection < self.policy.detect_every
+
+    def _detect(self, frame: Frame) -> FaceBox | None:
+        self.detections += 1
+        self.since_detection = 0
+        boxes = self.engine.detect(frame.rgb, upsample=0) or self.engine.detect(frame.rgb)
+        if len(boxes) > 1:
+            self.several += 1
+        if len(boxes) != 1 or min(boxes[0].width, boxes[0].height) < MIN_FACE_PX:
+            self._box = None
+            return None
+        box = boxes[0]
+        landmarks = self.engine.landmarks(frame.rgb, box)
+        centre, span = _anchor(landmarks)
+        corners = np.array([box.left, box.top, box.right, box.bottom], dtype=np.float64)
+        self._anchor_box = (centre, span, corners)
+        self._record(frame, box, landmarks)
+        self._whole_face_checks(frame, box)
+        return box
+
+    def _track(self, frame: Frame) -> FaceBox | None:
+        """The face where the last landmarks put it; None (detect instead) when it moved too
+        much to trust: more than half a face, or a size change of a third."""
+        self.since_detection += 1
+        assert self._box is not None
+        previous = self._box
+        landmarks = self.engine.landmarks(frame.rgb, previous)
+        box = self._box_around(landmarks, frame.rgb.shape)
+        shift = np.hypot(box.center[0] - previous.center[0], box.center[1] - previous.center[1])
+        if shift > 0.5 * previous.width or not 0.75 < box.width / previous.width < 1.33:
+            return None
+        self._record(frame, box, landmarks)
+        return box
+
+    def _box_around(self, landmarks: np.ndarray, shape: tuple[int, ...]) -> FaceBox:
+        """The last detection's box, moved and scaled with the eyes and nose: built from all
+        the landmarks, a box would shrink when the predictor misses a wide-open jaw, and the
+        next frame's landmarks would follow it."""
+        assert self._anchor_box is not None
+        was_centre, was_span, corners = self._anchor_box
+        centre, span = _anchor(landmarks)
+        scale = span / max(was_span, 1.0)
+        offsets = (corners.reshape(2, 2) - was_centre) * scale + centre
+        left, top, right, bottom = offsets.ravel()
+        height, width = shape[:2]
+        return FaceBox(
+            top=int(max(top, 0)),
+            right=int(min(right, width)),
+            bottom=int(min(bottom, height)),
+            left=int(max(left, 0)),
         )
-        if self.best is None or candidate.score > self.best.score:
-            self.best = candidate
+
+    def _record(self, frame: Frame, box: FaceBox, landmarks: np.ndarray) -> None:
+        self._box = (
+            box if self._anchor_box is None else self._box_around(landmarks, frame.rgb.shape)
+        )
+        size = (frame.rgb.shape[1], frame.rgb.shape[0])
+        self.samples.append(LandmarkSample(frame.t_s, landmarks, size))
+
+    def _whole_face_checks(self, frame: Frame, box: FaceBox) -> None:
+        if self.spoof is not None:
+            self.live.append(self.spoof.real_probability(frame.rgb, box))
+        if (self.detections - 1) % self.policy.encode_every == 0 or self.first_encoding is None:
+            encoding = self.engine.encode(frame.rgb, box)
+            if self.first_encoding is None:
+                self.first_encoding = encoding
+            distance = face_distance(self.first_encoding, encoding)
+            self.max_distance = max(self.max_distance or 0.0, distance)
+        quality = face_quality(frame.rgb, box)
+        self.candidates.append(_Candidate(quality.sharpness * box.area, frame.t_s, frame.rgb, box))
+        self.candidates.sort(key=lambda c: c.score, reverse=True)
+        del self.candidates[_CANDIDATES:]
 
     def _observe_motion(self, gray: np.ndarray, box: FaceBox | None) -> None:
         previous = self._previous_gray
@@ -119,64 +200,36 @@ class _Accumulator:
         self._previous_gray = gray
         self._previous_box = box
 
-    def report(self, windows: Sequence[ActionWindow]) -> LivenessReport:
-        policy = self.policy
-        motion = float(np.median(self.motions)) if self.motions else 0.0
-        failures: list[tuple[ReasonCode, str]] = []
-        if self.sampled == 0:
-            failures.append((ReasonCode.I006_IMAGE_UNREADABLE, "no decodable frame"))
-        elif self.sampled < policy.min_frames:
-            failures.append(
-                (
-                    ReasonCode.I007_LIVENESS_FAILED,
-                    f"video too short: {self.sampled} frames sampled, {policy.min_frames} needed",
-                )
-            )
-        if self.several:
-            failures.append(
-                (ReasonCode.I005_MULTIPLE_FACES, f"several faces in {self.several} frames")
-            )
-        if self.sampled and self.one_face < policy.min_face_ratio * self.sampled:
-            failures.append(
-                (
-                    ReasonCode.I004_NO_FACE,
-                    f"one clear face in only {self.one_face} of {self.sampled} frames",
-                )
-            )
-        if self.max_distance is not None and self.max_distance >= policy.same_person_threshold:
-            failures.append(
-                (
-                    ReasonCode.I007_LIVENESS_FAILED,
-                    f"the face changes during the video (distance {self.max_distance:.2f})",
-                )
-            )
-        if self.sampled >= 2 and motion < policy.min_motion:
-            failures.append(
-                (
-                    ReasonCode.I007_LIVENESS_FAILED,
-                    f"no motion between frames (change {motion:.2f}): a still image",
-                )
-            )
-        if self.best is not None:
-            problem = FACE_GATES.problem(self.best.quality)
-            if problem:
-                failures.append((ReasonCode.I009_IMAGE_QUALITY, f"best frame face {problem}"))
-        reasons = list(dict.fromkeys(code for code, _ in failures))
-        summary = f"{self.sampled} frames, {self.one_face} with one face, motion {motion:.2f}" + (
-            f", max distance {self.max_distance:.2f}" if self.max_distance is not None else ""
+    def best(self) -> BestFrame | None:
+        """The sharpest large face among the detection frames whose expression and pose are
+        close to the person's resting ones (open eyes, closed mouth, facing the camera)."""
+        if not self.candidates:
+            return None
+        session = Session.of(self.samples)
+        by_time = {s.t_s: s for s in self.samples}
+
+        def neutral(candidate: _Candidate) -> bool:
+            sample = by_time.get(candidate.t_s)
+            if sample is None:
+                return False
+            eyes, mouth, yaw, pitch = sample.features - session.resting
+            return eyes > -0.05 and mouth < 0.15 and abs(yaw) < 8 and abs(pitch) < 8
+
+        pick = next((c for c in self.candidates if neutral(c)), self.candidates[0])
+        return BestFrame(
+            t_s=pick.t_s,
+            rgb=pick.rgb,
+            box=pick.box,
+            encoding=self.engine.encode(pick.rgb, pick.box),
+            quality=face_quality(pick.rgb, pick.box),
         )
-        return LivenessReport(
-            passed=not failures,
-            reasons=reasons,
-            frames_sampled=self.sampled,
-            frames_with_one_face=self.one_face,
-            frames_with_several_faces=self.several,
-            actions_seen=actions_seen(self.landmarks, windows),
-            motion=motion,
-            max_identity_distance=self.max_distance,
-            best=self.best,
-            detail="; ".join([detail for _, detail in failures] + [summary]),
-        )
+
+
+_ANCHOR = [27, 30, 36, 39, 42, 45]  # nose bridge and tip, eye corners
+
+
+def _anchor(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    return landmarks[_ANCHOR].mean(axis=0), float(np.linalg.norm(landmarks[45] - landmarks[36]))
 
 
 def _expand(box: FaceBox | None, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -204,45 +257,107 @@ def _region_change(a: np.ndarray, b: np.ndarray, region: tuple[int, int, int, in
     return float(np.mean(np.abs(thumb(a) - thumb(b))))
 
 
+def _judge(
+    t: _Tracker, windows: Sequence[ActionWindow], verdicts: list[WindowVerdict], motion: float
+) -> list[tuple[ReasonCode, str]]:
+    policy = t.policy
+    failures: list[tuple[ReasonCode, str]] = []
+    if t.sampled == 0:
+        return [(ReasonCode.I006_IMAGE_UNREADABLE, "no decodable frame")]
+    if t.sampled < policy.min_frames:
+        failures.append(
+            (
+                ReasonCode.I007_LIVENESS_FAILED,
+                f"video too short: {t.sampled} frames sampled, {policy.min_frames} needed",
+            )
+        )
+    if t.several:
+        failures.append((ReasonCode.I005_MULTIPLE_FACES, f"several faces in {t.several} frames"))
+    if t.one_face < policy.min_face_ratio * t.sampled:
+        failures.append(
+            (ReasonCode.I004_NO_FACE, f"one clear face in only {t.one_face} of {t.sampled} frames")
+        )
+    if t.max_distance is not None and t.max_distance >= policy.same_person_threshold:
+        failures.append(
+            (
+                ReasonCode.I007_LIVENESS_FAILED,
+                f"the face changes during the video (distance {t.max_distance:.2f})",
+            )
+        )
+    if t.sampled >= 2 and motion < policy.min_motion:
+        failures.append(
+            (
+                ReasonCode.I007_LIVENESS_FAILED,
+                f"no motion between frames (change {motion:.2f}): a still image",
+            )
+        )
+    if policy.require_actions and t.one_face and not all(v.passed for v in verdicts):
+        failures.append(
+            (
+                ReasonCode.I012_LIVENESS_ACTIONS,
+                "; ".join(v.describe() for v in verdicts if not v.passed),
+            )
+        )
+    if t.live and float(np.mean(t.live)) < policy.min_live:
+        failures.append(
+            (
+                ReasonCode.I013_SPOOF_SUSPECTED,
+                f"face looks printed or on a screen (live {np.mean(t.live):.2f})",
+            )
+        )
+    return failures
+
+
 def assess_liveness(
     frames: Iterable[Frame],
     engine: FaceEngine,
     *,
     windows: Sequence[ActionWindow] = (),
     policy: LivenessPolicy | None = None,
+    spoof: SpoofDetector | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> LivenessReport:
-    """Run every check over the sampled frames; `progress(n)` is called after each frame."""
-    accumulator = _Accumulator(engine=engine, policy=policy or LivenessPolicy())
+    """Run every check over the sampled frames; `progress(n)` is called after each frame.
+    Without a `spoof` detector, passive anti-spoofing is skipped (and reported as None)."""
+    tracker = _Tracker(engine=engine, spoof=spoof, policy=policy or LivenessPolicy())
     for frame in frames:
-        accumulator.add(frame)
+        tracker.add(frame)
         if progress is not None:
-            progress(accumulator.sampled)
-    return accumulator.report(windows)
+            progress(tracker.sampled)
+    motion = float(np.median(tracker.motions)) if tracker.motions else 0.0
+    verdicts = check_challenge(tracker.samples, windows)
+    failures = _judge(tracker, windows, verdicts, motion)
+    best = tracker.best()
+    if best is not None and (problem := FACE_GATES.problem(best.quality)):
+        failures.append((problem[0], f"best frame face {problem[1]}"))
+    live = float(np.mean(tracker.live)) if tracker.live else None
+    summary = (
+        f"{tracker.sampled} frames, {tracker.one_face} with one face, "
+        f"{tracker.detections} detections, motion {motion:.2f}"
+        + (f", max distance {tracker.max_distance:.2f}" if tracker.max_distance is not None else "")
+        + (f", live {live:.2f}" if live is not None else "")
+        + (", challenge: " + "; ".join(v.describe() for v in verdicts) if verdicts else "")
+    )
+    return LivenessReport(
+        passed=not failures,
+        reasons=list(dict.fromkeys(code for code, _ in failures)),
+        frames_sampled=tracker.sampled,
+        frames_with_one_face=tracker.one_face,
+        frames_with_several_faces=tracker.several,
+        detections=tracker.detections,
+        actions_seen=[v.window.action for v in verdicts if v.seen],
+        windows=verdicts,
+        motion=motion,
+        max_identity_distance=tracker.max_distance,
+        live_score=live,
+        best=best,
+        detail="; ".join([detail for _, detail in failures] + [summary]),
+    )
 
 
 def best_face_frame(
     frames: Iterable[Frame], engine: FaceEngine, progress: Callable[[int], None] | None = None
 ) -> BestFrame | None:
-    """The best single-face frame only, for the face match; skips the per-frame encodings."""
-    best: BestFrame | None = None
-    best_key: tuple[float, FaceBox, Frame] | None = None
-    for n, frame in enumerate(frames, start=1):
-        boxes = engine.detect(frame.rgb)
-        if len(boxes) == 1 and min(boxes[0].width, boxes[0].height) >= MIN_FACE_PX:
-            quality = face_quality(frame.rgb, boxes[0])
-            score = quality.sharpness * boxes[0].area
-            if best_key is None or score > best_key[0]:
-                best_key = (score, boxes[0], frame)
-        if progress is not None:
-            progress(n)
-    if best_key is not None:
-        _, box, frame = best_key
-        best = BestFrame(
-            t_s=frame.t_s,
-            rgb=frame.rgb,
-            box=box,
-            encoding=engine.encode(frame.rgb, box),
-            quality=face_quality(frame.rgb, box),
-        )
-    return best
+    """The best frame for the face match alone: the same tracking, no action or spoof checks."""
+    policy = LivenessPolicy(require_actions=False)
+    return assess_liveness(frames, engine, policy=policy, progress=progress).best

@@ -21,7 +21,8 @@ import numpy as np
 from domain.reasons import ReasonCode
 from vision.images import DETECT_LONG_SIDE, VisionError, fit_long_side
 
-SAMPLE_FPS = 5.0
+# Ten a second: a deliberate blink (~0.3 s) spans at least two samples.
+SAMPLE_FPS = 10.0
 MAX_SECONDS = 15.0
 # 60 fps for 30 s: far beyond any honest liveness clip.
 MAX_DECODED_FRAMES = 1800

@@ -1,35 +1,46 @@
 """The vision worker: task queue `vision`, CPU-bound ID card, liveness and face-match activities in
-a thread pool, scaled separately from the main worker.
+a pool of worker processes, scaled separately from the main worker.
 
     python -m workers.vision
 
-dlib's HOG detector releases the GIL, so detection runs in parallel across the pool's threads;
-the face encoder does not (see `vision.faces`), which caps the speed-up of a pool of threads
-below the core count. The pool and the concurrent-activity limit are both sized to
-`LOANFLOW_VISION_POOL_SIZE`, or the number of cores: more activities than threads would only
-queue inside the process while another worker could have taken them.
+A pool of processes, not threads: dlib's face encoder and landmark predictor hold the GIL (the
+encoder for ~75 ms a call), so two liveness checks in two threads of one process take as long
+as one after the other (measured: 1.06x), while in two processes they take half. Each process
+loads the models once when it starts (dlib detector, landmarks and encoder; RapidOCR's three
+ONNX models; the two anti-spoofing models) and runs one activity at a time; the pool and the
+concurrent-activity limit are both sized to `LOANFLOW_VISION_POOL_SIZE`, or the number of cores,
+and each ONNX call gets `cores // pool` threads. Face encodings that one activity leaves for the
+next (best video frame, card portrait) go through a dict shared by the pool's processes, and
+heartbeats and cancellation cross the process boundary through Temporal's shared state manager.
+`build_worker` also takes a thread pool (`VisionWorkerDeps.executor`), as the tests do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import signal
 import threading
-from concurrent.futures import Executor, ThreadPoolExecutor
+import time
+from collections.abc import Iterator, MutableMapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import SharedStateManager, Worker
 
 from activities.vision import VisionActivities
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from domain.naming import VISION_TASK_QUEUE
 from store.blobs import BlobStore, LocalBlobStore
+from vision.antispoof import SpoofDetector
 from vision.faces import FaceEngine
+from vision.ocr import OcrEngine
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +54,27 @@ class VisionWorkerDeps:
     blobs: BlobStore
     settings: Settings
     engine: FaceEngine | None = None
+    ocr: OcrEngine | None = None
+    spoof: SpoofDetector | None = None
     executor: Executor | None = None
+    shared_state: SharedStateManager | None = None
+    cache: MutableMapping[str, bytes] | None = None
 
 
 def pool_size(settings: Settings) -> int:
     return settings.vision_pool_size or os.cpu_count() or 1
 
 
+def onnx_threads(settings: Settings) -> int:
+    return max(1, (os.cpu_count() or 1) // pool_size(settings))
+
+
 def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
     size = pool_size(deps.settings)
     executor = deps.executor or ThreadPoolExecutor(max_workers=size, thread_name_prefix="vision")
-    activities = VisionActivities(deps.blobs, deps.settings, deps.engine)
+    activities = VisionActivities(
+        deps.blobs, deps.settings, deps.engine, deps.ocr, deps.spoof, cache=deps.cache
+    )
     return Worker(
         client,
         task_queue=VISION_TASK_QUEUE,
@@ -63,12 +84,58 @@ def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
             activities.match_faces,
         ],
         activity_executor=executor,
+        shared_state_manager=deps.shared_state,
         max_concurrent_activities=size,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
 
-def warm_threads(executor: Executor, engine: FaceEngine, threads: int) -> None:
+def load_models(onnx_threads: int, log_level: int = logging.INFO) -> None:
+    """Run in each pool process as it starts: logging, then every model loaded and run once."""
+    # Ctrl-C reaches the whole process group: the parent shuts the pool down in order
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    FaceEngine.shared().warm()
+    OcrEngine.shared(onnx_threads).warm()
+    SpoofDetector.shared().warm()
+
+
+def _started() -> int:
+    # long enough that the pool cannot serve every warm-up call from its first process
+    time.sleep(0.5)
+    return os.getpid()
+
+
+@contextmanager
+def process_pool(settings: Settings) -> Iterator[VisionWorkerDeps]:
+    """The worker's process pool, its shared state and cache, every process started and its
+    models loaded: deps for build_worker (blobs from the settings)."""
+    size = pool_size(settings)
+    # spawn, not fork: the parent runs Temporal's core threads and an event loop
+    context = multiprocessing.get_context("spawn")
+    with (
+        context.Manager() as manager,
+        ProcessPoolExecutor(
+            max_workers=size,
+            mp_context=context,
+            initializer=load_models,
+            initargs=(onnx_threads(settings), logging.getLogger().level or logging.INFO),
+        ) as executor,
+    ):
+        pids = {future.result() for future in [executor.submit(_started) for _ in range(size)]}
+        logger.info("vision pool: %d processes started, models loaded", len(pids))
+        yield VisionWorkerDeps(
+            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            settings=settings,
+            executor=executor,
+            shared_state=SharedStateManager.create_from_multiprocessing(manager),
+            cache=manager.dict(),
+        )
+
+
+def warm_threads(
+    executor: Executor, engine: FaceEngine, threads: int, *others: OcrEngine | SpoofDetector
+) -> None:
     """Run every model once in each pool thread: the barrier holds each task until all have
     started, which forces the pool to create all its threads and each to build its detector."""
     barrier = threading.Barrier(threads)
@@ -76,6 +143,8 @@ def warm_threads(executor: Executor, engine: FaceEngine, threads: int) -> None:
     def warm() -> None:
         barrier.wait(timeout=60)
         engine.warm()
+        for model in others:
+            model.warm()
 
     for future in [executor.submit(warm) for _ in range(threads)]:
         future.result()
@@ -84,18 +153,8 @@ def warm_threads(executor: Executor, engine: FaceEngine, threads: int) -> None:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    size = pool_size(settings)
-    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="vision") as executor:
-        engine = await asyncio.to_thread(FaceEngine.shared)
-        await asyncio.to_thread(warm_threads, executor, engine, size)
-        logger.info("vision models loaded; %d threads warmed", size)
+    with process_pool(settings) as deps:
         client = await connect(settings)
-        deps = VisionWorkerDeps(
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
-            settings=settings,
-            engine=engine,
-            executor=executor,
-        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,14 +1,26 @@
-"""Test data for the vision tests: the real photos in assets/faces, the committed samples, and
-small videos written on the fly."""
+"""Test data for the vision tests: the real photos in assets/faces, the committed samples, small
+videos written on the fly, and synthetic ID cards photographed under chosen distortions."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from samples.cards import (
+    CardHolder,
+    card_back,
+    card_front,
+    portrait,
+    portrait_photos,
+    random_holder,
+)
+from samples.scenes import Distortion, photograph
 
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ROOT / "assets" / "faces"
@@ -56,3 +68,20 @@ def hand_held(rgb: np.ndarray, count: int, size: tuple[int, int] = (320, 240)) -
         )
         frames.append(cv2.warpAffine(rgb, matrix, size, borderMode=cv2.BORDER_REPLICATE))
     return frames
+
+
+def card_pair(
+    seed: int, front: Distortion, back: Distortion, *, today: date = date(2026, 11, 23), **holder
+) -> tuple[CardHolder, bytes, bytes]:
+    """The test generator: a random holder (fields overridable), both sides rendered with a real
+    portrait from assets/faces and photographed under the given distortions."""
+    rng = np.random.default_rng(seed)
+    person = random_holder(rng, today)
+    person = replace(person, **holder) if holder else person
+    photos = portrait_photos()
+    face = portrait(photos[seed % len(photos)])
+    return (
+        person,
+        photograph(card_front(person, face, seed), front),
+        photograph(card_back(person, seed), back),
+    )

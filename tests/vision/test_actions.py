@@ -1,25 +1,32 @@
-"""Challenge-action detectors on landmark series: real landmarks from a photo, with the eyes
-closed or the mouth opened by moving the lid and lip points the way the movement does."""
+"""The geometry of the challenge actions on programmatic landmark sequences: real landmarks of a
+photo, moved the way each action moves them (lids closed, lips parted, the mean 3D face turned),
+sampled at 10 per second with a little jitter, and judged window by window."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from domain.enums import LivenessAction
+from domain.enums import LivenessAction as A
 from domain.models import ActionWindow
 from tests.vision.support import face_bytes
 from vision.actions import (
     LandmarkSample,
     actions_seen,
+    check_challenge,
     mean_eye_aspect_ratio,
-    mouth_aspect_ratio,
+    mouth_opening,
 )
 from vision.faces import FaceEngine, single_face
+from vision.headpose import head_pose, rotated_landmarks
 from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 
 UPPER_LIDS, LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
 UPPER_LIP, LOWER_LIP = [61, 62, 63], [67, 66, 65]
+SIZE = (512, 640)
+Move = Callable[[np.ndarray, float], np.ndarray]
 
 
 def landmarks_of(engine: FaceEngine, name: str) -> np.ndarray:
@@ -29,81 +36,160 @@ def landmarks_of(engine: FaceEngine, name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def resting(face_engine: FaceEngine) -> np.ndarray:
-    """A neutral face: eyes open, lips closed."""
+    """A neutral face: eyes open, lips closed (examples_knn_examples_test_obama1)."""
     return landmarks_of(face_engine, "examples_knn_examples_test_obama1.jpg")
 
 
 @pytest.fixture(scope="module")
-def smiling(face_engine: FaceEngine) -> list[np.ndarray]:
+def smiles(face_engine: FaceEngine) -> list[np.ndarray]:
     """Broad smiles: teeth showing (examples_obama2), eyes narrowed (examples_obama)."""
     return [landmarks_of(face_engine, n) for n in ("examples_obama2.jpg", "examples_obama.jpg")]
 
 
-def closed_eyes(points: np.ndarray) -> np.ndarray:
+def blink(points: np.ndarray, amount: float) -> np.ndarray:
     moved = points.copy()
-    moved[UPPER_LIDS] = points[LOWER_LIDS] - [0, 1]
+    moved[UPPER_LIDS] += amount * 0.9 * (points[LOWER_LIDS] - points[UPPER_LIDS])
     return moved
 
 
-def open_mouth(points: np.ndarray) -> np.ndarray:
+def open_mouth(points: np.ndarray, amount: float) -> np.ndarray:
     moved = points.copy()
-    width = np.linalg.norm(points[60] - points[64])
-    moved[UPPER_LIP] = points[UPPER_LIP] - [0, 0.35 * width]
-    moved[LOWER_LIP] = points[LOWER_LIP] + [0, 0.35 * width]
+    span = np.linalg.norm(points[45] - points[36])
+    moved[UPPER_LIP] -= [0, 0.05 * span * amount]
+    moved[LOWER_LIP] += [0, 0.4 * span * amount]
     return moved
 
 
-def series(resting: np.ndarray, changed_at: dict[int, np.ndarray]) -> list[LandmarkSample]:
-    """Fifteen samples at 5 fps, the resting face except where `changed_at` says otherwise."""
-    return [LandmarkSample(n * 0.2, changed_at.get(n, resting)) for n in range(15)]
+def shake(points: np.ndarray, amount: float) -> np.ndarray:
+    return rotated_landmarks(points, SIZE, 25 * np.sin(2 * np.pi * amount), 0)
 
 
-def test_real_face_has_open_eyes_and_closed_mouth(resting: np.ndarray) -> None:
+def nod(points: np.ndarray, amount: float) -> np.ndarray:
+    return rotated_landmarks(points, SIZE, 0, 16 * np.sin(2 * np.pi * amount))
+
+
+MOVES: dict[A, tuple[Move, float]] = {
+    A.BLINK: (lambda p, t: blink(p, min(1.0, t / 0.3, (1 - t) / 0.3)), 0.4),
+    A.OPEN_MOUTH: (lambda p, t: open_mouth(p, np.sin(np.pi * t) ** 2), 1.0),
+    A.SHAKE_HEAD: (shake, 1.4),
+    A.NOD: (nod, 1.2),
+}
+
+
+def windows(*actions: A) -> list[ActionWindow]:
+    return [
+        ActionWindow(action=a, start_s=2.5 * n, end_s=2.5 * (n + 1)) for n, a in enumerate(actions)
+    ]
+
+
+def video(rest: np.ndarray, performed: list[tuple[A, float]], seconds: float = 7.5, seed: int = 0):
+    """Landmark samples at 10 fps: the rest pose with 0.3 px jitter, each (action, start) played."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for n in range(int(seconds * 10) + 1):
+        t = n / 10
+        points = rest.copy()
+        for action, start in performed:
+            move, duration = MOVES[action]
+            if start <= t <= start + duration:
+                points = move(points, (t - start) / duration)
+        samples.append(LandmarkSample(t, points + rng.normal(0, 0.3, points.shape), SIZE))
+    return samples
+
+
+def test_measures_on_a_real_face(resting: np.ndarray) -> None:
     assert 0.2 < mean_eye_aspect_ratio(resting) < 0.45
-    assert mouth_aspect_ratio(resting) < 0.1
-    assert mean_eye_aspect_ratio(closed_eyes(resting)) < 0.1
-    assert mouth_aspect_ratio(open_mouth(resting)) > 0.6
+    assert mouth_opening(resting) < 0.2
+    assert mean_eye_aspect_ratio(blink(resting, 1)) < 0.05
+    assert mouth_opening(open_mouth(resting, 1)) > 0.3
 
 
-def test_a_smile_is_neither_a_blink_nor_an_open_mouth(
-    resting: np.ndarray, smiling: list[np.ndarray]
-) -> None:
-    samples = series(resting, {4: smiling[0], 5: smiling[1], 9: smiling[0], 10: smiling[1]})
-    windows = [
-        ActionWindow(action=LivenessAction.BLINK, start_s=0.0, end_s=3.0),
-        ActionWindow(action=LivenessAction.OPEN_MOUTH, start_s=0.0, end_s=3.0),
+@pytest.mark.parametrize(("yaw", "pitch"), [(20, 0), (-20, 0), (0, 15), (0, -15), (12, 10)])
+def test_head_pose_reads_back_the_turn_given_to_the_mean_face(resting, yaw, pitch) -> None:
+    before = head_pose(resting, SIZE)
+    after = head_pose(rotated_landmarks(resting, SIZE, yaw, pitch), SIZE)
+    assert after.yaw - before.yaw == pytest.approx(yaw, abs=3)
+    assert after.pitch - before.pitch == pytest.approx(pitch, abs=3)
+
+
+def test_eyes_and_mouth_do_not_move_the_head(resting: np.ndarray) -> None:
+    before = head_pose(resting, SIZE)
+    for moved in (blink(resting, 1), open_mouth(resting, 1)):
+        after = head_pose(moved, SIZE)
+        assert abs(after.yaw - before.yaw) < 2 and abs(after.pitch - before.pitch) < 2
+
+
+def test_challenged_actions_in_their_windows_pass(resting: np.ndarray) -> None:
+    challenge = windows(A.SHAKE_HEAD, A.BLINK, A.NOD)
+    samples = video(resting, [(A.SHAKE_HEAD, 0.6), (A.BLINK, 3.4), (A.NOD, 5.6)])
+    verdicts = check_challenge(samples, challenge)
+    assert [v.passed for v in verdicts] == [True, True, True], [v.describe() for v in verdicts]
+    assert actions_seen(samples, challenge) == [A.SHAKE_HEAD, A.BLINK, A.NOD]
+
+
+def test_the_same_actions_in_another_order_fail(resting: np.ndarray) -> None:
+    samples = video(resting, [(A.OPEN_MOUTH, 0.7), (A.NOD, 3.1), (A.SHAKE_HEAD, 5.5)])
+    assert all(
+        v.passed for v in check_challenge(samples, windows(A.OPEN_MOUTH, A.NOD, A.SHAKE_HEAD))
+    )
+    swapped = check_challenge(samples, windows(A.NOD, A.OPEN_MOUTH, A.SHAKE_HEAD))
+    assert [v.seen for v in swapped] == [False, False, True]
+    assert [v.describe().split(": ")[1] for v in swapped[:2]] == ["not performed"] * 2
+
+
+def test_an_action_late_for_its_window_fails(resting: np.ndarray) -> None:
+    samples = video(resting, [(A.OPEN_MOUTH, 2.8)])
+    assert actions_seen(samples, windows(A.OPEN_MOUTH)) == []
+
+
+def test_doing_everything_everywhere_fails(resting: np.ndarray) -> None:
+    performed = [
+        (a, 2.5 * w + 0.1 + 0.6 * k) for w in range(3) for k, a in enumerate([A.OPEN_MOUTH, A.NOD])
     ]
-    assert actions_seen(samples, windows) == []
+    verdicts = check_challenge(
+        video(resting, performed), windows(A.OPEN_MOUTH, A.NOD, A.OPEN_MOUTH)
+    )
+    assert all(v.seen for v in verdicts)
+    assert not any(v.passed for v in verdicts)
+    assert verdicts[0].others == [A.NOD] and verdicts[1].others == [A.OPEN_MOUTH]
 
 
-def test_blink_and_open_mouth_are_seen_in_their_windows(resting: np.ndarray) -> None:
-    samples = series(resting, {3: closed_eyes(resting), 11: open_mouth(resting)})
-    windows = [
-        ActionWindow(action=LivenessAction.BLINK, start_s=0.0, end_s=1.4),
-        ActionWindow(action=LivenessAction.OPEN_MOUTH, start_s=1.6, end_s=3.0),
+def test_a_spontaneous_blink_in_another_window_is_allowed(resting: np.ndarray) -> None:
+    samples = video(resting, [(A.BLINK, 0.9), (A.OPEN_MOUTH, 3.0)], seconds=5)
+    assert all(v.passed for v in check_challenge(samples, windows(A.NOD, A.OPEN_MOUTH)[1:]))
+
+
+def test_a_smile_is_neither_a_blink_nor_an_open_mouth(resting, smiles) -> None:
+    """A broad smile held for 1.5 s: teeth showing, then eyes narrowed too."""
+    rng = np.random.default_rng(1)
+
+    def face(n: int) -> np.ndarray:
+        return smiles[0] if 8 <= n < 15 else smiles[1] if 15 <= n < 23 else resting
+
+    samples = [
+        LandmarkSample(n / 10, face(n) + rng.normal(0, 0.3, (68, 2)), SIZE) for n in range(50)
     ]
-    assert actions_seen(samples, windows) == [LivenessAction.BLINK, LivenessAction.OPEN_MOUTH]
+    assert actions_seen(samples, windows(A.BLINK, A.OPEN_MOUTH)) == []
+    assert actions_seen(samples, windows(A.OPEN_MOUTH, A.BLINK)) == []
 
 
-def test_actions_outside_their_window_are_not_seen(resting: np.ndarray) -> None:
-    samples = series(resting, {11: closed_eyes(resting), 3: open_mouth(resting)})
-    windows = [
-        ActionWindow(action=LivenessAction.BLINK, start_s=0.0, end_s=1.4),
-        ActionWindow(action=LivenessAction.OPEN_MOUTH, start_s=1.6, end_s=3.0),
-    ]
-    assert actions_seen(samples, windows) == []
+def test_a_mouth_open_throughout_is_the_resting_state(resting: np.ndarray) -> None:
+    gaping = open_mouth(resting, 1)
+    samples = [LandmarkSample(n / 10, gaping, SIZE) for n in range(50)]
+    assert actions_seen(samples, windows(A.OPEN_MOUTH, A.BLINK)) == []
 
 
-def test_a_mouth_open_throughout_is_not_an_action(resting: np.ndarray) -> None:
-    samples = series(resting, {n: open_mouth(resting) for n in range(15)})
-    window = ActionWindow(action=LivenessAction.OPEN_MOUTH, start_s=0.0, end_s=3.0)
-    assert actions_seen(samples, [window]) == []
+def test_narrow_eyes_are_judged_against_their_own_resting_opening(resting: np.ndarray) -> None:
+    narrow = blink(resting, 0.5)  # a person whose eyes are half as open as the photo's
+    samples = video(narrow, [(A.BLINK, 1.0)], seconds=2.5)
+    assert actions_seen(samples, windows(A.BLINK)) == [A.BLINK]
+    # the same absolute opening, held all along, is no blink
+    still = [LandmarkSample(n / 10, narrow, SIZE) for n in range(26)]
+    assert actions_seen(still, windows(A.BLINK)) == []
 
 
-def test_head_movements_are_never_reported_without_a_detector(resting: np.ndarray) -> None:
-    samples = series(resting, {5: closed_eyes(resting), 6: open_mouth(resting)})
-    windows = [
-        ActionWindow(action=LivenessAction.NOD, start_s=0.0, end_s=3.0),
-        ActionWindow(action=LivenessAction.SHAKE_HEAD, start_s=0.0, end_s=3.0),
-    ]
-    assert actions_seen(samples, windows) == []
+def test_a_window_without_the_face_says_so(resting: np.ndarray) -> None:
+    samples = [s for s in video(resting, [(A.NOD, 0.5)]) if not 2.5 <= s.t_s <= 5.0]
+    verdicts = check_challenge(samples, windows(A.NOD, A.SHAKE_HEAD))
+    assert verdicts[0].passed
+    assert verdicts[1].describe() == "SHAKE_HEAD (2.5-5s): face not visible"

@@ -107,17 +107,28 @@ def test_face_too_small_is_refused_for_quality(face_engine: FaceEngine) -> None:
     assert caught.value.reason == ReasonCode.I009_IMAGE_QUALITY
 
 
-@pytest.mark.parametrize("spoil", ["blur", "dark"])
-def test_blurred_or_dark_face_is_refused_for_quality(face_engine: FaceEngine, spoil: str) -> None:
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        ("blur", ReasonCode.I015_IMAGE_BLURRED),
+        ("dark", ReasonCode.I014_IMAGE_TOO_DARK),
+        ("bright", ReasonCode.I009_IMAGE_QUALITY),
+    ],
+)
+def test_blurred_dark_or_washed_out_face_is_refused_with_its_reason(
+    face_engine: FaceEngine, spoil: str, reason: ReasonCode
+) -> None:
     rgb = detection_image("examples_obama.jpg")
     if spoil == "blur":
         spoilt = cv2.GaussianBlur(rgb, (0, 0), 3)
-    else:
+    elif spoil == "dark":
         spoilt = (rgb * 0.25).astype(np.uint8)
+    else:
+        spoilt = np.clip(rgb.astype(np.float32) * 2.2 + 60, 0, 255).astype(np.uint8)
     rgb = decode_image(jpeg(spoilt), ImageLimits())
     with pytest.raises(VisionError) as caught:
         probe_face(face_engine, rgb, what="selfie")
-    assert caught.value.reason == ReasonCode.I009_IMAGE_QUALITY
+    assert caught.value.reason == reason
 
 
 def test_detection_from_two_threads_is_safe_and_identical(face_engine: FaceEngine) -> None:

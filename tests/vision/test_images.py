@@ -8,21 +8,17 @@ import struct
 import time
 import zlib
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from domain.reasons import ReasonCode
-from tests.vision.support import SAMPLES, face_bytes, jpeg
+from tests.vision.support import face_bytes
 from vision.images import (
     DETECT_LONG_SIDE,
-    DOCUMENT_GATES,
     BadImage,
     ImageLimits,
     decode_image,
-    measure_quality,
-    to_gray,
 )
 
 LIMITS = ImageLimits()
@@ -107,22 +103,3 @@ def test_decompression_bomb_is_refused_from_the_header(side: int) -> None:
     # decoding would need side*side*3 bytes (1.2 GB / 192 MB): refused without touching them
     assert elapsed < 0.2
     assert grown_mb < 20
-
-
-def test_card_sample_passes_the_document_gates() -> None:
-    for side in ("id_front", "id_back"):
-        data = (SAMPLES / "approve" / f"{side}.jpg").read_bytes()
-        rgb = decode_image(data, LIMITS, max_side=DETECT_LONG_SIDE)
-        assert DOCUMENT_GATES.problem(measure_quality(to_gray(rgb))) is None
-
-
-def test_blurred_and_dark_cards_fail_the_document_gates() -> None:
-    data = (SAMPLES / "approve" / "id_back.jpg").read_bytes()
-    rgb = decode_image(data, LIMITS, max_side=DETECT_LONG_SIDE)
-    blurred = decode_image(jpeg(cv2.GaussianBlur(rgb, (0, 0), 4)), LIMITS)
-    dark = decode_image(jpeg((rgb * 0.2).astype(np.uint8)), LIMITS)
-    for image, word in ((blurred, "blurred"), (dark, "too dark")):
-        with pytest.raises(BadImage) as caught:
-            DOCUMENT_GATES.check(measure_quality(to_gray(image)), "card back")
-        assert caught.value.reason == ReasonCode.I009_IMAGE_QUALITY
-        assert word in caught.value.detail

@@ -1,114 +1,168 @@
-"""Liveness on real and crafted videos: the sample passes; a still photo, a clip without a face,
-with two people, with a change of person or too short fails with its reason."""
+"""Liveness on challenge videos synthesised from real photos (vision.synth): the challenged
+sequence passes; the same video against another order, a still photo, the anti-spoofing
+samples, no face, two people or a change of person fail with the reason to act on."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from domain.enums import LivenessAction
+from domain.enums import LivenessAction as A
 from domain.models import ActionWindow
 from domain.reasons import ReasonCode
-from tests.vision.support import SAMPLES, face_rgb, hand_held, write_video
+from tests.vision.support import SAMPLES, face_bytes, face_rgb, hand_held, write_video
+from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceEngine
 from vision.liveness import LivenessReport, assess_liveness, best_face_frame
+from vision.synth import synthesize_challenge_video
 from vision.video import VideoLimits, sample_video
 
 SIZE = (480, 360)
+CHALLENGE = [A.SHAKE_HEAD, A.OPEN_MOUTH, A.BLINK]
 
 
-def liveness(data: bytes, engine: FaceEngine, **kwargs) -> LivenessReport:
-    return assess_liveness(sample_video(data, VideoLimits()), engine, **kwargs)
+def windows(*actions: A) -> list[ActionWindow]:
+    return [
+        ActionWindow(action=a, start_s=2.5 * n, end_s=2.5 * (n + 1)) for n, a in enumerate(actions)
+    ]
 
 
 @pytest.fixture(scope="module")
-def sample_report(face_engine: FaceEngine) -> LivenessReport:
-    data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
-    windows = [
-        ActionWindow(action=LivenessAction.BLINK, start_s=0.0, end_s=1.5),
-        ActionWindow(action=LivenessAction.OPEN_MOUTH, start_s=1.5, end_s=3.0),
-    ]
+def spoof() -> SpoofDetector:
+    return SpoofDetector.shared()
+
+
+def liveness(
+    data: bytes, engine: FaceEngine, spoof: SpoofDetector | None = None, **kwargs
+) -> LivenessReport:
+    return assess_liveness(sample_video(data, VideoLimits()), engine, spoof=spoof, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def challenge_video(face_engine: FaceEngine) -> bytes:
+    return synthesize_challenge_video(
+        face_bytes("examples_obama-480p.jpg"), windows(*CHALLENGE), seed=7
+    )
+
+
+@pytest.fixture(scope="module")
+def report(challenge_video: bytes, face_engine: FaceEngine, spoof: SpoofDetector) -> LivenessReport:
     progress: list[int] = []
-    report = liveness(data, face_engine, windows=windows, progress=progress.append)
-    assert progress == list(range(1, report.frames_sampled + 1))
-    return report
+    result = liveness(
+        challenge_video, face_engine, spoof, windows=windows(*CHALLENGE), progress=progress.append
+    )
+    assert progress == list(range(1, result.frames_sampled + 1))
+    return result
 
 
-def test_sample_video_passes(sample_report: LivenessReport) -> None:
-    assert sample_report.passed, sample_report.detail
-    assert sample_report.reasons == []
-    assert sample_report.frames_sampled == 15
-    assert sample_report.frames_with_one_face == 15
-    assert sample_report.frames_with_several_faces == 0
-    assert sample_report.motion > 1.5
-    assert sample_report.max_identity_distance is not None
-    assert sample_report.max_identity_distance < 0.3
+def test_the_challenged_sequence_passes(report: LivenessReport) -> None:
+    assert report.passed, report.detail
+    assert report.reasons == []
+    assert report.actions_seen == CHALLENGE
+    assert report.frames_sampled == report.frames_with_one_face == 80  # 8 s at 10 per second
+    assert report.max_identity_distance is not None and report.max_identity_distance < 0.35
+    assert report.live_score is not None and report.live_score > 0.9
+    # the face is tracked between detections, not detected in every frame
+    assert report.detections <= report.frames_sampled // 4
 
 
-def test_sample_video_shows_no_challenge_action(sample_report: LivenessReport) -> None:
-    # The sample moves a photograph: its eyes never close and its mouth never opens.
-    assert sample_report.actions_seen == []
+def test_the_best_frame_is_a_neutral_face(report: LivenessReport) -> None:
+    assert report.best is not None
+    # away from the head shake (0.2-2.3 s) and the open mouth (2.7-4.8 s)
+    assert not any(w.start_s <= report.best.t_s <= w.end_s for w in windows(*CHALLENGE)[:2])
 
 
-def test_best_frame_is_the_same_whichever_function_picks_it(
-    sample_report: LivenessReport, face_engine: FaceEngine
+@pytest.mark.parametrize(
+    "other",
+    [
+        [A.OPEN_MOUTH, A.SHAKE_HEAD, A.BLINK],
+        [A.BLINK, A.SHAKE_HEAD, A.OPEN_MOUTH],
+        [A.SHAKE_HEAD, A.OPEN_MOUTH, A.NOD],
+    ],
+)
+def test_the_same_video_against_another_challenge_fails(
+    challenge_video, face_engine, other
 ) -> None:
-    data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
-    best = best_face_frame(sample_video(data, VideoLimits()), face_engine)
-    assert best is not None and sample_report.best is not None
-    assert best.t_s == sample_report.best.t_s
-    assert np.array_equal(best.encoding, sample_report.best.encoding)
+    result = liveness(challenge_video, face_engine, windows=windows(*other))
+    assert not result.passed
+    assert result.reasons == [ReasonCode.I012_LIVENESS_ACTIONS]
 
 
-def test_still_photo_replayed_as_video_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
+def test_a_still_photo_fails(tmp_path: Path, face_engine: FaceEngine, spoof: SpoofDetector) -> None:
     still = hand_held(face_rgb("examples_obama.jpg"), 1, SIZE)[0]
-    data = write_video(tmp_path / "still.mp4", [still] * 30)
-    report = liveness(data, face_engine)
-    assert not report.passed
-    assert report.reasons == [ReasonCode.I007_LIVENESS_FAILED]
-    assert "no motion" in report.detail
-    # the face itself is fine: only the missing motion gives the replay away
-    assert report.frames_with_one_face == report.frames_sampled == 10
+    data = write_video(tmp_path / "still.mp4", [still] * 90)
+    result = liveness(data, face_engine, spoof, windows=windows(*CHALLENGE))
+    assert not result.passed
+    assert result.reasons == [ReasonCode.I007_LIVENESS_FAILED, ReasonCode.I012_LIVENESS_ACTIONS]
+    assert "no motion" in result.detail
+    assert result.actions_seen == []
 
 
-def test_moving_video_without_a_face_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
+@pytest.mark.parametrize("sample", ["F1", "F2"])
+def test_the_spoof_samples_fail_even_when_they_perform_the_challenge(
+    face_engine, spoof, sample
+) -> None:
+    photo = (MODELS / f"antispoof_sample_image_{sample}.jpg").read_bytes()
+    data = synthesize_challenge_video(photo, windows(A.OPEN_MOUTH, A.NOD), seed=3)
+    result = liveness(data, face_engine, spoof, windows=windows(A.OPEN_MOUTH, A.NOD))
+    assert ReasonCode.I013_SPOOF_SUSPECTED in result.reasons
+    assert result.live_score is not None and result.live_score < 0.5
+
+
+def test_the_live_sample_performing_the_challenge_passes(face_engine, spoof) -> None:
+    photo = (MODELS / "antispoof_sample_image_T1.jpg").read_bytes()
+    data = synthesize_challenge_video(photo, windows(A.OPEN_MOUTH, A.NOD), seed=3)
+    result = liveness(data, face_engine, spoof, windows=windows(A.OPEN_MOUTH, A.NOD))
+    assert result.passed, result.detail
+
+
+def test_a_moving_video_without_a_face_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
     card_back = np.asarray(Image.open(SAMPLES / "approve" / "id_back.jpg").convert("RGB"))
     data = write_video(tmp_path / "noface.mp4", hand_held(card_back, 30, SIZE))
-    report = liveness(data, face_engine)
-    assert not report.passed
-    assert report.reasons == [ReasonCode.I004_NO_FACE]
-    assert report.frames_with_one_face == 0 and report.best is None
+    result = liveness(data, face_engine, windows=windows(A.BLINK))
+    assert not result.passed
+    assert result.reasons == [ReasonCode.I004_NO_FACE]
+    assert result.frames_with_one_face == 0 and result.best is None
 
 
 def test_two_people_in_the_video_fail(tmp_path: Path, face_engine: FaceEngine) -> None:
     frames = hand_held(face_rgb("examples_two_people.jpg"), 30, (640, 376))
-    report = liveness(write_video(tmp_path / "two.mp4", frames), face_engine)
-    assert not report.passed
-    assert ReasonCode.I005_MULTIPLE_FACES in report.reasons
+    result = liveness(write_video(tmp_path / "two.mp4", frames), face_engine)
+    assert not result.passed
+    assert ReasonCode.I005_MULTIPLE_FACES in result.reasons
 
 
-def test_change_of_person_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
-    first = hand_held(face_rgb("examples_obama.jpg"), 15, SIZE)
-    second = hand_held(face_rgb("examples_knn_examples_train_biden_biden2.jpg"), 15, SIZE)
-    report = liveness(write_video(tmp_path / "swap.mp4", first + second), face_engine)
-    assert not report.passed
-    assert report.reasons == [ReasonCode.I007_LIVENESS_FAILED]
-    assert "face changes" in report.detail
-    assert report.max_identity_distance is not None and report.max_identity_distance >= 0.6
+def test_a_change_of_person_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
+    first = hand_held(face_rgb("examples_obama.jpg"), 24, SIZE)
+    second = hand_held(face_rgb("examples_knn_examples_train_biden_biden2.jpg"), 24, SIZE)
+    result = liveness(write_video(tmp_path / "swap.mp4", first + second), face_engine)
+    assert not result.passed
+    assert ReasonCode.I007_LIVENESS_FAILED in result.reasons
+    assert "face changes" in result.detail
 
 
-def test_too_short_video_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
-    frames = hand_held(face_rgb("examples_obama.jpg"), 9, SIZE)
-    report = liveness(write_video(tmp_path / "short.mp4", frames), face_engine)
-    assert not report.passed
-    assert report.reasons == [ReasonCode.I007_LIVENESS_FAILED]
-    assert "too short" in report.detail
+def test_a_too_short_video_fails(tmp_path: Path, face_engine: FaceEngine) -> None:
+    frames = hand_held(face_rgb("examples_obama.jpg"), 12, SIZE)
+    result = liveness(write_video(tmp_path / "short.mp4", frames), face_engine)
+    assert ReasonCode.I007_LIVENESS_FAILED in result.reasons
+    assert "too short" in result.detail
 
 
 def test_no_frames_at_all_is_unreadable(face_engine: FaceEngine) -> None:
-    report = assess_liveness([], face_engine)
-    assert report.reasons == [ReasonCode.I006_IMAGE_UNREADABLE]
-    assert not report.passed
+    result = assess_liveness([], face_engine)
+    assert result.reasons == [ReasonCode.I006_IMAGE_UNREADABLE] and not result.passed
+
+
+def test_the_committed_sample_performs_its_recorded_challenge(face_engine, spoof) -> None:
+    manifest = json.loads((SAMPLES / "manifest.json").read_text())["approve"]
+    recorded = [ActionWindow(**w) for w in manifest["liveness_challenge"]]
+    data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
+    result = liveness(data, face_engine, spoof, windows=recorded)
+    assert result.passed, result.detail
+    best = best_face_frame(sample_video(data, VideoLimits()), face_engine)
+    assert best is not None and result.best is not None
+    assert np.array_equal(best.encoding, result.best.encoding)

@@ -46,15 +46,17 @@ def test_frames_larger_than_the_limit_are_refused_before_decoding() -> None:
     assert "exceed" in caught.value.detail
 
 
-def test_sample_video_is_sampled_at_five_per_second() -> None:
+def test_sample_video_is_sampled_at_ten_per_second() -> None:
     data = (SAMPLES / "approve" / "liveness.mp4").read_bytes()
     with open_video(data, VideoLimits()) as stream:
-        assert (stream.width, stream.height, stream.fps) == (360, 480, 15.0)
+        assert (stream.width, stream.height, stream.fps) == (480, 640, 15.0)
         frames = list(stream.frames())
-        assert stream.frames_decoded == 45
-    assert [round(f.t_s, 2) for f in frames] == [round(0.2 * n, 2) for n in range(15)]
-    assert [f.index for f in frames] == list(range(0, 45, 3))
-    assert all(f.rgb.shape == (480, 360, 3) and f.rgb.dtype == np.uint8 for f in frames)
+        assert stream.frames_decoded == 120
+    # two of every three 15 fps frames: the first at or after each tenth of a second
+    assert len(frames) == 80
+    assert [f.index for f in frames[:6]] == [0, 2, 3, 5, 6, 8]
+    assert all(0 <= f.t_s - n / 10 < 1 / 15 for n, f in enumerate(frames))
+    assert all(f.rgb.shape == (640, 480, 3) and f.rgb.dtype == np.uint8 for f in frames)
 
 
 def test_sampling_stops_at_the_time_limit_and_downscales(tmp_path: Path) -> None:
@@ -75,4 +77,4 @@ def test_webm_recorded_by_a_browser_decodes(tmp_path: Path) -> None:
         writer.write(frame)
     writer.release()
     sampled = sample_video(path.read_bytes(), VideoLimits())
-    assert len(sampled) == 10
+    assert len(sampled) == 20

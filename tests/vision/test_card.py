@@ -1,0 +1,51 @@
+"""Finding the card in a photo and flattening it: any angle, perspective, a flat scan, no card."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from samples.cards import card_back, random_holder
+from samples.scenes import PHOTO_LONG, PHOTO_SHORT, Distortion, card_corners, photograph
+from tests.vision.support import SAMPLES, face_bytes
+from vision.card import locate_card, rectify
+from vision.idfields import CARD_H, CARD_W
+from vision.images import ImageLimits, decode_image
+
+LIMITS = ImageLimits()
+
+
+def truth(d: Distortion) -> np.ndarray:
+    """Where photograph() put the card's corners (TL, TR, BR, BL of the upright card)."""
+    size = (PHOTO_SHORT, PHOTO_LONG) if d.portrait_photo else (PHOTO_LONG, PHOTO_SHORT)
+    return card_corners((CARD_W, CARD_H), d, size, np.random.default_rng(d.seed))
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270, 37, 145, 301])
+def test_card_corners_are_found_at_any_angle(angle: float) -> None:
+    d = Distortion(angle=angle, perspective=0.05, shade=0.2, seed=angle)
+    card = card_back(random_holder(np.random.default_rng(angle), date(2026, 1, 1)), angle)
+    rgb = decode_image(photograph(card, d), LIMITS)
+    quad = locate_card(rgb)
+    assert quad is not None and not quad.whole_photo
+    expected = truth(d)
+    # the same four corners, starting at either end of a long side (0 or 180 degrees)
+    errors = [np.abs(np.roll(quad.corners, -k, axis=0) - expected).max() for k in (0, 2)]
+    # within 1% of the card's width (~10 px here): a fraction of a printed character
+    tolerance = 0.01 * np.linalg.norm(expected[1] - expected[0])
+    assert min(errors) < tolerance, f"corners off by {min(errors):.1f} px"
+    flat = rectify(rgb, quad)
+    assert flat.shape == (CARD_H, CARD_W, 3)
+
+
+def test_a_flat_scan_is_taken_whole() -> None:
+    rgb = decode_image((SAMPLES / "approve" / "id_back.jpg").read_bytes(), LIMITS)
+    quad = locate_card(rgb)
+    assert quad is not None and quad.whole_photo
+    assert quad.corners.tolist() == [[0, 0], [856, 0], [856, 540], [0, 540]]
+
+
+def test_a_portrait_photo_is_no_card() -> None:
+    assert locate_card(decode_image(face_bytes("examples_obama.jpg"), LIMITS)) is None

@@ -1,0 +1,166 @@
+"""Finding an ID card in a phone photo and flattening it onto the card's own 856 x 540 frame.
+
+The card is a light, rounded rectangle on whatever it lies on. Outlines come from two
+independent cues, a brightness split (Otsu) and edges (Canny), because each fails where the
+other holds: a pale table defeats the split, a busy one the edges. Each closed outline is
+reduced to four corners, scored by how well a card-shaped quadrilateral explains it, and its
+sides are re-fitted as straight lines so that rounded corners do not pull the corners inwards.
+The quadrilateral gives the card up to a half turn: the long side is made horizontal here, and
+which way up it is (0 or 180 degrees) is decided by the reader from what it reads.
+
+A photo that is the card itself (a scan, or the sample documents) has no outline inside it;
+when nothing card-shaped is found and the photo has a card's proportions, the whole photo is
+taken as the card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.idfields import CARD_H, CARD_W
+from vision.images import fit_long_side, to_gray
+
+LOCATE_SIDE = 640
+CARD_ASPECT = CARD_W / CARD_H  # 1.585 (ISO/IEC 7810 ID-1)
+_ASPECT_RANGE = (1.3, 1.95)
+_MIN_AREA = 0.06  # of the photo
+_MIN_FILL = 0.88  # outline area over quadrilateral area: rounded corners cost ~1%
+
+
+@dataclass(frozen=True)
+class CardQuad:
+    """The card's corners in photo pixels, clockwise from the top-left of the long side."""
+
+    corners: np.ndarray  # (4, 2) float32
+    whole_photo: bool
+    score: float
+
+
+def _order(quad: np.ndarray) -> np.ndarray:
+    """Clockwise on screen, starting so that the first side is a long one."""
+    centre = quad.mean(axis=0)
+    angles = np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0])
+    quad = quad[np.argsort(angles)]
+    sides = [np.linalg.norm(quad[(i + 1) % 4] - quad[i]) for i in range(4)]
+    if sides[0] + sides[2] < sides[1] + sides[3]:
+        quad = np.roll(quad, -1, axis=0)
+    return quad.astype(np.float32)
+
+
+def _four_corners(hull: np.ndarray) -> np.ndarray | None:
+    perimeter = cv2.arcLength(hull, True)
+    for fraction in (0.01, 0.02, 0.03, 0.045, 0.06):
+        approx = cv2.approxPolyDP(hull, fraction * perimeter, True)
+        if len(approx) == 4:
+            return approx.reshape(4, 2).astype(np.float64)
+    return None
+
+
+def _refit(quad: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Fit a line to the outline points along each side (away from the rounded corners) and
+    intersect neighbouring lines: the corners of the card's straight edges."""
+    lines = []
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        length = np.linalg.norm(b - a)
+        direction = (b - a) / max(length, 1e-6)
+        rel = points - a
+        along = rel @ direction
+        across = np.abs(rel[:, 0] * direction[1] - rel[:, 1] * direction[0])
+        near = points[(along > 0.15 * length) & (along < 0.85 * length) & (across < 0.04 * length)]
+        if len(near) < 5:
+            return quad
+        vx, vy, x0, y0 = cv2.fitLine(near.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x0, y0]), np.array([vx, vy])))
+    refined = []
+    for i in range(4):
+        (p, r), (q, s) = lines[i - 1], lines[i]
+        cross = r[0] * s[1] - r[1] * s[0]
+        if abs(cross) < 1e-6:
+            return quad
+        t = ((q - p)[0] * s[1] - (q - p)[1] * s[0]) / cross
+        refined.append(p + t * r)
+    refined_quad = np.array(refined)
+    # a refit that moved a corner far means the sides were not straight: keep the first guess
+    if (
+        np.max(np.linalg.norm(refined_quad - quad, axis=1))
+        > 0.1 * cv2.arcLength(quad.astype(np.float32), True) / 4
+    ):
+        return quad
+    return refined_quad
+
+
+def _candidates(gray: np.ndarray) -> list[np.ndarray]:
+    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+    _, split = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    median = float(np.median(blurred))
+    edges = cv2.Canny(blurred, 0.5 * median, 1.2 * median + 10)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    masks = [
+        cv2.morphologyEx(split, cv2.MORPH_OPEN, kernel),
+        cv2.morphologyEx(edges, cv2.MORPH_CLOSE, kernel),
+    ]
+    contours: list[np.ndarray] = []
+    for mask in masks:
+        found, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        contours.extend(found)
+    return contours
+
+
+def _score(contour: np.ndarray, image_area: float) -> tuple[float, np.ndarray] | None:
+    area = cv2.contourArea(contour)
+    if area < _MIN_AREA * image_area:
+        return None
+    hull = cv2.convexHull(contour)
+    quad = _four_corners(hull)
+    if quad is None:
+        return None
+    quad = _refit(_order(quad).astype(np.float64), contour.reshape(-1, 2).astype(np.float64))
+    quad_area = cv2.contourArea(quad.astype(np.float32))
+    if quad_area <= 0 or quad_area > 0.97 * image_area:
+        return None
+    fill = cv2.contourArea(hull) / quad_area
+    sides = [float(np.linalg.norm(quad[(i + 1) % 4] - quad[i])) for i in range(4)]
+    aspect = (sides[0] + sides[2]) / max(sides[1] + sides[3], 1e-6)
+    if not _MIN_FILL <= fill <= 1.05 or not _ASPECT_RANGE[0] <= aspect <= _ASPECT_RANGE[1]:
+        return None
+    shape = 1 - abs(np.log(aspect / CARD_ASPECT))
+    return quad_area / image_area * shape * min(fill, 1 / fill), quad
+
+
+def locate_card(rgb: np.ndarray) -> CardQuad | None:
+    """The card's outline in `rgb` (any size), or None when nothing card-shaped is there."""
+    small = fit_long_side(rgb, LOCATE_SIDE)
+    k = rgb.shape[1] / small.shape[1]
+    gray = to_gray(small)
+    image_area = float(gray.shape[0] * gray.shape[1])
+    best: tuple[float, np.ndarray] | None = None
+    for contour in _candidates(gray):
+        scored = _score(contour, image_area)
+        if scored and (best is None or scored[0] > best[0]):
+            best = scored
+    if best is not None:
+        return CardQuad(corners=_order(best[1] * k), whole_photo=False, score=best[0])
+    height, width = rgb.shape[:2]
+    aspect = max(width, height) / min(width, height)
+    if _ASPECT_RANGE[0] <= aspect <= _ASPECT_RANGE[1]:
+        corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        return CardQuad(corners=_order(corners), whole_photo=True, score=0.0)
+    return None
+
+
+def rectify(rgb: np.ndarray, quad: CardQuad) -> np.ndarray:
+    """The card flattened to CARD_W x CARD_H, long side horizontal (maybe upside down)."""
+    target = np.array([[0, 0], [CARD_W, 0], [CARD_W, CARD_H], [0, CARD_H]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.corners, target)
+    return cv2.warpPerspective(
+        rgb, matrix, (CARD_W, CARD_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def half_turn(rgb: np.ndarray) -> np.ndarray:
+    return cv2.rotate(rgb, cv2.ROTATE_180)
