@@ -41,6 +41,7 @@ class Applicant:
     card_number: str
     bank_code: str
     samples: Path
+    video_photo: str | None = None  # the photo in assets/faces animated for the liveness video
 
     @classmethod
     def from_persona(cls, persona: Any, sample_dir: str, phone: str | None = None) -> Applicant:
@@ -109,8 +110,10 @@ class ApplicantSession:
         from domain.models import ActionWindow
         from vision.synth import synthesize_challenge_video
 
-        manifest = json.loads((SAMPLES / "manifest.json").read_text())
-        photo = manifest[self.applicant.samples.name]["photos"]["video"]
+        photo = self.applicant.video_photo
+        if photo is None:
+            manifest = json.loads((SAMPLES / "manifest.json").read_text())
+            photo = manifest[self.applicant.samples.name]["photos"]["video"]
         windows = [ActionWindow(**w) for w in (self.challenge or {}).get("windows", [])]
         if not windows:
             return (self.applicant.samples / UPLOADS["liveness_video"][0]).read_bytes()

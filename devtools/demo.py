@@ -43,7 +43,7 @@ def drive(api_url: str, ui_url: str) -> str:
         show = lambda view: say(f"  stage: {view['status']:<22} next: {view.get('next_action')}")  # noqa: E731
         session.wait_for("AWAITING_DOCUMENTS", on_change=show)
         session.upload_all()
-        say("  uploaded ID card front and back, selfie and liveness video (sample photos)")
+        say("  uploaded ID card front and back, selfie, liveness video performing the challenge")
         session.submit_documents()
         view = session.wait_for("AWAITING_CARRIER_AUTH", timeout=300, on_change=show)
         session.authorize_carrier()
