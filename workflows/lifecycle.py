@@ -34,16 +34,7 @@ class ApplicationLifecycle(ApplicantSteps):
     async def _call(
         self, name: str, arg: BaseModel, result: type[R] | None, opts: CallOptions
     ) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result,
-            task_queue=self._inp.vision_task_queue if opts.vision else None,
-            start_to_close_timeout=opts.start_to_close,
-            schedule_to_close_timeout=opts.schedule_to_close,
-            heartbeat_timeout=opts.heartbeat,
-            retry_policy=opts.retry,
-        )
+        return await options.execute(name, arg, result, opts, self._inp.vision_task_queue)
 
     async def _enter(
         self,

@@ -216,11 +216,4 @@ class PayoutWorkflow:
     async def _call(
         self, name: str, arg: object, result: type | None, opts: CallOptions = options.PAYMENT
     ) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result,
-            start_to_close_timeout=opts.start_to_close,
-            schedule_to_close_timeout=opts.schedule_to_close,
-            retry_policy=opts.retry,
-        )
+        return await options.execute(name, arg, result, opts)

@@ -190,13 +190,11 @@ class ApplicantSteps:
 
     @workflow.update(name=UpdateName.REQUEST_CARRIER_SMS)
     async def request_carrier_sms(self) -> CarrierSmsResult:
-        result: CarrierSmsResult = await workflow.execute_activity(
+        result: CarrierSmsResult = await options.execute(
             ActivityName.CARRIER_SEND_SMS,
             CarrierSmsInput(application_id=self._inp.application_id, phone=self._inp.phone),
-            result_type=CarrierSmsResult,
-            start_to_close_timeout=options.VENDOR.start_to_close,
-            schedule_to_close_timeout=timedelta(minutes=1),
-            retry_policy=options.VENDOR.retry,
+            CarrierSmsResult,
+            options.interactive(timedelta(minutes=1)),
         )
         return result
 
@@ -213,7 +211,7 @@ class ApplicantSteps:
             if self._carrier_task_id is not None or self._carrier_attempts_left <= 0:
                 _invalid("carrier authorization is closed")
             assert self._docs is not None
-            result: CarrierAuthorizeResult = await workflow.execute_activity(
+            result: CarrierAuthorizeResult = await options.execute(
                 ActivityName.CARRIER_AUTHORIZE,
                 CarrierAuthorizeInput(
                     application_id=self._inp.application_id,
@@ -222,10 +220,8 @@ class ApplicantSteps:
                     id_number=self._docs.id_number,
                     code=inp.code,
                 ),
-                result_type=CarrierAuthorizeResult,
-                start_to_close_timeout=options.VENDOR.start_to_close,
-                schedule_to_close_timeout=timedelta(minutes=1),
-                retry_policy=options.VENDOR.retry,
+                CarrierAuthorizeResult,
+                options.interactive(timedelta(minutes=1)),
             )
             if result.accepted:
                 self._carrier_task_id = result.task_id
@@ -307,7 +303,7 @@ class ApplicantSteps:
 
     async def _verify_card(self, card: BankCard) -> BankCardCheckResult:
         assert self._docs is not None
-        result: BankCardCheckResult = await workflow.execute_activity(
+        result: BankCardCheckResult = await options.execute(
             ActivityName.BANKCARD_VERIFY,
             BankCardCheckInput(
                 application_id=self._inp.application_id,
@@ -315,10 +311,8 @@ class ApplicantSteps:
                 id_number=self._docs.id_number,
                 card=card,
             ),
-            result_type=BankCardCheckResult,
-            start_to_close_timeout=options.VENDOR.start_to_close,
-            schedule_to_close_timeout=timedelta(minutes=1),
-            retry_policy=options.VENDOR.retry,
+            BankCardCheckResult,
+            options.interactive(timedelta(minutes=1)),
         )
         return result
 
@@ -330,17 +324,15 @@ class ApplicantSteps:
             self._require(ApplicationStatus.AWAITING_SIGNATURE)
             if self._signed_contract is not None or self._esign_attempts_left <= 0:
                 _invalid("signing is closed")
-            result: EsignSignResult = await workflow.execute_activity(
+            result: EsignSignResult = await options.execute(
                 ActivityName.ESIGN_SIGN,
                 EsignSignInput(
                     application_id=self._inp.application_id,
                     envelope_id=self._envelope_id or "",
                     otp=inp.otp,
                 ),
-                result_type=EsignSignResult,
-                start_to_close_timeout=options.VENDOR.start_to_close,
-                schedule_to_close_timeout=timedelta(minutes=2),
-                retry_policy=options.VENDOR.retry,
+                EsignSignResult,
+                options.interactive(timedelta(minutes=2)),
             )
             if result.signed and result.signed_contract is not None:
                 self._signed_contract = result.signed_contract
