@@ -62,7 +62,9 @@ class ContractActivities:
         document = await asyncio.to_thread(self._generate, inp)
         activity.logger.info(
             "contract for %s rendered: %d pages, sha256 %s",
-            inp.application_id, document.pages, document.sha256[:12],
+            inp.application_id,
+            document.pages,
+            document.sha256[:12],
         )
         return document
 

@@ -105,7 +105,10 @@ class Internal(ApiError):
 
 
 def error_response(
-    status_code: int, code: str, detail: Any = None, headers: dict[str, str] | None = None,
+    status_code: int,
+    code: str,
+    detail: Any = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body = {"error": code, "detail": detail, **extra}

@@ -23,8 +23,10 @@ PHONE_PATTERN = r"^1\d{10}$"
 
 class StartApplicationRequest(BaseModel):
     client_request_id: str = Field(
-        min_length=1, max_length=128, description="the client's id for this attempt: a retried "
-        "POST with the same id and phone returns the same application"
+        min_length=1,
+        max_length=128,
+        description="the client's id for this attempt: a retried "
+        "POST with the same id and phone returns the same application",
     )
     product_code: str = Field(min_length=1, max_length=32)
     phone: str = Field(pattern=PHONE_PATTERN)

@@ -24,9 +24,7 @@ def update_section(name: str, title: str, body: str, command: str) -> None:
     """Replace the section `name` (between its markers) with `body`; append it when new."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    section = (
-        f"{start}\n## {title}\n\n`{command}` — {machine()}, {stamp}\n\n{body.strip()}\n{end}"
-    )
+    section = f"{start}\n## {title}\n\n`{command}` — {machine()}, {stamp}\n\n{body.strip()}\n{end}"
     with open(BENCHMARKS.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER

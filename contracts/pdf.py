@@ -101,8 +101,9 @@ class _ContractCanvas(Canvas):
             self.__dict__.update(state)
             self.setFont(FONT, 8)
             self.setFillColor(colors.grey)
-            self.drawCentredString(A4[0] / 2, 12 * mm,
-                                   f"{self._footer}    第 {number} 页 / 共 {total} 页")
+            self.drawCentredString(
+                A4[0] / 2, 12 * mm, f"{self._footer}    第 {number} 页 / 共 {total} 页"
+            )
             super().showPage()
         super().save()
 
@@ -116,11 +117,15 @@ def _key_value_table(rows: list[tuple[str, str]]) -> Table:
         [[_p(escape(k), _CELL), _p(escape(v), _CELL)] for k, v in rows],
         colWidths=[58 * mm, 112 * mm],
     )
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
-        ("BACKGROUND", (0, 0), (0, -1), colors.Color(0.95, 0.95, 0.95)),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
+                ("BACKGROUND", (0, 0), (0, -1), colors.Color(0.95, 0.95, 0.95)),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
     return table
 
 
@@ -152,47 +157,65 @@ def _schedule_table(s: Schedule) -> Table:
         ["期数", "还款金额（元）", "本金（元）", "利息（元）", "服务费（元）", "剩余本金（元）"]
     ]
     rows += [
-        [str(r.period), yuan(r.payment), yuan(r.principal), yuan(r.interest), yuan(r.fee),
-         yuan(r.remaining_principal)]
+        [
+            str(r.period),
+            yuan(r.payment),
+            yuan(r.principal),
+            yuan(r.interest),
+            yuan(r.fee),
+            yuan(r.remaining_principal),
+        ]
         for r in s.installments
     ]
-    rows.append([
-        "合计",
-        yuan(sum(r.payment for r in s.installments)),
-        yuan(sum(r.principal for r in s.installments)),
-        yuan(s.total_interest),
-        yuan(sum(r.fee for r in s.installments)),
-        "",
-    ])
+    rows.append(
+        [
+            "合计",
+            yuan(sum(r.payment for r in s.installments)),
+            yuan(sum(r.principal for r in s.installments)),
+            yuan(s.total_interest),
+            yuan(sum(r.fee for r in s.installments)),
+            "",
+        ]
+    )
     table = Table(rows, colWidths=[16 * mm] + [30.8 * mm] * 5, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, 9),
-        ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
-        ("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.96, 0.96, 0.96)),
-        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
-        ("ALIGN", (0, 1), (0, -1), "CENTER"),
-        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), FONT, 9),
+                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
+                ("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.96, 0.96, 0.96)),
+                ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+                ("ALIGN", (0, 1), (0, -1), "CENTER"),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+            ]
+        )
+    )
     return table
 
 
 def _signatures(inp: ContractInput, lender_name: str) -> Table:
     table = Table(
         [
-            [_p(f"甲方（贷款人）：{escape(lender_name)}"),
-             _p(f"乙方（借款人）：{escape(inp.full_name)}")],
+            [
+                _p(f"甲方（贷款人）：{escape(lender_name)}"),
+                _p(f"乙方（借款人）：{escape(inp.full_name)}"),
+            ],
             [_p("电子印章："), _p("电子签名：")],
             [_p("日期：____年__月__日"), _p("日期：____年__月__日")],
         ],
         colWidths=[85 * mm, 85 * mm],
         rowHeights=[None, 20 * mm, 10 * mm],
     )
-    table.setStyle(TableStyle([
-        ("BOX", (0, 0), (0, -1), 0.4, _GRID),
-        ("BOX", (1, 0), (1, -1), 0.4, _GRID),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (0, -1), 0.4, _GRID),
+                ("BOX", (1, 0), (1, -1), 0.4, _GRID),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return table
 
 
@@ -204,12 +227,14 @@ def _story(inp: ContractInput, lender_name: str) -> list[Flowable]:
         _p(f"合同编号：{escape(number)}{_GAP}生成日期：{signed_on:%Y年%m月%d日}"),
         Spacer(1, 4 * mm),
         _p("一、合同双方", _HEADING),
-        _key_value_table([
-            ("贷款人（甲方）", lender_name),
-            ("借款人（乙方）", inp.full_name),
-            ("身份证号码", inp.id_number),
-            ("手机号码", inp.phone),
-        ]),
+        _key_value_table(
+            [
+                ("贷款人（甲方）", lender_name),
+                ("借款人（乙方）", inp.full_name),
+                ("身份证号码", inp.id_number),
+                ("手机号码", inp.phone),
+            ]
+        ),
         _p("二、借款信息", _HEADING),
         _key_value_table(_loan_terms(inp)),
         _p("三、还款计划", _HEADING),
@@ -243,7 +268,6 @@ def render_contract(inp: ContractInput, lender_name: str = DEFAULT_LENDER_NAME) 
     )
     doc.build(
         _story(inp, lender_name),
-        canvasmaker=partial(_ContractCanvas, footer=f"合同编号 {number}",
-                            created=inp.generated_at),
+        canvasmaker=partial(_ContractCanvas, footer=f"合同编号 {number}", created=inp.generated_at),
     )
     return buffer.getvalue()

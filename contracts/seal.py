@@ -75,11 +75,13 @@ class SealReport(BaseModel):
 
 def _new_identity_files(folder: Path, organization: str) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-        x509.NameAttribute(NameOID.COMMON_NAME, SEAL_COMMON_NAME),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.COMMON_NAME, SEAL_COMMON_NAME),
+        ]
+    )
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
@@ -94,14 +96,19 @@ def _new_identity_files(folder: Path, organization: str) -> None:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(
@@ -109,16 +116,16 @@ def _new_identity_files(folder: Path, organization: str) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    for filename, data in ((KEY_FILE, key_pem),
-                           (CERT_FILE, cert.public_bytes(serialization.Encoding.PEM))):
+    for filename, data in (
+        (KEY_FILE, key_pem),
+        (CERT_FILE, cert.public_bytes(serialization.Encoding.PEM)),
+    ):
         fd = os.open(folder / filename, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
 
 
-def load_or_create_seal_identity(
-    key_dir: Path, organization: str = "loanflow"
-) -> SealIdentity:
+def load_or_create_seal_identity(key_dir: Path, organization: str = "loanflow") -> SealIdentity:
     """Load the seal identity under key_dir, creating it on first use.
 
     Creation writes both files into a private temporary folder and renames the folder into
@@ -180,8 +187,9 @@ class _ParsedKeySigner(signers.SimpleSigner):
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
         if mechanism != "rsassa_pkcs1v15":
             return super().sign_raw(data, digest_algorithm)
-        return self._private_key.sign(data, PKCS1v15(),
-                                      get_pyca_cryptography_hash(digest_algorithm))
+        return self._private_key.sign(
+            data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm)
+        )
 
 
 def seal_pdf(pdf: bytes, identity: SealIdentity, *, reason: str = "平台电子印章") -> bytes:

@@ -235,8 +235,8 @@ class CarrierReport(BaseModel):
         default=None, description="phone numbers this carrier holds under the applicant's ID"
     )
     emergency_contacts_in_call_log: int | None = Field(
-        default=None, description="of the applicant's emergency contacts, how many the 6-month "
-        "call log shows"
+        default=None,
+        description="of the applicant's emergency contacts, how many the 6-month call log shows",
     )
     device_changes_6m: int | None = Field(
         default=None, description="handsets the number was used in over 6 months, less one"

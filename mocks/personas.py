@@ -231,8 +231,9 @@ def carrier_report_for(phone: str) -> dict[str, object]:
         "home_province": ELSEWHERE_PROVINCE if last == "4" else HOME_PROVINCE,
     }
     if last == "7":
-        report.update(contacts_in_call_log=8, night_call_ratio=0.45,
-                      emergency_contacts_in_call_log=0)
+        report.update(
+            contacts_in_call_log=8, night_call_ratio=0.45, emergency_contacts_in_call_log=0
+        )
     elif last == "6":
         report["numbers_in_name"] = 7
     elif last == "5":

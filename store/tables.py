@@ -72,7 +72,8 @@ class DecisionRecord(SQLModel, table=True):
     apr_cap: float | None = None
     review_queue: str | None = Field(default=None, max_length=32)
     score_points: dict | None = Field(
-        default=None, sa_column=Column(JSON, nullable=True),
+        default=None,
+        sa_column=Column(JSON, nullable=True),
         description="scorecard points by characteristic",
     )
     duration_ms: float = 0.0

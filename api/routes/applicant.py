@@ -221,4 +221,3 @@ async def provide_new_bank_card(
     if not result.accepted:
         raise Unprocessable("card_rejected", result.detail)
     return result
-

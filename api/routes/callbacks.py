@@ -58,11 +58,14 @@ async def payment_notification(
     ):  # fmt: skip
         logger.warning(
             "disbursement of %s returned by the bank after payout (order %s): ops action needed",
-            application_id, notification.order_id,
+            application_id,
+            notification.order_id,
         )
         return CallbackAck(status="recorded")
     logger.info(
         "payment notification for %s ignored: no running payout (order %s, %s)",
-        application_id, notification.order_id, notification.status.value,
+        application_id,
+        notification.order_id,
+        notification.status.value,
     )
     return CallbackAck(status="ignored")

@@ -32,7 +32,10 @@ async def quote(
         if body.annual_rate is None:
             raise InvalidRequest("annual_rate is required unless application_id is given")
         return _schedule(
-            body.amount, body.term_months, body.annual_rate, body.monthly_fee_rate,
+            body.amount,
+            body.term_months,
+            body.annual_rate,
+            body.monthly_fee_rate,
             body.upfront_fee,
         )
     require_applicant(settings.token_secret, body.application_id, credentials)
@@ -45,7 +48,11 @@ async def quote(
     if body.term_months not in offer.terms:
         raise InvalidInput(f"term must be one of {offer.terms}")
     return _schedule(
-        body.amount, body.term_months, offer.annual_rate, offer.monthly_fee_rate, 0,
+        body.amount,
+        body.term_months,
+        offer.annual_rate,
+        offer.monthly_fee_rate,
+        0,
         apr_cap=offer.apr_cap,
     )
 

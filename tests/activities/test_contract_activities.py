@@ -66,9 +66,7 @@ async def test_seal_stores_a_verifiable_sealed_copy(
 ) -> None:
     env = ActivityEnvironment()
     signed = await env.run(activities.generate, contract_input())
-    sealed = await env.run(
-        activities.seal, SealInput(application_id="app-42", contract=signed)
-    )
+    sealed = await env.run(activities.seal, SealInput(application_id="app-42", contract=signed))
     assert sealed.blob_key.startswith("documents/app-42/contract_sealed/")
     assert sealed.pages == signed.pages
     data = blobs.get(sealed.blob_key)
@@ -93,8 +91,9 @@ async def test_one_identity_serves_every_seal(
     ]
     identity = load_or_create_seal_identity(tmp_path / "data" / "keys")
     for document in sealed:
-        report = await asyncio.to_thread(verify_seal, blobs.get(document.blob_key),
-                                         identity.certificate)
+        report = await asyncio.to_thread(
+            verify_seal, blobs.get(document.blob_key), identity.certificate
+        )
         assert report.valid
 
 

@@ -57,8 +57,13 @@ class ScriptedBureau:
 
 
 def bureau(**fields) -> BureauReport:
-    base = {"has_record": True, "score": 700, "monthly_income": 1_500_000,
-            "monthly_debt_payment": 100_000, "fetched_at": NOW}
+    base = {
+        "has_record": True,
+        "score": 700,
+        "monthly_income": 1_500_000,
+        "monthly_debt_payment": 100_000,
+        "fetched_at": NOW,
+    }
     return BureauReport(**(base | fields))
 
 
@@ -66,8 +71,13 @@ def new_phone() -> str:
     return "1" + "".join(random.choices("0123456789", k=10))
 
 
-def start(phone: str | None = None, device: str | None = None, *, at: datetime = NOW,
-          emulator: bool = False) -> StartApplicationInput:
+def start(
+    phone: str | None = None,
+    device: str | None = None,
+    *,
+    at: datetime = NOW,
+    emulator: bool = False,
+) -> StartApplicationInput:
     return StartApplicationInput(
         application_id=f"app_{uuid.uuid4().hex[:24]}",
         client_request_id=uuid.uuid4().hex,
@@ -75,33 +85,51 @@ def start(phone: str | None = None, device: str | None = None, *, at: datetime =
         phone=phone or new_phone(),
         requested_amount=500_000,
         requested_term=12,
-        device=Device(fingerprint=device or f"dev-{uuid.uuid4().hex}", ip="10.1.2.3",
-                      os="Android 15", is_emulator=emulator),
+        device=Device(
+            fingerprint=device or f"dev-{uuid.uuid4().hex}",
+            ip="10.1.2.3",
+            os="Android 15",
+            is_emulator=emulator,
+        ),
         consents=Consents(privacy_policy=True, credit_inquiry=True, carrier_data=True),
         submitted_at=at,
     )
 
 
 def prescreen_input(inp: StartApplicationInput) -> PrescreenInput:
-    return PrescreenInput(application_id=inp.application_id, phone=inp.phone, device=inp.device,
-                          submitted_at=inp.submitted_at)
+    return PrescreenInput(
+        application_id=inp.application_id,
+        phone=inp.phone,
+        device=inp.device,
+        submitted_at=inp.submitted_at,
+    )
 
 
 def decision_input(app_id: str, report: BureauReport) -> DecisionInput:
     return DecisionInput(
-        application_id=app_id, product=PRODUCTS["CASH_STD"], requested_amount=500_000,
-        requested_term=12, decided_on=NOW.date(),
-        identity=IdentityOutcome(passed=True, age=34, is_male=True, face_distance=0.3,
-                                 liveness_passed=True),
-        bureau=report, carrier=None,
+        application_id=app_id,
+        product=PRODUCTS["CASH_STD"],
+        requested_amount=500_000,
+        requested_term=12,
+        decided_on=NOW.date(),
+        identity=IdentityOutcome(
+            passed=True, age=34, is_male=True, face_distance=0.3, liveness_passed=True
+        ),
+        bureau=report,
+        carrier=None,
     )
 
 
-def pre_payout_input(app_id: str, *, phone: str, device: str, fetched_at: datetime,
-                     id_number: str = ID_NUMBER) -> PrePayoutInput:
+def pre_payout_input(
+    app_id: str, *, phone: str, device: str, fetched_at: datetime, id_number: str = ID_NUMBER
+) -> PrePayoutInput:
     return PrePayoutInput(
-        application_id=app_id, full_name="张三", id_number=id_number, phone=phone,
-        device_fingerprint=device, bureau_fetched_at=fetched_at,
+        application_id=app_id,
+        full_name="张三",
+        id_number=id_number,
+        phone=phone,
+        device_fingerprint=device,
+        bureau_fetched_at=fetched_at,
         max_bureau_age_seconds=timedelta(days=7).total_seconds(),
     )
 
@@ -112,23 +140,41 @@ async def register(engine: Engine, *apps: StartApplicationInput) -> None:
         await env.run(records.register_application, inp)
 
 
-async def reject(engine: Engine, inp: StartApplicationInput, until: date,
-                 id_number: str | None = None, *, at: datetime = NOW,
-                 reasons: list[ReasonCode] | None = None) -> None:
-    await ActivityEnvironment().run(RecordsActivities(engine).project, ProjectionInput(
-        application_id=inp.application_id, seq=1, status=ApplicationStatus.REJECTED,
-        event="REJECTED", at=at, reasons=reasons or [ReasonCode.R007_LOW_SCORE],
-        reapply_after=until,
-        id_number=id_number,
-    ))
+async def reject(
+    engine: Engine,
+    inp: StartApplicationInput,
+    until: date,
+    id_number: str | None = None,
+    *,
+    at: datetime = NOW,
+    reasons: list[ReasonCode] | None = None,
+) -> None:
+    await ActivityEnvironment().run(
+        RecordsActivities(engine).project,
+        ProjectionInput(
+            application_id=inp.application_id,
+            seq=1,
+            status=ApplicationStatus.REJECTED,
+            event="REJECTED",
+            at=at,
+            reasons=reasons or [ReasonCode.R007_LOW_SCORE],
+            reapply_after=until,
+            id_number=id_number,
+        ),
+    )
 
 
 async def test_register_and_project_are_idempotent(engine: Engine) -> None:
     records, env, inp = RecordsActivities(engine), ActivityEnvironment(), start()
     await env.run(records.register_application, inp)
     await env.run(records.register_application, inp)
-    move = ProjectionInput(application_id=inp.application_id, seq=1, event="AWAITING_DOCUMENTS",
-                           status=ApplicationStatus.AWAITING_DOCUMENTS, at=NOW)
+    move = ProjectionInput(
+        application_id=inp.application_id,
+        seq=1,
+        event="AWAITING_DOCUMENTS",
+        status=ApplicationStatus.AWAITING_DOCUMENTS,
+        at=NOW,
+    )
     await env.run(records.project, move)
     await env.run(records.project, move)
     row = in_session(engine, queries.get_application, inp.application_id)
@@ -210,8 +256,7 @@ async def test_prescreen_window_counts_only_credit_rejections(engine: Engine) ->
     retake = start(phone=phone, at=NOW - timedelta(days=3))
     credit = start(phone=phone, at=NOW - timedelta(days=95))
     await register(engine, retake, credit)
-    await reject(engine, retake, NOW.date() - timedelta(days=3),
-                 reasons=[ReasonCode.I004_NO_FACE])
+    await reject(engine, retake, NOW.date() - timedelta(days=3), reasons=[ReasonCode.I004_NO_FACE])
     await reject(engine, credit, NOW.date() - timedelta(days=5), at=NOW - timedelta(days=95))
     again = start(phone=phone)
     await register(engine, again)
@@ -227,8 +272,12 @@ async def test_id_check_blacklist_and_cool_down_by_id(engine: Engine) -> None:
     await register(engine, inp)
 
     def check(id_number: str) -> IdBlacklistInput:
-        return IdBlacklistInput(application_id=inp.application_id, id_number=id_number,
-                                phone=inp.phone, device_fingerprint=inp.device.fingerprint)
+        return IdBlacklistInput(
+            application_id=inp.application_id,
+            id_number=id_number,
+            phone=inp.phone,
+            device_fingerprint=inp.device.fingerprint,
+        )
 
     result = await env.run(acts.check_id_blacklist, check(listed_id))
     assert result.reasons == [ReasonCode.P001_BLACKLISTED]
@@ -260,14 +309,26 @@ async def test_decide_records_the_decision_once_per_input(engine: Engine) -> Non
     record = records[0]
     assert (record.stage, record.outcome) == ("DECISIONING", "APPROVE")
     assert (record.policy_version, record.policy_hash) == (
-        decision.policy_version, decision.policy_hash)
+        decision.policy_version,
+        decision.policy_hash,
+    )
     assert DecisionInput.model_validate(record.input_snapshot) == decision_in
     # The score is the policy's scorecard score, not the bureau's own.
     assert record.score == decision.score and decision.score is not None
     assert record.score_points == decision.score_points and decision.score_points
-    assert (record.grade, record.approved_limit, record.annual_rate, record.monthly_fee_rate,
-            record.apr_cap) == (decision.grade, decision.offer.limit, decision.offer.annual_rate,
-                                decision.offer.monthly_fee_rate, decision.offer.apr_cap)
+    assert (
+        record.grade,
+        record.approved_limit,
+        record.annual_rate,
+        record.monthly_fee_rate,
+        record.apr_cap,
+    ) == (
+        decision.grade,
+        decision.offer.limit,
+        decision.offer.annual_rate,
+        decision.offer.monthly_fee_rate,
+        decision.offer.apr_cap,
+    )
     assert record.rules_fired == decision.rules_fired and record.duration_ms >= 0
 
     overdue = decision_input(inp.application_id, bureau(current_overdue_amount=50_000))
@@ -286,16 +347,18 @@ async def test_pre_payout_keeps_a_fresh_report_and_refreshes_a_stale_one(engine:
     acts, env = DecisioningActivities(engine, scripted), ActivityEnvironment()
     device = inp.device.fingerprint
 
-    fresh = pre_payout_input(inp.application_id, phone=inp.phone, device=device,
-                             fetched_at=NOW - timedelta(days=1))
+    fresh = pre_payout_input(
+        inp.application_id, phone=inp.phone, device=device, fetched_at=NOW - timedelta(days=1)
+    )
     result = await env.run(acts.pre_payout_check, fresh)
     assert result.outcome == DecisionOutcome.APPROVE and not result.bureau_refreshed
     assert scripted.calls == 0
     # A retry of the same execution adds no second record.
     await env.run(acts.pre_payout_check, fresh)
 
-    stale = pre_payout_input(inp.application_id, phone=inp.phone, device=device,
-                             fetched_at=NOW - timedelta(days=8))
+    stale = pre_payout_input(
+        inp.application_id, phone=inp.phone, device=device, fetched_at=NOW - timedelta(days=8)
+    )
     second = ActivityEnvironment()
     second.info = dataclasses.replace(second.info, activity_id="second-check")
     result = await second.run(acts.pre_payout_check, stale)
@@ -304,7 +367,9 @@ async def test_pre_payout_keeps_a_fresh_report_and_refreshes_a_stale_one(engine:
 
     records = in_session(engine, queries.list_decisions, inp.application_id)
     assert [(r.stage, r.outcome) for r in records] == [
-        ("PRE_PAYOUT_CHECK", "APPROVE"), ("PRE_PAYOUT_CHECK", "REJECT")]
+        ("PRE_PAYOUT_CHECK", "APPROVE"),
+        ("PRE_PAYOUT_CHECK", "REJECT"),
+    ]
     snapshot = records[1].input_snapshot
     assert snapshot["bureau_refreshed"] and snapshot["bureau"]["current_overdue_amount"] == 80_000
     assert ID_NUMBER not in str(snapshot) and inp.phone not in str(snapshot)
@@ -315,8 +380,12 @@ async def test_pre_payout_rejects_a_device_blacklisted_since_the_decision(engine
     await register(engine, inp)
     in_session(engine, screening.add_to_blacklist, BlacklistKind.DEVICE, inp.device.fingerprint)
     acts = DecisioningActivities(engine, ScriptedBureau())
-    result = await ActivityEnvironment().run(acts.pre_payout_check, pre_payout_input(
-        inp.application_id, phone=inp.phone, device=inp.device.fingerprint, fetched_at=NOW))
+    result = await ActivityEnvironment().run(
+        acts.pre_payout_check,
+        pre_payout_input(
+            inp.application_id, phone=inp.phone, device=inp.device.fingerprint, fetched_at=NOW
+        ),
+    )
     assert result.outcome == DecisionOutcome.REJECT
     assert result.reasons == [ReasonCode.P001_BLACKLISTED]
     [record] = in_session(engine, queries.list_decisions, inp.application_id)
@@ -326,11 +395,16 @@ async def test_pre_payout_rejects_a_device_blacklisted_since_the_decision(engine
 async def test_pre_payout_vendor_refusal_is_not_retried(engine: Engine) -> None:
     inp = start()
     await register(engine, inp)
-    refused = ScriptedBureau(error=VendorError("bureau POST /reports answered 400",
-                                               retryable=False, status_code=400))
+    refused = ScriptedBureau(
+        error=VendorError("bureau POST /reports answered 400", retryable=False, status_code=400)
+    )
     acts = DecisioningActivities(engine, refused)
-    stale = pre_payout_input(inp.application_id, phone=inp.phone,
-                             device=inp.device.fingerprint, fetched_at=NOW - timedelta(days=30))
+    stale = pre_payout_input(
+        inp.application_id,
+        phone=inp.phone,
+        device=inp.device.fingerprint,
+        fetched_at=NOW - timedelta(days=30),
+    )
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(acts.pre_payout_check, stale)
     assert caught.value.non_retryable and caught.value.type == ErrorType.VENDOR_REJECTED
@@ -339,10 +413,17 @@ async def test_pre_payout_vendor_refusal_is_not_retried(engine: Engine) -> None:
 
 async def identify(engine: Engine, inp: StartApplicationInput, id_number: str) -> None:
     """The VERIFYING_IDENTITY projection: the store learns the ID number's digest."""
-    await ActivityEnvironment().run(RecordsActivities(engine).project, ProjectionInput(
-        application_id=inp.application_id, seq=1, status=ApplicationStatus.VERIFYING_IDENTITY,
-        event="VERIFYING_IDENTITY", at=inp.submitted_at, id_number=id_number,
-    ))
+    await ActivityEnvironment().run(
+        RecordsActivities(engine).project,
+        ProjectionInput(
+            application_id=inp.application_id,
+            seq=1,
+            status=ApplicationStatus.VERIFYING_IDENTITY,
+            event="VERIFYING_IDENTITY",
+            at=inp.submitted_at,
+            id_number=id_number,
+        ),
+    )
 
 
 def random_id() -> str:
@@ -350,13 +431,20 @@ def random_id() -> str:
 
 
 def id_check(inp: StartApplicationInput, id_number: str) -> IdBlacklistInput:
-    return IdBlacklistInput(application_id=inp.application_id, id_number=id_number,
-                            phone=inp.phone, device_fingerprint=inp.device.fingerprint)
+    return IdBlacklistInput(
+        application_id=inp.application_id,
+        id_number=id_number,
+        phone=inp.phone,
+        device_fingerprint=inp.device.fingerprint,
+    )
 
 
 async def test_id_check_refuses_a_fourth_phone_for_one_id(engine: Engine) -> None:
-    acts, env, id_number = DecisioningActivities(engine, ScriptedBureau()), \
-        ActivityEnvironment(), random_id()
+    acts, env, id_number = (
+        DecisioningActivities(engine, ScriptedBureau()),
+        ActivityEnvironment(),
+        random_id(),
+    )
     earlier = [start(at=NOW - timedelta(days=d)) for d in (3, 20, 100)]
     await register(engine, *earlier)
     for inp in earlier:
@@ -395,8 +483,12 @@ async def test_id_check_refuses_a_device_shared_by_three_ids(engine: Engine) -> 
 
 
 async def test_id_check_refuses_a_fourth_device_in_30_days(engine: Engine) -> None:
-    acts, env, id_number, phone = DecisioningActivities(engine, ScriptedBureau()), \
-        ActivityEnvironment(), random_id(), new_phone()
+    acts, env, id_number, phone = (
+        DecisioningActivities(engine, ScriptedBureau()),
+        ActivityEnvironment(),
+        random_id(),
+        new_phone(),
+    )
     others = [start(phone=phone, at=NOW - timedelta(days=d)) for d in (1, 5, 29)]
     await register(engine, *others)
     for inp in others:
@@ -414,6 +506,7 @@ async def test_a_policy_that_cannot_make_its_offer_fails_without_retry(
     import shutil
 
     from tests.decisioning.conftest import DEFAULT_POLICY
+
     broken = tmp_path / "unbounded"
     shutil.copytree(DEFAULT_POLICY, broken)
     graph = json.loads((broken / "decide.json").read_text())
@@ -424,8 +517,9 @@ async def test_a_policy_that_cannot_make_its_offer_fails_without_retry(
     acts = DecisioningActivities(engine, ScriptedBureau(), broken)
     inp = start()
     await register(engine, inp)
-    rich = decision_input(inp.application_id, bureau(monthly_income=50_000_000,
-                                                     monthly_debt_payment=0))
+    rich = decision_input(
+        inp.application_id, bureau(monthly_income=50_000_000, monthly_debt_payment=0)
+    )
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(acts.decide, rich)
     assert caught.value.non_retryable and caught.value.type == "POLICY_ERROR"

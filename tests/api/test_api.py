@@ -73,8 +73,12 @@ SEALED = b"%PDF-1.7 sealed contract"
 
 
 def _wrong_stage(status: ApplicationStatus) -> ApplicationError:
-    return ApplicationError(f"not accepted in stage {status}", str(status),
-                            type=ErrorType.WRONG_STAGE, non_retryable=True)
+    return ApplicationError(
+        f"not accepted in stage {status}",
+        str(status),
+        type=ErrorType.WRONG_STAGE,
+        non_retryable=True,
+    )
 
 
 @workflow.defn(name=WorkflowName.APPLICATION)
@@ -85,8 +89,10 @@ class StandInApplication:
         self.offer: Offer | None = None
         self.sealed_key: str | None = None
         self.esign_left = 3
-        self.challenge = LivenessChallenge(nonce=str(workflow.uuid4()), windows=[
-            ActionWindow(action=LivenessAction.BLINK, start_s=0, end_s=2.5)])
+        self.challenge = LivenessChallenge(
+            nonce=str(workflow.uuid4()),
+            windows=[ActionWindow(action=LivenessAction.BLINK, start_s=0, end_s=2.5)],
+        )
 
     @workflow.run
     async def run(self, inp: StartApplicationInput) -> ApplicationStatus:
@@ -96,9 +102,13 @@ class StandInApplication:
     @workflow.query(name=QueryName.STATUS)
     def view(self) -> ApplicationView:
         return ApplicationView(
-            application_id=self.inp.application_id, status=self.status,
-            next_action=NextAction.UPLOAD_DOCUMENTS, liveness_challenge=self.challenge,
-            offer=self.offer, signed_contract_key=self.sealed_key, history=["SUBMITTED"],
+            application_id=self.inp.application_id,
+            status=self.status,
+            next_action=NextAction.UPLOAD_DOCUMENTS,
+            liveness_challenge=self.challenge,
+            offer=self.offer,
+            signed_contract_key=self.sealed_key,
+            history=["SUBMITTED"],
             review_queue="GREY_ZONE",
         )
 
@@ -109,8 +119,15 @@ class StandInApplication:
     @workflow.update(name=UpdateName.SUBMIT_DOCUMENTS)
     def submit_documents(self, inp: SubmitDocumentsInput) -> ApplicationView:
         self.status = ApplicationStatus.OFFERED
-        self.offer = Offer(limit=1_000_000, min_amount=50_000, terms=[6, 12], annual_rate=0.18,
-                           monthly_fee_rate=0.0, apr_cap=0.24, grade="C")
+        self.offer = Offer(
+            limit=1_000_000,
+            min_amount=50_000,
+            terms=[6, 12],
+            annual_rate=0.18,
+            monthly_fee_rate=0.0,
+            apr_cap=0.24,
+            grade="C",
+        )
         return self.view()
 
     @submit_documents.validator
@@ -182,12 +199,22 @@ class StandInPayout:
 
 
 def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
-    return Settings(**({
-        "environment": "test", "data_dir": data_dir, "database_url": database_url,
-        "token_secret": "test-token-secret", "payment_callback_secret": "test-callback-secret",
-        "ops_token": "test-ops-token", "max_image_bytes": 256 * 1024,
-        "max_video_bytes": 512 * 1024, "max_image_pixels": 4_000_000,
-    } | overrides))
+    return Settings(
+        **(
+            {
+                "environment": "test",
+                "data_dir": data_dir,
+                "database_url": database_url,
+                "token_secret": "test-token-secret",
+                "payment_callback_secret": "test-callback-secret",
+                "ops_token": "test-ops-token",
+                "max_image_bytes": 256 * 1024,
+                "max_video_bytes": 512 * 1024,
+                "max_image_pixels": 4_000_000,
+            }
+            | overrides
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -204,9 +231,12 @@ async def temporal(settings: Settings) -> AsyncIterator[Client]:
         data_converter=data_converter(settings),
         dev_server_extra_args=["--log-level", "error"],
     )
-    async with Worker(env.client, task_queue=APPLICATION_TASK_QUEUE,
-                      workflows=[StandInApplication, StandInPayout],
-                      workflow_runner=UnsandboxedWorkflowRunner()):
+    async with Worker(
+        env.client,
+        task_queue=APPLICATION_TASK_QUEUE,
+        workflows=[StandInApplication, StandInPayout],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
         yield env.client
     await env.shutdown()
 
@@ -223,8 +253,11 @@ async def api(settings: Settings, temporal: Client) -> AsyncIterator[httpx.Async
 
 def start_body(crid: str | None = None, phone: str = "13800138000", **overrides) -> dict:
     body = {
-        "client_request_id": crid or uuid.uuid4().hex, "product_code": "CASH_STD",
-        "phone": phone, "requested_amount": 300_000, "requested_term": 12,
+        "client_request_id": crid or uuid.uuid4().hex,
+        "product_code": "CASH_STD",
+        "phone": phone,
+        "requested_amount": 300_000,
+        "requested_term": 12,
         "device": {"fingerprint": "fp-0123456789", "ip": "10.0.0.8", "os": "iOS 18"},
         "consents": {"privacy_policy": True, "credit_inquiry": True, "carrier_data": True},
     }
@@ -246,20 +279,30 @@ def png(width: int = 32, height: int = 24) -> bytes:
 
 def png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims the given size: what a decompression bomb looks like."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2048
 
 
 async def upload(api, app_id, auth, kind: str, data: bytes, name="f.bin") -> httpx.Response:
-    return await api.put(f"/v1/applications/{app_id}/documents/{kind}", headers=auth,
-                         files={"file": (name, data, "application/octet-stream")})
+    return await api.put(
+        f"/v1/applications/{app_id}/documents/{kind}",
+        headers=auth,
+        files={"file": (name, data, "application/octet-stream")},
+    )
 
 
 async def upload_all(api, app_id, auth) -> None:
@@ -274,17 +317,33 @@ ID_BODY = {"full_name": "张三", "id_number": "11010519900307123X"}
 async def seed_review(engine, app_id: str) -> int:
     """What the real workflow's projection would have stored for an application in review."""
     now = datetime.now(UTC)
-    await queries.in_thread(engine, queries.register_application, StartApplicationInput(
-        application_id=app_id, client_request_id="seeded", product=PRODUCTS["CASH_STD"],
-        phone="13800138000", requested_amount=300_000, requested_term=12,
-        device=Device(fingerprint="fp-0123456789", ip="10.0.0.8", os="iOS 18"),
-        consents=Consents(privacy_policy=True, credit_inquiry=True, carrier_data=True),
-        submitted_at=now,
-    ))
-    await queries.in_thread(engine, queries.apply_projection, ProjectionInput(
-        application_id=app_id, seq=7, status=ApplicationStatus.MANUAL_REVIEW,
-        event="MANUAL_REVIEW", at=now, review_queue="GREY_ZONE",
-    ))
+    await queries.in_thread(
+        engine,
+        queries.register_application,
+        StartApplicationInput(
+            application_id=app_id,
+            client_request_id="seeded",
+            product=PRODUCTS["CASH_STD"],
+            phone="13800138000",
+            requested_amount=300_000,
+            requested_term=12,
+            device=Device(fingerprint="fp-0123456789", ip="10.0.0.8", os="iOS 18"),
+            consents=Consents(privacy_policy=True, credit_inquiry=True, carrier_data=True),
+            submitted_at=now,
+        ),
+    )
+    await queries.in_thread(
+        engine,
+        queries.apply_projection,
+        ProjectionInput(
+            application_id=app_id,
+            seq=7,
+            status=ApplicationStatus.MANUAL_REVIEW,
+            event="MANUAL_REVIEW",
+            at=now,
+            review_queue="GREY_ZONE",
+        ),
+    )
     return 7
 
 
@@ -309,15 +368,21 @@ async def test_start_is_idempotent_per_client_request_id(api, temporal: Client) 
 
 
 async def test_start_refuses_invalid_requests_with_reasons(api) -> None:
-    body = start_body(product_code="CASH_SMALL", requested_amount=9_000_000, requested_term=24,
-                      consents={"privacy_policy": True, "credit_inquiry": False,
-                                "carrier_data": True})
+    body = start_body(
+        product_code="CASH_SMALL",
+        requested_amount=9_000_000,
+        requested_term=24,
+        consents={"privacy_policy": True, "credit_inquiry": False, "carrier_data": True},
+    )
     response = await api.post("/v1/applications", json=body)
     assert response.status_code == 422 and response.json()["error"] == "invalid_request"
     fields = {tuple(p["loc"])[-1] for p in response.json()["detail"]}
     assert fields == {"requested_amount", "requested_term", "consents"}
-    for bad in ({"product_code": "GOLD"}, {"phone": "2380013800"},
-                {"device": {"fingerprint": "x", "ip": "1", "os": "a"}}):
+    for bad in (
+        {"product_code": "GOLD"},
+        {"phone": "2380013800"},
+        {"device": {"fingerprint": "x", "ip": "1", "os": "a"}},
+    ):
         response = await api.post("/v1/applications", json=start_body(**bad))
         assert response.status_code == 422 and response.json()["error"] == "invalid_request"
         assert "13800138000" not in response.text
@@ -331,8 +396,9 @@ async def test_auth_unknown_id_and_applicant_safe_view(api, settings: Settings) 
     assert response.status_code == 401 and response.json()["error"] == "unauthorized"
     unknown = "app_" + "0" * 24
     token = applicant_token(settings.token_secret, unknown)
-    response = await api.get(f"/v1/applications/{unknown}",
-                             headers={"Authorization": f"Bearer {token}"})
+    response = await api.get(
+        f"/v1/applications/{unknown}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     view = (await api.get(f"/v1/applications/{app_id}", headers=auth)).json()
     assert view["status"] == "AWAITING_DOCUMENTS" and view["contract_available"] is False
@@ -376,7 +442,10 @@ async def test_submit_needs_every_document_then_the_stage_moves_on(api) -> None:
     again = await api.post(submit, headers=auth, json=ID_BODY)
     assert again.status_code == 409
     assert again.json() | {"detail": None} == {
-        "error": "wrong_stage", "detail": None, "status": "OFFERED"}
+        "error": "wrong_stage",
+        "detail": None,
+        "status": "OFFERED",
+    }
     late = await upload(api, app_id, auth, "selfie", png())
     assert (late.status_code, late.json()["status"]) == (409, "OFFERED")
     sms = await api.post(f"/v1/applications/{app_id}/carrier/sms", headers=auth)
@@ -395,8 +464,10 @@ async def test_contract_sign_withdraw_and_closed_application(api, settings: Sett
     refused_card = offer | {"bank_card": card | {"bank_code": "REFUSING"}}
     refused = await api.post(accept, headers=auth, json=refused_card)
     assert refused.status_code == 422
-    assert (refused.json()["error"], refused.json()["detail"]) == ("offer_not_accepted",
-                                                                   "card refused")
+    assert (refused.json()["error"], refused.json()["detail"]) == (
+        "offer_not_accepted",
+        "card refused",
+    )
     assert (await api.post(accept, headers=auth, json=offer)).status_code == 200
     contract = f"/v1/applications/{app_id}/contract"
     assert (await api.get(contract, headers=auth)).status_code == 404
@@ -421,14 +492,16 @@ async def test_contract_sign_withdraw_and_closed_application(api, settings: Sett
 
 
 async def test_quotes(api) -> None:
-    response = await api.post("/v1/quotes", json={
-        "amount": 1_200_000, "term_months": 12, "annual_rate": 0.18})
+    response = await api.post(
+        "/v1/quotes", json={"amount": 1_200_000, "term_months": 12, "annual_rate": 0.18}
+    )
     assert response.status_code == 200
     schedule = response.json()
     assert sum(i["principal"] for i in schedule["installments"]) == 1_200_000
     assert abs(schedule["apr"] - 0.18) < 0.001
-    above = await api.post("/v1/quotes", json={
-        "amount": 1_200_000, "term_months": 12, "annual_rate": 0.5})
+    above = await api.post(
+        "/v1/quotes", json={"amount": 1_200_000, "term_months": 12, "annual_rate": 0.5}
+    )
     assert (above.status_code, above.json()["error"]) == (422, "price_above_cap")
     assert (await api.post("/v1/quotes", json={"amount": 1, "term_months": 3})).status_code == 422
 
@@ -483,11 +556,19 @@ def signed(body: bytes, secret: str) -> dict[str, str]:
 async def test_payment_callback_verifies_the_signature_then_signals(api, settings, temporal):
     app_id = f"app_{uuid.uuid4().hex[:24]}"
     payout = await temporal.start_workflow(
-        WorkflowName.PAYOUT, app_id, id=payout_workflow_id(app_id),
+        WorkflowName.PAYOUT,
+        app_id,
+        id=payout_workflow_id(app_id),
         task_queue=APPLICATION_TASK_QUEUE,
     )
-    body = json.dumps({"order_id": "ord-1", "idempotency_key": f"payout-{app_id}",
-                       "status": "SUCCEEDED", "channel": "UNIONPAY"}).encode()
+    body = json.dumps(
+        {
+            "order_id": "ord-1",
+            "idempotency_key": f"payout-{app_id}",
+            "status": "SUCCEEDED",
+            "channel": "UNIONPAY",
+        }
+    ).encode()
     url = "/v1/callbacks/payments"
     forged = await api.post(url, content=body, headers=signed(body, "not-the-secret"))
     assert (forged.status_code, forged.json()["error"]) == (401, "bad_signature")
@@ -533,8 +614,10 @@ async def test_junk_callbacks_are_refused(api, settings) -> None:
 
 
 def payload(data: bytes, encoding: bytes = b"json/plain") -> dict:
-    return {"metadata": {"encoding": base64.b64encode(encoding).decode()},
-            "data": base64.b64encode(data).decode()}
+    return {
+        "metadata": {"encoding": base64.b64encode(encoding).decode()},
+        "data": base64.b64encode(data).decode(),
+    }
 
 
 async def test_codec_round_trip_and_cors(api) -> None:
@@ -552,28 +635,40 @@ async def test_codec_round_trip_and_cors(api) -> None:
     response = await api.post("/codec/decode", json={"payloads": [{"data": "***"}]})
     assert response.status_code == 422
 
-    preflight = await api.options("/codec/decode", headers={
-        "Origin": "http://localhost:8233", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,x-namespace"})
+    preflight = await api.options(
+        "/codec/decode",
+        headers={
+            "Origin": "http://localhost:8233",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-namespace",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:8233"
-    stranger = await api.options("/codec/decode", headers={
-        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    stranger = await api.options(
+        "/codec/decode",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in stranger.headers
 
 
 async def test_codec_requires_the_ops_token_in_production(tmp_path, temporal) -> None:
     key = base64.b64encode(os.urandom(32)).decode()
     settings = make_settings(
-        tmp_path, f"sqlite:///{tmp_path / 'prod.db'}", environment="production",
-        payload_encryption_key=key, ops_token="prod-ops-token",
+        tmp_path,
+        f"sqlite:///{tmp_path / 'prod.db'}",
+        environment="production",
+        payload_encryption_key=key,
+        ops_token="prod-ops-token",
     )
     app = create_app(settings, temporal_client=temporal)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://api") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api"
+        ) as client:
             body = {"payloads": [payload(b"{}")]}
             assert (await client.post("/codec/encode", json=body)).status_code == 401
-            ok = await client.post("/codec/encode", json=body,
-                                   headers={"Authorization": "Bearer prod-ops-token"})
+            ok = await client.post(
+                "/codec/encode", json=body, headers={"Authorization": "Bearer prod-ops-token"}
+            )
             assert ok.status_code == 200

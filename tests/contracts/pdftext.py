@@ -13,8 +13,16 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 _DELIMITERS = b"()<>[]{}/%"
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _WHITESPACE = b" \t\r\n\f\x00"
-_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
-            ord("f"): b"\f", ord("("): b"(", ord(")"): b")", ord("\\"): b"\\"}
+_ESCAPES = {
+    ord("n"): b"\n",
+    ord("r"): b"\r",
+    ord("t"): b"\t",
+    ord("b"): b"\b",
+    ord("f"): b"\f",
+    ord("("): b"(",
+    ord(")"): b")",
+    ord("\\"): b"\\",
+}
 
 
 def _literal(data: bytes, i: int) -> tuple[bytes, int]:

@@ -87,14 +87,25 @@ def test_every_schedule_row_is_printed_with_the_schedule_numbers(
     inp, pdf = rendered
     cells = [cell for page in page_texts(pdf) for cell in page]
     for row in inp.schedule.installments:
-        expected = [str(row.period), yuan(row.payment), yuan(row.principal), yuan(row.interest),
-                    yuan(row.fee), yuan(row.remaining_principal)]
+        expected = [
+            str(row.period),
+            yuan(row.payment),
+            yuan(row.principal),
+            yuan(row.interest),
+            yuan(row.fee),
+            yuan(row.remaining_principal),
+        ]
         start = cells.index(str(row.period), cells.index("剩余本金（元）"))
         while cells[start : start + 6] != expected:
             start = cells.index(str(row.period), start + 1)
     totals = cells[cells.index("合计") : cells.index("合计") + 5]
-    assert totals == ["合计", yuan(inp.schedule.total_repayment), yuan(inp.schedule.principal),
-                      yuan(inp.schedule.total_interest), "0.00"]
+    assert totals == [
+        "合计",
+        yuan(inp.schedule.total_repayment),
+        yuan(inp.schedule.principal),
+        yuan(inp.schedule.total_interest),
+        "0.00",
+    ]
 
 
 def test_footer_numbers_the_pages(rendered: tuple[ContractInput, bytes]) -> None:
@@ -137,9 +148,7 @@ def test_a_long_schedule_flows_onto_more_pages() -> None:
     pdf = render_contract(inp)
     assert page_count(pdf) >= 3
     rows = {(str(r.period), yuan(r.payment)) for r in inp.schedule.installments}
-    table_pages = [
-        page for page in page_texts(pdf) if any(pair in rows for pair in pairwise(page))
-    ]
+    table_pages = [page for page in page_texts(pdf) if any(pair in rows for pair in pairwise(page))]
     assert len(table_pages) >= 2
     for page in table_pages:
         assert "期数" in page  # the header repeats on every page the table reaches

@@ -189,7 +189,8 @@ def test_an_earlier_signature_stays_valid_under_the_seal(
     resealed = seal_pdf(signed, identity)
     assert verify_seal(resealed, identity.certificate).valid
     earlier = next(
-        sig for sig in PdfFileReader(io.BytesIO(resealed)).embedded_signatures
+        sig
+        for sig in PdfFileReader(io.BytesIO(resealed)).embedded_signatures
         if sig.field_name == "BorrowerSignature"
     )
     status = validate_pdf_signature(

@@ -39,8 +39,9 @@ def test_schedule_repays_the_principal_exactly(
 
 @given(st.integers(min_value=10_000, max_value=50_000_000), terms, rates)
 def test_installments_are_level_but_for_the_last(principal: int, term: int, rate: float) -> None:
-    payments = [row.payment for row in build_schedule(principal, term, rate,
-                                                      apr_cap=NO_CAP).installments]
+    payments = [
+        row.payment for row in build_schedule(principal, term, rate, apr_cap=NO_CAP).installments
+    ]
     assert len(set(payments[:-1])) <= 1
     # The last one absorbs the rounding: at most one fen per period (half from the level
     # payment, half from the interest), carried forward at the loan's own rate.
@@ -60,8 +61,13 @@ def test_same_inputs_give_the_identical_schedule(
     assert first.model_dump_json() == second.model_dump_json()
 
 
-@given(st.integers(min_value=10_000, max_value=50_000_000), terms, rates, fee_rates,
-       st.sampled_from([0.20, 0.24, 0.36]))
+@given(
+    st.integers(min_value=10_000, max_value=50_000_000),
+    terms,
+    rates,
+    fee_rates,
+    st.sampled_from([0.20, 0.24, 0.36]),
+)
 def test_the_cap_refuses_exactly_the_prices_above_it(
     principal: int, term: int, rate: float, fee_rate: float, cap: float
 ) -> None:
@@ -73,15 +79,22 @@ def test_the_cap_refuses_exactly_the_prices_above_it(
         assert build_schedule(principal, term, rate, fee_rate, apr_cap=cap).apr == apr
 
 
-@given(st.integers(min_value=10_000, max_value=50_000_000), terms,
-       st.floats(min_value=0.245, max_value=2.0))
+@given(
+    st.integers(min_value=10_000, max_value=50_000_000),
+    terms,
+    st.floats(min_value=0.245, max_value=2.0),
+)
 def test_a_nominal_rate_above_the_cap_raises(principal: int, term: int, rate: float) -> None:
     with pytest.raises(PriceAboveCap):
         build_schedule(principal, term, rate, apr_cap=0.24)
 
 
-@given(st.integers(min_value=10_000, max_value=50_000_000), terms, rates,
-       st.integers(min_value=50, max_value=1_000))
+@given(
+    st.integers(min_value=10_000, max_value=50_000_000),
+    terms,
+    rates,
+    st.integers(min_value=50, max_value=1_000),
+)
 def test_an_upfront_fee_lifts_the_apr_above_the_nominal_rate(
     principal: int, term: int, rate: float, fee_bps: int
 ) -> None:
@@ -94,8 +107,11 @@ def test_an_upfront_fee_lifts_the_apr_above_the_nominal_rate(
     assert with_fee.total_fees == upfront
 
 
-@given(st.integers(min_value=1_000_000, max_value=50_000_000), terms,
-       st.sampled_from([0.06, 0.12, 0.24, 0.36]))
+@given(
+    st.integers(min_value=1_000_000, max_value=50_000_000),
+    terms,
+    st.sampled_from([0.06, 0.12, 0.24, 0.36]),
+)
 def test_irr_of_an_exact_annuity_is_its_rate(principal: int, term: int, rate: float) -> None:
     monthly = rate / 12
     level = principal * monthly / (1 - (1 + monthly) ** -term)

@@ -80,8 +80,12 @@ def new_app(
 
 def projection(app_id: str, seq: int, status: ApplicationStatus, **fields) -> ProjectionInput:
     return ProjectionInput(
-        application_id=app_id, seq=seq, status=status, event=f"to_{status.lower()}",
-        at=NOW + timedelta(seconds=seq), **fields,
+        application_id=app_id,
+        seq=seq,
+        status=status,
+        event=f"to_{status.lower()}",
+        at=NOW + timedelta(seconds=seq),
+        **fields,
     )
 
 
@@ -103,9 +107,14 @@ def test_projection_is_idempotent_and_only_moves_forward(db: Engine) -> None:
     app_id = inp.application_id
     in_session(db, queries.register_application, inp)
     review = projection(
-        app_id, 2, ApplicationStatus.MANUAL_REVIEW,
-        decision_outcome=DecisionOutcome.REVIEW, risk_grade="C", approved_limit=200_000,
-        review_queue="GREY_ZONE", reasons=[ReasonCode.R008_GREY_ZONE],
+        app_id,
+        2,
+        ApplicationStatus.MANUAL_REVIEW,
+        decision_outcome=DecisionOutcome.REVIEW,
+        risk_grade="C",
+        approved_limit=200_000,
+        review_queue="GREY_ZONE",
+        reasons=[ReasonCode.R008_GREY_ZONE],
         id_number="11010519900307123x",
     )
     first = in_session(db, queries.apply_projection, review)
@@ -115,7 +124,8 @@ def test_projection_is_idempotent_and_only_moves_forward(db: Engine) -> None:
 
     # A late retry of an earlier stage is recorded in the trail but does not move the row back.
     late = in_session(
-        db, queries.apply_projection,
+        db,
+        queries.apply_projection,
         projection(app_id, 1, ApplicationStatus.AWAITING_DOCUMENTS),
     )
     assert (late.audit_added, late.advanced) == (True, False)
@@ -128,7 +138,10 @@ def test_projection_is_idempotent_and_only_moves_forward(db: Engine) -> None:
     assert row.id_number_hash == digest("11010519900307123X")
 
     rejected = projection(
-        app_id, 3, ApplicationStatus.REJECTED, reasons=[ReasonCode.V001_REVIEW_REJECTED],
+        app_id,
+        3,
+        ApplicationStatus.REJECTED,
+        reasons=[ReasonCode.V001_REVIEW_REJECTED],
         reapply_after=date(2026, 6, 1),
     )
     in_session(db, queries.apply_projection, rejected)
@@ -146,14 +159,24 @@ def test_documents_upsert_replaces_the_earlier_upload(db: Engine) -> None:
     app_id = new_app().application_id
     for digit in ("a", "b"):
         ref = DocumentRef(
-            kind=DocumentKind.SELFIE, blob_key=f"documents/{app_id}/selfie/{digit * 64}",
-            sha256=digit * 64, size=10, content_type="image/png",
+            kind=DocumentKind.SELFIE,
+            blob_key=f"documents/{app_id}/selfie/{digit * 64}",
+            sha256=digit * 64,
+            size=10,
+            content_type="image/png",
         )
         in_session(db, queries.upsert_document, app_id, ref)
     in_session(
-        db, queries.upsert_document, app_id,
-        DocumentRef(kind=DocumentKind.ID_FRONT, blob_key="k", sha256="c" * 64, size=1,
-                    content_type="image/jpeg"),
+        db,
+        queries.upsert_document,
+        app_id,
+        DocumentRef(
+            kind=DocumentKind.ID_FRONT,
+            blob_key="k",
+            sha256="c" * 64,
+            size=1,
+            content_type="image/jpeg",
+        ),
     )
     refs = in_session(db, queries.document_refs, app_id)
     assert set(refs) == {DocumentKind.SELFIE, DocumentKind.ID_FRONT}
@@ -179,13 +202,23 @@ def test_cool_down_finds_only_rejections_still_in_force(db: Engine) -> None:
     phone = new_phone()
     id_number = "11010519900307" + "".join(random.choices("0123456789", k=4))
     older, newer, expired = (new_app(phone=phone) for _ in range(3))
-    for inp, until in ((older, date(2026, 3, 10)), (newer, date(2026, 5, 1)),
-                       (expired, date(2026, 3, 1))):
+    for inp, until in (
+        (older, date(2026, 3, 10)),
+        (newer, date(2026, 5, 1)),
+        (expired, date(2026, 3, 1)),
+    ):
         in_session(db, queries.register_application, inp)
-        in_session(db, queries.apply_projection, projection(
-            inp.application_id, 1, ApplicationStatus.REJECTED, reapply_after=until,
-            id_number=id_number,
-        ))
+        in_session(
+            db,
+            queries.apply_projection,
+            projection(
+                inp.application_id,
+                1,
+                ApplicationStatus.REJECTED,
+                reapply_after=until,
+                id_number=id_number,
+            ),
+        )
     today = NOW.date()
     found = in_session(db, screening.active_cool_down, on=today, exclude_id="x", phone=phone)
     assert found == date(2026, 5, 1)
@@ -193,12 +226,14 @@ def test_cool_down_finds_only_rejections_still_in_force(db: Engine) -> None:
         db, screening.active_cool_down, on=today, exclude_id="x", id_number=id_number
     )
     assert by_id == date(2026, 5, 1)
-    assert in_session(
-        db, screening.active_cool_down, on=date(2026, 5, 1), exclude_id="x", phone=phone
-    ) is None
-    assert in_session(
-        db, screening.active_cool_down, on=today, exclude_id="x", phone=new_phone()
-    ) is None
+    assert (
+        in_session(db, screening.active_cool_down, on=date(2026, 5, 1), exclude_id="x", phone=phone)
+        is None
+    )
+    assert (
+        in_session(db, screening.active_cool_down, on=today, exclude_id="x", phone=new_phone())
+        is None
+    )
 
 
 def test_blacklist_add_and_check_by_digest(db: Engine) -> None:
@@ -207,10 +242,15 @@ def test_blacklist_add_and_check_by_digest(db: Engine) -> None:
     assert in_session(db, screening.add_to_blacklist, BlacklistKind.PHONE, phone, "fraud")
     assert not in_session(db, screening.add_to_blacklist, BlacklistKind.PHONE, phone, "again")
     in_session(db, screening.add_to_blacklist, BlacklistKind.ID_NUMBER, id_number.upper())
-    hits = in_session(db, screening.blacklist_hits, {
-        BlacklistKind.PHONE: phone, BlacklistKind.DEVICE: device,
-        BlacklistKind.ID_NUMBER: id_number,
-    })
+    hits = in_session(
+        db,
+        screening.blacklist_hits,
+        {
+            BlacklistKind.PHONE: phone,
+            BlacklistKind.DEVICE: device,
+            BlacklistKind.ID_NUMBER: id_number,
+        },
+    )
     assert hits == {BlacklistKind.PHONE, BlacklistKind.ID_NUMBER}
     # A phone value listed under another kind is not a device hit.
     assert in_session(db, screening.blacklist_hits, {BlacklistKind.DEVICE: phone}) == set()
@@ -222,8 +262,12 @@ def test_decision_record_is_kept_once_per_input(db: Engine) -> None:
 
     def record(snapshot: dict) -> DecisionRecord:
         return DecisionRecord(
-            application_id=inp.application_id, stage="DECISIONING", outcome="APPROVE",
-            policy_version="v1", policy_hash="h" * 64, input_snapshot=snapshot,
+            application_id=inp.application_id,
+            stage="DECISIONING",
+            outcome="APPROVE",
+            policy_version="v1",
+            policy_hash="h" * 64,
+            input_snapshot=snapshot,
         )
 
     assert in_session(db, queries.record_decision, record({"amount": 1, "x": [1.5]}))
@@ -241,12 +285,25 @@ def test_review_queue_and_evidence_bundle(db: Engine) -> None:
     for inp in (first, second, offered):
         in_session(db, queries.register_application, inp)
     # `second` entered review earlier than `first`, so it comes first.
-    in_session(db, queries.apply_projection, projection(
-        first.application_id, 5, ApplicationStatus.MANUAL_REVIEW, review_queue="GREY_ZONE"))
-    in_session(db, queries.apply_projection, projection(
-        second.application_id, 3, ApplicationStatus.MANUAL_REVIEW, review_queue="GREY_ZONE"))
-    in_session(db, queries.apply_projection, projection(
-        offered.application_id, 4, ApplicationStatus.OFFERED))
+    in_session(
+        db,
+        queries.apply_projection,
+        projection(
+            first.application_id, 5, ApplicationStatus.MANUAL_REVIEW, review_queue="GREY_ZONE"
+        ),
+    )
+    in_session(
+        db,
+        queries.apply_projection,
+        projection(
+            second.application_id, 3, ApplicationStatus.MANUAL_REVIEW, review_queue="GREY_ZONE"
+        ),
+    )
+    in_session(
+        db,
+        queries.apply_projection,
+        projection(offered.application_id, 4, ApplicationStatus.OFFERED),
+    )
     listed = [a.id for a in in_session(db, queries.list_reviews, "GREY_ZONE", 10_000)]
     assert listed.index(second.application_id) < listed.index(first.application_id)
     assert offered.application_id not in listed
@@ -254,9 +311,19 @@ def test_review_queue_and_evidence_bundle(db: Engine) -> None:
     app_id = offered.application_id
 
     def payout(status: PayoutStatus) -> str | None:
-        in_session(db, queries.record_disbursement, DisbursementRecord(
-            application_id=app_id, idempotency_key=f"payout-{app_id}", order_id="o1",
-            amount=300_000, channel="UNIONPAY", card_last4="1234", status=status))
+        in_session(
+            db,
+            queries.record_disbursement,
+            DisbursementRecord(
+                application_id=app_id,
+                idempotency_key=f"payout-{app_id}",
+                order_id="o1",
+                amount=300_000,
+                channel="UNIONPAY",
+                card_last4="1234",
+                status=status,
+            ),
+        )
         row = in_session(db, queries.get_disbursement, app_id)
         return row.status if row else None
 
