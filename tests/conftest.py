@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from config.temporal import data_converter
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+from tests.workflows.corpus import recording
 from workflows.options import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
@@ -32,13 +35,19 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
 
 
+def _converter(settings: Settings) -> DataConverter:
+    """Encrypted payloads as in production, except while recording the replay corpus, which
+    must replay without the key."""
+    return pydantic_data_converter if recording() else data_converter(settings)
+
+
 @pytest.fixture(scope="session")
 async def time_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """Time-skipping server: long timers pass at once. It cannot register search attributes,
     so workflows started here set upsert_search_attributes=False."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(settings),
+        data_converter=_converter(settings),
     )
     yield env
     await env.shutdown()
@@ -50,7 +59,7 @@ async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=list(SEARCH_ATTRIBUTE_KEYS),
-        data_converter=data_converter(settings),
+        data_converter=_converter(settings),
         dev_server_extra_args=["--log-level", "error"],
     )
     yield env

@@ -43,6 +43,7 @@ from domain.naming import (
     application_workflow_id,
 )
 from domain.reasons import ReasonCode
+from tests.workflows.corpus import save_for_replay_corpus
 from tests.workflows.fakes import (
     GOOD_CARD,
     OTHER_CARD,
@@ -119,6 +120,7 @@ async def finish(handle: WorkflowHandle) -> ApplicationView:
     await Replayer(
         workflows=WORKFLOWS, data_converter=handle._client.data_converter
     ).replay_workflow(history)
+    await save_for_replay_corpus(handle, history)
     return current
 
 

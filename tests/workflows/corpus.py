@@ -1,0 +1,78 @@
+"""The replay corpus: histories recorded from the workflow branch tests, replayed by
+`test_replay_corpus.py` with the current workflow classes so that a change to a workflow that
+would break running applications is caught before it ships.
+
+Recording: `python -m tests.workflows.corpus` runs the branch tests with
+`LOANFLOW_RECORD_HISTORIES` pointing at `tests/workflows/histories/`; each test that ends with
+`finish()` writes its application history (and its payout child's, when there is one) as
+`<test name>.json` / `<test name>.payout.json`. Histories are recorded with the plain pydantic
+converter (no payload encryption), so the corpus replays without a key and holds only the
+stand-in test data of `fakes.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.service import RPCError
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+RECORD_ENV = "LOANFLOW_RECORD_HISTORIES"
+
+
+def recording() -> bool:
+    return bool(os.environ.get(RECORD_ENV))
+
+
+def _test_name() -> str:
+    current = os.environ.get("PYTEST_CURRENT_TEST", "unknown")
+    return re.sub(r"[^A-Za-z0-9_]+", "_", current.split("::")[-1].split(" ")[0]).strip("_")
+
+
+async def save_for_replay_corpus(handle: WorkflowHandle, history: WorkflowHistory) -> None:
+    if not recording():
+        return
+    folder = Path(os.environ[RECORD_ENV])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _test_name().removeprefix("test_")
+    (folder / f"{name}.json").write_text(history.to_json())
+    payout_id = handle.id.replace("loan-application-", "payout-", 1)
+    try:
+        payout = await handle._client.get_workflow_handle(payout_id).fetch_history()
+    except RPCError:
+        return
+    (folder / f"{name}.payout.json").write_text(payout.to_json())
+
+
+def load_corpus() -> list[tuple[str, WorkflowHistory]]:
+    histories = []
+    for path in sorted(HISTORIES.glob("*.json")):
+        workflow_id = "payout-corpus" if path.name.endswith(".payout.json") else "app-corpus"
+        histories.append((path.stem, WorkflowHistory.from_json(workflow_id, path.read_text())))
+    return histories
+
+
+if __name__ == "__main__":
+    for old in HISTORIES.glob("*.json"):
+        old.unlink()
+    env = os.environ | {RECORD_ENV: str(HISTORIES)}
+    sys.exit(
+        subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/workflows",
+                "--ignore=tests/workflows/test_replay_corpus.py",
+            ],
+            env=env,
+        )
+    )
