@@ -20,11 +20,11 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from bench.decisioning_population import NOT_FEATURES, rows
 from bench.report import update_section
 from decisioning.facts import FEATURES
 from decisioning.scorecard import Scorecard
 from decisioning.train import cross_validate, fit_scorecard, ks_statistic, score_frame
+from synthetic.population import NOT_FEATURES, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 GERMAN = ROOT / "data" / "credit" / "germancredit.csv"
@@ -86,7 +86,7 @@ def mocks() -> list[str]:
     rho = spearmanr(hold["score"], hold["hidden_pd"]).statistic
     print(f"mocks: holdout AUC {auc:.3f} vs hidden-risk ceiling {oracle:.3f}")
     lines = [
-        f"**The mocks' applicants** (`python -m bench.decisioning_population`: the simulators' "
+        f"**The mocks' applicants** (`python -m synthetic.population`: the simulators' "
         f"personas, outcomes drawn from the hidden risk model of `mocks/PERSONAS.md`). The "
         f"shipped `policies/2026.11-std/scorecard.json` was trained on {TRAIN_N:,} of them "
         f"(seed {TRAIN_SEED}, bad rate {train['bad'].mean():.1%}); refitting from that CSV "

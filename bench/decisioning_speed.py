@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.decisioning_population import decision_input
 from bench.report import update_section
 from decisioning import evaluate
 from decisioning.engine import PolicyEngine
@@ -32,6 +31,7 @@ from decisioning.facts import decision_context
 from decisioning.loader import Policy, load_policy
 from domain.models import DecisionInput
 from mocks.personas import applicant_population
+from synthetic.population import decision_input
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "policies" / "2026.11-std"

@@ -30,7 +30,7 @@ from devtools.applicant import FACES, SAMPLES, Applicant, ApplicantSession
 from devtools.stack import Ports, Stack
 from domain.idnumber import make_id_number
 from mocks.personas import make_card_number
-from samples.cards import CardHolder, card_back, card_front, jpeg, portrait
+from synthetic.id_cards import CardHolder, card_back, card_front, jpeg, portrait
 
 
 def make_applicant(k: int, work: Path, mocks_url: str) -> Applicant:

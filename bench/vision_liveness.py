@@ -5,12 +5,12 @@ anti-spoofing samples rejected; per-action detection rates and CPU per second of
     .venv/bin/python -m bench.vision_liveness [--seed 1]
 
 For every single-person photo, a random challenge like the workflow's (3 of the 4 actions in
-random order, 2.5 s windows) is drawn and a video performing it is synthesised (vision.synth:
-landmark-guided warping, hand-held camera, MPEG-4). It is checked against its own challenge and
-against two other orders of the same actions. The photo is also shown still (the same frame
-throughout) and held up to the camera by hand (moved, no action). The anti-spoofing samples
-(a printed photo, a face on a screen) are made to perform their challenge perfectly; only the
-passive anti-spoofing can stop them.
+random order, 2.5 s windows) is drawn and a video performing it is synthesised
+(synthetic.challenge_video: landmark-guided warping, hand-held camera, MPEG-4). It is checked
+against its own challenge and against two other orders of the same actions. The photo is also
+shown still (the same frame throughout) and held up to the camera by hand (moved, no action).
+The anti-spoofing samples (a printed photo, a face on a screen) are made to perform their
+challenge perfectly; only the passive anti-spoofing can stop them.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import numpy as np
 from bench.report import update_section
 from domain.enums import LivenessAction
 from domain.models import ActionWindow
+from synthetic.challenge_video import VIDEO_SIZE, encode_video, synthesize_challenge_video
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceEngine
 from vision.images import ImageLimits, decode_image
 from vision.liveness import LivenessReport, assess_liveness
-from vision.synth import VIDEO_SIZE, encode_video, synthesize_challenge_video
 from vision.video import VideoLimits, sample_video
 
 FACES = Path(__file__).resolve().parent.parent / "assets" / "faces"

@@ -3,10 +3,11 @@ quality gates do with photos too poor to read.
 
     .venv/bin/python -m bench.vision_ocr [--cards 200] [--harsh 40] [--seed 1]
 
-Each card is a random holder (samples.cards) with a real portrait, both sides photographed under
-random usable conditions (samples.scenes.random_distortion: any angle, perspective, blur, dim
-light, JPEG), 10% of them expired. Eight printed fields per card are compared exactly: name,
-sex, ethnicity, birth date, address, ID number, issuing authority, validity period. A field
+Each card is a random holder (synthetic.id_cards) with a real portrait, both sides photographed
+under random usable conditions (synthetic.photo_scenes.random_distortion: any angle,
+perspective, blur, dim light, JPEG), 10% of them expired. Eight printed fields per card are
+compared exactly: name, sex, ethnicity, birth date, address, ID number, issuing authority,
+validity period. A field
 counts as right only if it equals the printed value; a side the reader refused counts all its
 fields wrong. The harsh set goes past the usable range (very dark, strong blur, heavy JPEG) to
 show which photos are sent back for a retake and whether any misread gets through the checks.
@@ -23,7 +24,7 @@ from datetime import date
 import numpy as np
 
 from bench.report import update_section
-from samples.cards import (
+from synthetic.id_cards import (
     CardHolder,
     card_back,
     card_front,
@@ -31,7 +32,7 @@ from samples.cards import (
     portrait_photos,
     random_holder,
 )
-from samples.scenes import Distortion, photograph, random_distortion
+from synthetic.photo_scenes import Distortion, photograph, random_distortion
 from vision.idcard import check_fields, read_side
 from vision.images import ImageLimits, VisionError, decode_image
 from vision.ocr import OcrEngine

@@ -55,9 +55,9 @@ from domain.models import (
     LivenessResult,
 )
 from domain.naming import VISION_TASK_QUEUE, ActivityName
-from samples.cards import card_back, card_front, portrait, random_holder
-from samples.scenes import photograph, random_distortion
 from store.blobs import LocalBlobStore
+from synthetic.id_cards import card_back, card_front, portrait, random_holder
+from synthetic.photo_scenes import photograph, random_distortion
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES, SAMPLES = ROOT / "assets" / "faces", ROOT / "samples"
@@ -110,7 +110,7 @@ class VerifyIdentity:
 
 
 def documents(n: int, blobs: LocalBlobStore, rng) -> Documents:
-    from vision.synth import synthesize_challenge_video
+    from synthetic.challenge_video import synthesize_challenge_video
 
     def ref(kind: DocumentKind, data: bytes) -> DocumentRef:
         key, digest = blobs.put(f"app-{n}/{kind}", data)

@@ -106,9 +106,9 @@ class ApplicantSession:
     def liveness_video(self) -> bytes:
         """A recorded sample cannot follow a random challenge: like a person in front of the
         camera, perform the challenge this application was issued, animating the persona's
-        photo (landmark-guided warping, `vision.synth`)."""
+        photo (landmark-guided warping, `synthetic.challenge_video`)."""
         from domain.models import ActionWindow
-        from vision.synth import synthesize_challenge_video
+        from synthetic.challenge_video import synthesize_challenge_video
 
         photo = self.applicant.video_photo
         if photo is None:

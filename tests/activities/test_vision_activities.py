@@ -30,10 +30,10 @@ from domain.models import (
 )
 from domain.naming import ErrorType
 from domain.reasons import ReasonCode
-from samples.cards import card_back, card_front, portrait
-from samples.make_samples import PERSONAS
-from samples.scenes import Distortion, photograph
 from store.blobs import LocalBlobStore
+from synthetic.id_cards import card_back, card_front, portrait
+from synthetic.make_samples import PERSONAS
+from synthetic.photo_scenes import Distortion, photograph
 from vision.faces import FaceEngine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.decisioning_population import NOT_FEATURES, write_csv
 from decisioning.facts import FEATURES, scorecard_features
 from decisioning.loader import load_policy
 from decisioning.scorecard import Bin, Characteristic, Scaling, Scorecard
 from decisioning.train import cross_validate, fit_scorecard, main, score_frame
+from synthetic.population import NOT_FEATURES, write_csv
 from tests.decisioning.conftest import DEFAULT_POLICY, make_input
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from samples.cards import (
+from synthetic.id_cards import (
     CardHolder,
     card_back,
     card_front,
@@ -20,7 +20,7 @@ from samples.cards import (
     portrait_photos,
     random_holder,
 )
-from samples.scenes import Distortion, photograph
+from synthetic.photo_scenes import Distortion, photograph
 
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ROOT / "assets" / "faces"

@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from samples.cards import card_back, random_holder
-from samples.scenes import PHOTO_LONG, PHOTO_SHORT, Distortion, card_corners, photograph
+from synthetic.id_cards import card_back, random_holder
+from synthetic.photo_scenes import PHOTO_LONG, PHOTO_SHORT, Distortion, card_corners, photograph
 from tests.vision.support import SAMPLES, face_bytes
 from vision.card import locate_card, rectify
 from vision.idfields import CARD_H, CARD_W

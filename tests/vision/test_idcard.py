@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from domain.reasons import ReasonCode
-from samples.cards import portrait_photos
-from samples.scenes import Distortion
+from synthetic.id_cards import portrait_photos
+from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
 from vision.faces import FaceEngine, face_distance, single_face
 from vision.idcard import CardRejected, check_fields, find_portrait, read_side

@@ -1,5 +1,5 @@
-"""Liveness on challenge videos synthesised from real photos (vision.synth): the challenged
-sequence passes; the same video against another order, a still photo, the anti-spoofing
+"""Liveness on challenge videos synthesised from real photos (synthetic.challenge_video): the
+challenged sequence passes; the same video against another order, a still photo, the anti-spoofing
 samples, no face, two people or a change of person fail with the reason to act on."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from PIL import Image
 from domain.enums import LivenessAction as A
 from domain.models import ActionWindow
 from domain.reasons import ReasonCode
+from synthetic.challenge_video import synthesize_challenge_video
 from tests.vision.support import SAMPLES, face_bytes, face_rgb, hand_held, write_video
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceEngine
 from vision.liveness import LivenessReport, assess_liveness, best_face_frame
-from vision.synth import synthesize_challenge_video
 from vision.video import VideoLimits, sample_video
 
 SIZE = (480, 360)

@@ -7,8 +7,8 @@ import pytest
 
 from domain.enums import LivenessAction as A
 from domain.models import ActionWindow
+from synthetic.challenge_video import DURATION, perform, synthesize_challenge_video
 from tests.vision.support import SAMPLES, face_bytes
-from vision.synth import DURATION, perform, synthesize_challenge_video
 from vision.video import VideoLimits, open_video
 
 

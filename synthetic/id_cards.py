@@ -4,7 +4,7 @@ sides rendered at 856x540 px (85.6 x 54 mm at 10 px/mm), marked 样本 SPECIMEN.
 Holders are drawn from real region codes, surnames, the 56 ethnic groups and the legal validity
 periods (5, 10 or 20 years, or 长期 from 46), with GB 11643 checksum-valid numbers whose birth
 date and sex digit agree with the printed fields. The portrait is a real photo (assets/faces)
-cropped around its face. Used by `samples.make_samples`, the vision tests and the OCR benchmark.
+cropped around its face. Used by `synthetic.make_samples`, the vision tests and the OCR benchmark.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ run time (`decisioning.facts.scorecard_features`), with the outcome drawn from t
 model (`bad`), the hidden probability itself (`hidden_pd`, never a feature) and the bureau
 bucket (`bucket`, never a feature).
 
-    python -m bench.decisioning_population --n 30000 --out .data/credit/mock_applicants.csv
+    python -m synthetic.population --n 30000 --out .data/credit/mock_applicants.csv
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def write_csv(path: Path, n: int, seed: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.decisioning_population",
+        prog="python -m synthetic.population",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,14 +1,14 @@
 """Generate the demo and test documents of two personas: ID card front and back, selfie and
 liveness video, from the real photos in assets/faces (see samples/README.md for attribution).
 
-The cards are flat 856 x 540 scans in the layout of `samples.cards`, marked 样本 SPECIMEN. The
-liveness video is synthesised (`vision.synth`) performing `SAMPLE_CHALLENGE`; an application's
-challenge is random, so the demo and the end-to-end tests synthesise a video for the challenge
-they are issued instead of uploading this one. Everything is seeded: the same inputs give the
-same files (with the same Pillow, OpenCV and FFmpeg).
+The cards are flat 856 x 540 scans in the layout of `synthetic.id_cards`, marked 样本 SPECIMEN.
+The liveness video is synthesised (`synthetic.challenge_video`) performing `SAMPLE_CHALLENGE`;
+an application's challenge is random, so the demo and the end-to-end tests synthesise a video
+for the challenge they are issued instead of uploading this one. Everything is seeded: the same
+inputs give the same files (with the same Pillow, OpenCV and FFmpeg).
 
-    .venv/bin/python -m samples.make_samples            # write samples/<persona>/...
-    .venv/bin/python -m samples.make_samples --check    # and run the whole vision pipeline
+    .venv/bin/python -m synthetic.make_samples            # write samples/<persona>/...
+    .venv/bin/python -m synthetic.make_samples --check    # and run the whole vision pipeline
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from PIL import Image
 from domain.enums import LivenessAction
 from domain.idnumber import make_id_number
 from domain.models import ActionWindow
-from samples.cards import FACES, CardHolder, card_back, card_front, font, jpeg, portrait
+from synthetic.challenge_video import synthesize_challenge_video
+from synthetic.id_cards import FACES, CardHolder, card_back, card_front, font, jpeg, portrait
 from vision.antispoof import SpoofDetector
 from vision.faces import FaceEngine, probe_face
 from vision.idcard import check_fields, find_portrait, read_side
@@ -34,10 +35,9 @@ from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 from vision.liveness import assess_liveness
 from vision.match import match_selfie
 from vision.ocr import OcrEngine
-from vision.synth import synthesize_challenge_video
 from vision.video import VideoLimits, sample_video
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_CHALLENGE = [
     ActionWindow(action=action, start_s=2.5 * n, end_s=2.5 * (n + 1))
     for n, action in enumerate(

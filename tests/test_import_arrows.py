@@ -1,0 +1,89 @@
+"""The import arrows of STYLE.md, checked on the source: each room imports only the rooms below
+it, and no production room imports the generators of test data (`synthetic/`), `bench/`,
+`devtools/`, `mocks/` or `tests/`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What each production room may import besides itself (the standard library and third-party
+# packages are not rooms). `config` is the process settings, read by the rooms that build
+# clients; `workers` are entrypoints and wire every room they run.
+ALLOWED: dict[str, set[str]] = {
+    "domain": set(),
+    "config": set(),
+    "vision": {"domain"},
+    "vendors": {"domain"},
+    "store": {"domain"},
+    "contracts": {"domain"},
+    "decisioning": {"domain", "store"},
+    "workflows": {"domain"},
+    "activities": {"domain", "config", "vision", "vendors", "store", "contracts", "decisioning"},
+    "api": {"domain", "config", "store"},
+    "workers": {
+        "domain",
+        "config",
+        "workflows",
+        "activities",
+        "vision",
+        "vendors",
+        "store",
+        "contracts",
+        "decisioning",
+    },
+}
+NOT_PRODUCTION = {"synthetic", "bench", "devtools", "mocks", "tests", "samples"}
+ROOMS = set(ALLOWED) | NOT_PRODUCTION | {"policies"}
+
+
+def imported_rooms(path: Path) -> dict[str, int]:
+    """Every room a module imports, at any depth (a lazy import inside a function counts too),
+    with the line of the first import."""
+    found: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        for name in names:
+            top = name.split(".")[0]
+            if top in ROOMS:
+                found.setdefault(top, node.lineno)
+    return found
+
+
+def violations(room: str) -> list[str]:
+    bad = []
+    for path in sorted((ROOT / room).rglob("*.py")):
+        for target, line in imported_rooms(path).items():
+            if target != room and target not in ALLOWED[room]:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
+    return bad
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED))
+def test_room_imports_only_the_rooms_below_it(room: str) -> None:
+    assert (ROOT / room).is_dir()
+    assert violations(room) == []
+
+
+def test_mocks_speak_the_wire_protocol_and_import_only_domain() -> None:
+    bad = [
+        f"{path.relative_to(ROOT)} imports {target}"
+        for path in sorted((ROOT / "mocks").rglob("*.py"))
+        for target in imported_rooms(path)
+        if target not in {"mocks", "domain", "synthetic"}
+    ]
+    assert bad == []
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
+    module = tmp_path / "sneaky.py"
+    module.write_text("def f():\n    from synthetic.id_cards import card_front\n")
+    assert imported_rooms(module) == {"synthetic": 2}
