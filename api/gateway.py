@@ -18,7 +18,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
@@ -41,7 +40,7 @@ from domain.naming import (
     APPLICATION_TASK_QUEUE,
     ErrorType,
     QueryName,
-    SearchAttributeName,
+    SearchAttributeKeys,
     SignalName,
     WorkflowName,
     application_workflow_id,
@@ -51,10 +50,6 @@ from domain.naming import (
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=BaseModel)
-
-STATUS_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.APPLICATION_STATUS)
-PRODUCT_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.PRODUCT_CODE)
-AMOUNT_KEY = SearchAttributeKey.for_float(SearchAttributeName.REQUESTED_AMOUNT)
 
 # Right after a start the first workflow task may not have run; a closed workflow is answered
 # by replay on a worker. Neither should hold an HTTP request for long.
@@ -74,9 +69,9 @@ class ApplicationGateway:
         """Start the application workflow; False when it already exists (a retried POST)."""
         attributes = TypedSearchAttributes(
             [
-                SearchAttributePair(STATUS_KEY, ApplicationStatus.SUBMITTED.value),
-                SearchAttributePair(PRODUCT_KEY, inp.product.code),
-                SearchAttributePair(AMOUNT_KEY, float(inp.requested_amount)),
+                SearchAttributePair(SearchAttributeKeys.STATUS, ApplicationStatus.SUBMITTED.value),
+                SearchAttributePair(SearchAttributeKeys.PRODUCT, inp.product.code),
+                SearchAttributePair(SearchAttributeKeys.AMOUNT, float(inp.requested_amount)),
             ]
         )
         try:
@@ -148,7 +143,11 @@ class ApplicationGateway:
         if description.status == WorkflowExecutionStatus.RUNNING:
             return Unavailable("the application is busy; try again")
         view = await self.status_or_none(application_id)
-        final = view.status if view else description.typed_search_attributes.get(STATUS_KEY)
+        final = (
+            view.status
+            if view
+            else description.typed_search_attributes.get(SearchAttributeKeys.STATUS)
+        )
         return ApplicationClosed(
             "the application has finished", status=final or description.status.name
         )

@@ -1,4 +1,7 @@
-"""The one place that derives workflow ids, idempotency keys and task queue names."""
+"""The one place that derives workflow ids, idempotency keys and task queue names, and names
+every activity, message and search attribute."""
+
+from temporalio.common import SearchAttributeKey
 
 APPLICATION_TASK_QUEUE = "loan-applications"
 VISION_TASK_QUEUE = "vision"
@@ -98,3 +101,17 @@ class SearchAttributeName:
 
     KEYWORDS = (APPLICATION_STATUS, DECISION_OUTCOME, RISK_GRADE, PRODUCT_CODE, REVIEW_QUEUE)
     DOUBLES = (REQUESTED_AMOUNT,)
+
+
+class SearchAttributeKeys:
+    """The typed keys of the search attributes: the API sets the first ones at start, the
+    workflow upserts them at every stage change."""
+
+    STATUS = SearchAttributeKey.for_keyword(SearchAttributeName.APPLICATION_STATUS)
+    OUTCOME = SearchAttributeKey.for_keyword(SearchAttributeName.DECISION_OUTCOME)
+    GRADE = SearchAttributeKey.for_keyword(SearchAttributeName.RISK_GRADE)
+    PRODUCT = SearchAttributeKey.for_keyword(SearchAttributeName.PRODUCT_CODE)
+    AMOUNT = SearchAttributeKey.for_float(SearchAttributeName.REQUESTED_AMOUNT)
+    REVIEW_QUEUE = SearchAttributeKey.for_keyword(SearchAttributeName.REVIEW_QUEUE)
+
+    ALL = (STATUS, OUTCOME, GRADE, PRODUCT, AMOUNT, REVIEW_QUEUE)

@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from config.temporal import data_converter
+from domain.naming import SearchAttributeKeys
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
 from tests.workflows.corpus import recording
-from workflows.options import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server with the custom search attributes registered."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=list(SEARCH_ATTRIBUTE_KEYS),
+        search_attributes=list(SearchAttributeKeys.ALL),
         data_converter=_converter(settings),
         dev_server_extra_args=["--log-level", "error"],
     )

@@ -1,4 +1,4 @@
-"""Activity call presets and search attribute keys shared by the workflows.
+"""Activity call presets shared by the workflows.
 
 Every activity call states its timeouts and retry policy through one of these presets, so the
 retry behaviour of a kind of call (store write, vendor call, CPU-bound vision) is decided once.
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
-from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 
-from domain.naming import ErrorType, SearchAttributeName
+from domain.naming import ErrorType
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,7 @@ class CallOptions:
     vision: bool = False
 
 
+MINUTE = timedelta(minutes=1)
 NON_RETRYABLE = [ErrorType.VENDOR_REJECTED, ErrorType.INVALID_INPUT, ErrorType.BAD_DOCUMENT]
 
 # The store must eventually take the write: retry without a cap, backing off to a minute.
@@ -101,35 +100,6 @@ def carrier_report_poll(limit: timedelta) -> CallOptions:
     )
 
 
-STATUS_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.APPLICATION_STATUS)
-OUTCOME_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.DECISION_OUTCOME)
-GRADE_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.RISK_GRADE)
-PRODUCT_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.PRODUCT_CODE)
-AMOUNT_KEY = SearchAttributeKey.for_float(SearchAttributeName.REQUESTED_AMOUNT)
-QUEUE_KEY = SearchAttributeKey.for_keyword(SearchAttributeName.REVIEW_QUEUE)
-SEARCH_ATTRIBUTE_KEYS = (STATUS_KEY, OUTCOME_KEY, GRADE_KEY, PRODUCT_KEY, AMOUNT_KEY, QUEUE_KEY)
-
-
 def interactive(limit: timedelta) -> CallOptions:
     """A vendor call an applicant is waiting on in an update: retried, but only up to `limit`."""
     return replace(VENDOR, schedule_to_close=limit)
-
-
-async def execute(
-    name: str,
-    arg: Any,
-    result: type | None,
-    opts: CallOptions,
-    vision_task_queue: str | None = None,
-) -> Any:
-    """The one way the workflows call an activity: timeouts and retries come from `opts`."""
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result,
-        task_queue=vision_task_queue if opts.vision else None,
-        start_to_close_timeout=opts.start_to_close,
-        schedule_to_close_timeout=opts.schedule_to_close,
-        heartbeat_timeout=opts.heartbeat,
-        retry_policy=opts.retry,
-    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 
@@ -28,18 +27,15 @@ with workflow.unsafe.imports_passed_through():
         PayoutOutcome,
         QueryPayoutInput,
         RouteInput,
-        RouteResult,
         SubmitPayoutInput,
     )
     from domain.naming import (
-        ActivityName,
         QueryName,
         SignalName,
         WorkflowName,
         payout_idempotency_key,
     )
-    from workflows import options
-    from workflows.options import CallOptions
+    from workflows import calls
 
 MAX_POLL_INTERVAL = timedelta(minutes=10)
 FINAL = frozenset({PayoutStatus.SUCCEEDED, PayoutStatus.FAILED, PayoutStatus.RETURNED})
@@ -96,15 +92,13 @@ class PayoutWorkflow:
         return self._order
 
     async def _route(self, inp: PayoutInput, card: BankCard, failed: list[str]) -> str | None:
-        routes: RouteResult = await self._call(
-            ActivityName.PAYOUT_ROUTE,
+        routes = await calls.payout_route(
             RouteInput(
                 application_id=inp.application_id,
                 bank_code=card.bank_code,
                 amount=inp.amount,
                 exclude=failed,
-            ),
-            RouteResult,
+            )
         )
         if not routes.channels and failed:
             # every healthy channel failed once: start the rotation again rather than give up
@@ -115,8 +109,7 @@ class PayoutWorkflow:
     async def _submit(
         self, inp: PayoutInput, key: str, card: BankCard, channel: str
     ) -> GatewayOrder:
-        order: GatewayOrder = await self._call(
-            ActivityName.PAYOUT_SUBMIT,
+        return await calls.payout_submit(
             SubmitPayoutInput(
                 application_id=inp.application_id,
                 idempotency_key=key,
@@ -125,10 +118,8 @@ class PayoutWorkflow:
                 card_number=card.number,
                 bank_code=card.bank_code,
                 channel=channel,
-            ),
-            GatewayOrder,
+            )
         )
-        return order
 
     async def _settle(self, inp: PayoutInput, order: GatewayOrder) -> GatewayOrder:
         """Wait for the callback of this attempt; poll when it does not come in time."""
@@ -138,12 +129,10 @@ class PayoutWorkflow:
             try:
                 await workflow.wait_condition(self._notice_arrived(attempt), timeout=wait)
             except TimeoutError:
-                order = await self._call(
-                    ActivityName.PAYOUT_QUERY,
+                order = await calls.payout_query(
                     QueryPayoutInput(
                         application_id=inp.application_id, idempotency_key=order.idempotency_key
-                    ),
-                    GatewayOrder,
+                    )
                 )
                 wait = min(wait * 2, MAX_POLL_INTERVAL)
                 continue
@@ -188,8 +177,7 @@ class PayoutWorkflow:
         return self._new_card
 
     async def _record(self, inp: PayoutInput, order: GatewayOrder, card: BankCard) -> None:
-        await self._call(
-            ActivityName.PAYOUT_RECORD,
+        await calls.payout_record(
             DisbursementRecord(
                 application_id=inp.application_id,
                 idempotency_key=order.idempotency_key,
@@ -198,9 +186,7 @@ class PayoutWorkflow:
                 channel=order.channel,
                 card_last4=card.number[-4:],
                 status=order.status,
-            ),
-            None,
-            options.STORE,
+            )
         )
 
     def _outcome(self, kind: PayoutResultKind, attempts: int, detail: str = "") -> PayoutOutcome:
@@ -212,8 +198,3 @@ class PayoutWorkflow:
             attempts=attempts,
             detail=detail,
         )
-
-    async def _call(
-        self, name: str, arg: object, result: type | None, opts: CallOptions = options.PAYMENT
-    ) -> Any:
-        return await options.execute(name, arg, result, opts)

@@ -22,7 +22,7 @@ from domain.models import AcceptOfferInput, ApplicationView, BankCard, Offer
 from domain.pricing import APR_LEGAL_CAP, build_schedule
 from domain.products import PRODUCTS
 from tests.decisioning.conftest import DEFAULT_POLICY, NOW, make_input
-from workflows.steps import ApplicantSteps
+from workflows import messages
 
 ENGINE = PolicyEngine(DEFAULT_POLICY)  # hypothesis runs outside pytest's fixture scopes
 SETTINGS = Settings(environment="test")
@@ -129,8 +129,7 @@ def test_the_quote_is_the_contract_schedule(changes: dict[str, Any], data: st.Da
         )
     )
     # The workflow builds the contract's schedule when the offer is accepted.
-    steps = object.__new__(ApplicantSteps)
-    contract = steps._quote(
+    contract = messages.quote(
         AcceptOfferInput(amount=amount, term_months=term, bank_card=CARD), offer
     )
     assert quoted == contract

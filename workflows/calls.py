@@ -1,0 +1,181 @@
+"""One typed call per activity: what the workflows may ask of the activity workers.
+
+Each call names the registered activity, its input and result types and the call preset it runs
+with (`workflows/options.py`), so a workflow passing the wrong input or reading the wrong result
+is a mypy error, and `tests/workflows/test_calls.py` checks that every call agrees with the
+activity registered under its name. The workflows never import the activity classes themselves:
+those hold vendor clients and database sessions that do not belong in the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.models import (
+        BankCardCheckInput,
+        BankCardCheckResult,
+        BureauInput,
+        BureauReport,
+        CarrierAuthorizeInput,
+        CarrierAuthorizeResult,
+        CarrierReport,
+        CarrierReportInput,
+        CarrierSmsInput,
+        CarrierSmsResult,
+        ContractDocument,
+        ContractInput,
+        Decision,
+        DecisionInput,
+        DisbursementRecord,
+        EsignEnvelope,
+        EsignEnvelopeInput,
+        EsignSignInput,
+        EsignSignResult,
+        FaceMatchInput,
+        FaceMatchResult,
+        GatewayOrder,
+        IdBlacklistInput,
+        IdCardInput,
+        IdCardResult,
+        IdentityCheckInput,
+        IdentityCheckResult,
+        LivenessInput,
+        LivenessResult,
+        PrePayoutInput,
+        PrePayoutResult,
+        PrescreenInput,
+        PrescreenResult,
+        ProjectionInput,
+        QueryPayoutInput,
+        RouteInput,
+        RouteResult,
+        SealInput,
+        StartApplicationInput,
+        SubmitPayoutInput,
+    )
+    from domain.naming import ActivityName
+    from workflows import options
+    from workflows.options import CallOptions
+
+I = TypeVar("I", bound=BaseModel)  # noqa: E741
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ActivityCall(Generic[I, R]):
+    """A registered activity as the workflows see it."""
+
+    name: str
+    input: type[I]
+    result: type[R]
+    opts: CallOptions
+
+    async def __call__(
+        self, arg: I, *, opts: CallOptions | None = None, vision_queue: str | None = None
+    ) -> R:
+        """Run the activity; `opts` overrides the preset for a call with its own limit, and
+        `vision_queue` is where a vision call goes (the application carries its queue)."""
+        preset = opts or self.opts
+        result = await workflow.execute_activity(
+            self.name,
+            arg,
+            result_type=None if self.result is type(None) else self.result,
+            task_queue=vision_queue if preset.vision else None,
+            start_to_close_timeout=preset.start_to_close,
+            schedule_to_close_timeout=preset.schedule_to_close,
+            heartbeat_timeout=preset.heartbeat,
+            retry_policy=preset.retry,
+        )
+        return cast(R, result)
+
+
+NONE = type(None)
+
+# records
+register_application = ActivityCall(
+    ActivityName.REGISTER_APPLICATION, StartApplicationInput, NONE, options.STORE
+)
+project = ActivityCall(ActivityName.PROJECT, ProjectionInput, NONE, options.STORE)
+
+# decisioning
+prescreen = ActivityCall(ActivityName.PRESCREEN, PrescreenInput, PrescreenResult, options.STORE)
+check_id_blacklist = ActivityCall(
+    ActivityName.CHECK_ID_BLACKLIST, IdBlacklistInput, PrescreenResult, options.STORE
+)
+decide = ActivityCall(ActivityName.DECIDE, DecisionInput, Decision, options.LOCAL)
+pre_payout_check = ActivityCall(
+    ActivityName.PRE_PAYOUT_CHECK, PrePayoutInput, PrePayoutResult, options.VENDOR
+)
+
+# identity: the vision queue and the identity vendor
+inspect_id_card = ActivityCall(
+    ActivityName.INSPECT_ID_CARD, IdCardInput, IdCardResult, options.VISION
+)
+check_liveness = ActivityCall(
+    ActivityName.CHECK_LIVENESS, LivenessInput, LivenessResult, options.VISION
+)
+match_faces = ActivityCall(
+    ActivityName.MATCH_FACES, FaceMatchInput, FaceMatchResult, options.VISION
+)
+verify_identity = ActivityCall(
+    ActivityName.VERIFY_IDENTITY, IdentityCheckInput, IdentityCheckResult, options.VENDOR
+)
+
+# carrier and bureau; the applicant waits on the SMS and the code
+carrier_send_sms = ActivityCall(
+    ActivityName.CARRIER_SEND_SMS,
+    CarrierSmsInput,
+    CarrierSmsResult,
+    options.interactive(options.MINUTE),
+)
+carrier_authorize = ActivityCall(
+    ActivityName.CARRIER_AUTHORIZE,
+    CarrierAuthorizeInput,
+    CarrierAuthorizeResult,
+    options.interactive(options.MINUTE),
+)
+carrier_fetch_report = ActivityCall(
+    ActivityName.CARRIER_FETCH_REPORT,
+    CarrierReportInput,
+    CarrierReport,
+    options.carrier_report_poll(options.MINUTE),
+)
+bureau_fetch_report = ActivityCall(
+    ActivityName.BUREAU_FETCH_REPORT, BureauInput, BureauReport, options.VENDOR
+)
+
+# offer, contract and signature
+bankcard_verify = ActivityCall(
+    ActivityName.BANKCARD_VERIFY,
+    BankCardCheckInput,
+    BankCardCheckResult,
+    options.interactive(options.MINUTE),
+)
+contract_generate = ActivityCall(
+    ActivityName.CONTRACT_GENERATE, ContractInput, ContractDocument, options.LOCAL
+)
+contract_seal = ActivityCall(ActivityName.CONTRACT_SEAL, SealInput, ContractDocument, options.LOCAL)
+esign_create_envelope = ActivityCall(
+    ActivityName.ESIGN_CREATE_ENVELOPE, EsignEnvelopeInput, EsignEnvelope, options.VENDOR
+)
+esign_sign = ActivityCall(
+    ActivityName.ESIGN_SIGN,
+    EsignSignInput,
+    EsignSignResult,
+    options.interactive(2 * options.MINUTE),
+)
+
+# payout
+payout_route = ActivityCall(ActivityName.PAYOUT_ROUTE, RouteInput, RouteResult, options.PAYMENT)
+payout_submit = ActivityCall(
+    ActivityName.PAYOUT_SUBMIT, SubmitPayoutInput, GatewayOrder, options.PAYMENT
+)
+payout_query = ActivityCall(
+    ActivityName.PAYOUT_QUERY, QueryPayoutInput, GatewayOrder, options.PAYMENT
+)
+payout_record = ActivityCall(ActivityName.PAYOUT_RECORD, DisbursementRecord, NONE, options.STORE)

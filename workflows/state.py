@@ -1,0 +1,117 @@
+"""What one loan application workflow knows: one owned object, read by the stages, the message
+handlers and the `status` query, changed only by the workflow's own code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.enums import ApplicationStatus, NextAction
+    from domain.models import (
+        AcceptOfferInput,
+        ApplicationView,
+        BankCard,
+        BureauReport,
+        CarrierReport,
+        ContractDocument,
+        Decision,
+        IdentityOutcome,
+        LivenessChallenge,
+        Offer,
+        PayoutNeedsCard,
+        ReviewInput,
+        StartApplicationInput,
+        SubmitDocumentsInput,
+        WithdrawInput,
+    )
+    from domain.pricing import Schedule
+    from domain.reasons import ReasonCode, applicant_reasons
+
+
+@dataclass
+class ApplicationState:
+    inp: StartApplicationInput
+    challenge: LivenessChallenge
+    document_attempts_left: int
+    carrier_attempts_left: int
+    esign_attempts_left: int
+    # where the application is
+    status: ApplicationStatus = ApplicationStatus.SUBMITTED
+    history: list[ApplicationStatus] = field(default_factory=list)
+    next_action: NextAction = NextAction.WAIT
+    deadline: datetime | None = None
+    seq: int = 0
+    # identity
+    docs: SubmitDocumentsInput | None = None
+    retake_reasons: list[ReasonCode] = field(default_factory=list)
+    identity: IdentityOutcome | None = None
+    # carrier, bureau, decision and review
+    carrier_task_id: str | None = None
+    carrier_report: CarrierReport | None = None
+    bureau: BureauReport | None = None
+    decision: Decision | None = None
+    offer: Offer | None = None
+    review: ReviewInput | None = None
+    review_queue: str | None = None
+    # offer, signature, payout
+    accepted: AcceptOfferInput | None = None
+    card: BankCard | None = None
+    schedule: Schedule | None = None
+    envelope_id: str | None = None
+    signed_contract: ContractDocument | None = None
+    sealed_contract: ContractDocument | None = None
+    payout_order_id: str | None = None
+    needs_card: PayoutNeedsCard | None = None
+    # the end
+    withdrawn: WithdrawInput | None = None
+    reasons: list[ReasonCode] = field(default_factory=list)
+    reapply_after: date | None = None
+
+    @classmethod
+    def start(cls, inp: StartApplicationInput, challenge: LivenessChallenge) -> ApplicationState:
+        return cls(
+            inp=inp,
+            challenge=challenge,
+            document_attempts_left=inp.product.document_attempts,
+            carrier_attempts_left=inp.product.carrier_sms_attempts,
+            esign_attempts_left=inp.product.esign_otp_attempts,
+        )
+
+    def set_next(self, action: NextAction, deadline: datetime | None) -> None:
+        self.next_action = action
+        self.deadline = deadline
+
+    def view(self) -> ApplicationView:
+        """The `status` query: what the applicant must do next, by when, and what is known."""
+        status = self.status
+        waiting_docs = status == ApplicationStatus.AWAITING_DOCUMENTS
+        return ApplicationView(
+            application_id=self.inp.application_id,
+            status=status,
+            next_action=self.next_action,
+            deadline=self.deadline,
+            liveness_challenge=self.challenge if not status.is_terminal else None,
+            carrier_attempts_left=self.carrier_attempts_left
+            if status == ApplicationStatus.AWAITING_CARRIER_AUTH
+            else None,
+            esign_attempts_left=self.esign_attempts_left
+            if status == ApplicationStatus.AWAITING_SIGNATURE
+            else None,
+            decision_outcome=self.decision.outcome if self.decision else None,
+            offer=self.offer if status == ApplicationStatus.OFFERED else None,
+            accepted_amount=self.accepted.amount if self.accepted else None,
+            accepted_term=self.accepted.term_months if self.accepted else None,
+            schedule=self.schedule,
+            reasons=applicant_reasons(
+                self.reasons or (self.retake_reasons if waiting_docs else [])
+            ),
+            reapply_after=self.reapply_after,
+            review_queue=self.review_queue if status == ApplicationStatus.MANUAL_REVIEW else None,
+            payout_order_id=self.payout_order_id,
+            document_attempts_left=self.document_attempts_left if waiting_docs else None,
+            signed_contract_key=self.sealed_contract.blob_key if self.sealed_contract else None,
+            history=list(self.history),
+        )
