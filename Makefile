@@ -1,5 +1,5 @@
 # The commands a person types; the README shows the same ones.
-.PHONY: demo test lint bench setup
+.PHONY: demo test check lint bench setup
 
 setup:
 	@scripts/bootstrap.sh
@@ -7,11 +7,14 @@ setup:
 demo: setup
 	.venv/bin/python -m devtools.demo
 
-test: setup
+test: setup check
 	.venv/bin/python -m pytest -q
 
-lint: setup
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+# Lint, format and types before the tests: the same gate in CI as on a laptop.
+check: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python -m mypy
+
+lint: check
 
 bench: setup
 	for b in decisioning_scorecard decisioning_speed vision_ocr vision_face vision_liveness \

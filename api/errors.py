@@ -133,7 +133,9 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "price_above_cap", str(exc))
     if isinstance(exc, StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, exc.detail, exc.headers)
+        return error_response(
+            exc.status_code, code, exc.detail, dict(exc.headers) if exc.headers else None
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal")
 

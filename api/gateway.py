@@ -149,7 +149,8 @@ class ApplicationGateway:
             else description.typed_search_attributes.get(SearchAttributeKeys.STATUS)
         )
         return ApplicationClosed(
-            "the application has finished", status=final or description.status.name
+            "the application has finished",
+            status=final or (description.status.name if description.status else ""),
         )
 
     async def notify_payment(self, application_id: str, notification: PaymentNotification) -> bool:

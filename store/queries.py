@@ -52,7 +52,7 @@ async def in_thread(
     engine: Engine, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """`in_session` off the event loop: the drivers are blocking, the API and activities async."""
-    return await asyncio.to_thread(in_session, engine, fn, *args, **kwargs)
+    return await asyncio.to_thread(lambda: in_session(engine, fn, *args, **kwargs))
 
 
 def utc(value: datetime) -> datetime:
@@ -246,7 +246,9 @@ def record_decision(
     one activity cannot both insert. Returns True when a record was added.
     """
     session.execute(
-        select(Application.id).where(col(Application.id) == record.application_id).with_for_update()
+        select(col(Application.id))
+        .where(col(Application.id) == record.application_id)
+        .with_for_update()
     )
     keys = list(match_keys) if match_keys is not None else None
 
@@ -255,7 +257,7 @@ def record_decision(
             return existing == record.input_snapshot
         return all(existing.get(k) == record.input_snapshot.get(k) for k in keys)
 
-    stmt = select(DecisionRecord.input_snapshot).where(
+    stmt = select(col(DecisionRecord.input_snapshot)).where(
         col(DecisionRecord.application_id) == record.application_id,
         col(DecisionRecord.stage) == record.stage,
     )

@@ -110,5 +110,5 @@ def blacklist_hits(session: Session, values: Mapping[BlacklistKind, str]) -> set
     ]
     if not wanted:
         return set()
-    stmt = select(BlacklistEntry.kind).where(or_(*wanted))
+    stmt = select(col(BlacklistEntry.kind)).where(or_(*wanted))
     return {BlacklistKind(kind) for kind in session.scalars(stmt)}

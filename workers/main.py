@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -51,7 +53,7 @@ class Deps:
         return cls(settings, engine, LocalBlobStore(settings.resolved_blob_dir))
 
 
-def activities(deps: Deps) -> list[object]:
+def activities(deps: Deps) -> list[Callable[..., Any]]:
     s = deps.settings
     url, timeout = s.mocks_url, s.vendor_timeout_seconds
     bureau = BureauClient(url, timeout=timeout)

@@ -81,10 +81,11 @@ class ActivityCall(Generic[I, R]):
         """Run the activity; `opts` overrides the preset for a call with its own limit, and
         `vision_queue` is where a vision call goes (the application carries its queue)."""
         preset = opts or self.opts
+        result_type: type | None = self.result
         result = await workflow.execute_activity(
             self.name,
             arg,
-            result_type=None if self.result is type(None) else self.result,
+            result_type=None if result_type is NONE else result_type,
             task_queue=vision_queue if preset.vision else None,
             start_to_close_timeout=preset.start_to_close,
             schedule_to_close_timeout=preset.schedule_to_close,
