@@ -18,10 +18,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import to_application_error
 from config.settings import get_settings
-from decisioning import evaluate, signals
+from decisioning import evaluate
 from decisioning.engine import PolicyEngine, PolicyEvaluationError
 from decisioning.facts import ScreeningSignals
-from domain.enums import ApplicationStatus
+from domain.enums import ApplicationStatus, BlacklistKind
 from domain.models import (
     BureauReport,
     Decision,
@@ -34,7 +34,6 @@ from domain.models import (
 )
 from domain.naming import ActivityName, ErrorType
 from store import queries, screening
-from store.screening import BlacklistKind
 from store.tables import DecisionRecord
 from vendors.base import VendorError
 
@@ -48,6 +47,10 @@ class BureauReportSource(Protocol):
     """What the pre-payout check needs of vendors.bureau.BureauClient."""
 
     async def fetch_report(self, name: str, id_number: str) -> BureauReport: ...
+
+
+def _days_until(day: date | None, on: date) -> int:
+    return max(0, (day - on).days) if day is not None else 0
 
 
 def _prescreen_signals(session: Session, inp: PrescreenInput) -> ScreeningSignals:
@@ -72,8 +75,8 @@ def _prescreen_signals(session: Session, inp: PrescreenInput) -> ScreeningSignal
         applications_24h_phone=screening.count_recent_by_phone(
             session, inp.phone, since, until, inp.application_id
         ),
-        cool_down_days_left=signals.days_until(cool_down, on),
-        days_since_credit_rejection=signals.days_since_credit_rejection(
+        cool_down_days_left=_days_until(cool_down, on),
+        days_since_credit_rejection=screening.days_since_credit_rejection(
             session, at=inp.submitted_at, exclude_id=inp.application_id, phone=inp.phone
         ),
     )
@@ -97,17 +100,17 @@ def _id_signals(session: Session, inp: IdBlacklistInput, now: datetime) -> Scree
         blacklisted_phone=BlacklistKind.PHONE in listed,
         blacklisted_device=BlacklistKind.DEVICE in listed,
         blacklisted_id_number=BlacklistKind.ID_NUMBER in listed,
-        cool_down_days_left=signals.days_until(cool_down, now.date()),
-        days_since_credit_rejection=signals.days_since_credit_rejection(
+        cool_down_days_left=_days_until(cool_down, now.date()),
+        days_since_credit_rejection=screening.days_since_credit_rejection(
             session, at=now, exclude_id=inp.application_id, id_number=inp.id_number
         ),
-        phones_per_id_180d=signals.phones_per_id(
+        phones_per_id_180d=screening.phones_per_id(
             session, inp.id_number, inp.phone, now - ACCOUNTS_WINDOW
         ),
-        devices_per_id_30d=signals.devices_per_id(
+        devices_per_id_30d=screening.devices_per_id(
             session, inp.id_number, inp.device_fingerprint, now - DEVICES_WINDOW
         ),
-        ids_per_device_30d=signals.ids_per_device(
+        ids_per_device_30d=screening.ids_per_device(
             session, inp.device_fingerprint, inp.id_number, now - DEVICES_WINDOW
         ),
     )

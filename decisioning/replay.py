@@ -1,40 +1,52 @@
 """Replay: re-evaluate the stored inputs of past decisions under a candidate policy and compare
 with what was decided, before switching to it.
 
-    python -m decisioning.replay --candidate policies/2026.12-tight [--since 2026-11-01]
-        [--until 2026-12-01] [--limit 10000] [--show 20] [--database-url URL]
-
-Reads the stage-5 `DecisionRecord` rows (SQLite or PostgreSQL: DATABASE_URL, or the default
-SQLite file, unless --database-url is given), decides each `input_snapshot` again with the
-candidate (the offer expiry dated at the original decision) and prints approval, review and
-rejection rates, the average limit and price of approvals, and every application whose outcome
-changes, both ways.
+Each recorded stage-5 decision's `input_snapshot` is decided again with the candidate (the offer
+expiry dated at the original decision); the report gives approval, review and rejection rates,
+the average limit and price of approvals, and every application whose outcome changes, both
+ways. The records are read from the store by the command (`commands/replay_policy.py`); this
+module sees them only through `StoredDecision`.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlmodel import Session, col
 
 from decisioning import evaluate
 from decisioning.engine import PolicyEngine, PolicyEvaluationError
-from decisioning.loader import Policy, PolicyLoadError, load_policy
-from domain.enums import ApplicationStatus, DecisionOutcome
+from decisioning.loader import Policy
+from domain.enums import DecisionOutcome
 from domain.models import DecisionInput
-from store.db import make_engine
-from store.queries import utc
-from store.tables import DecisionRecord
+
+
+class StoredDecision(Protocol):
+    """What replay reads of a recorded decision (`store.tables.DecisionRecord`)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def application_id(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def policy_version(self) -> str: ...
+    @property
+    def input_snapshot(self) -> dict[str, Any]: ...
+    @property
+    def reasons(self) -> Sequence[str]: ...
+    @property
+    def approved_limit(self) -> int | None: ...
+    @property
+    def annual_rate(self) -> float | None: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -95,18 +107,18 @@ class ReplayReport:
         return [c for c in self.changes if (c.before.outcome, c.after.outcome) == (before, after)]
 
 
-def stored_outcome(record: DecisionRecord) -> Outcome:
+def stored_outcome(record: StoredDecision) -> Outcome:
     return Outcome(record.outcome, record.approved_limit, record.annual_rate, tuple(record.reasons))
 
 
 def replay(
-    records: Iterable[DecisionRecord], engine: PolicyEngine, candidate: Policy
+    records: Iterable[StoredDecision], engine: PolicyEngine, candidate: Policy
 ) -> ReplayReport:
     report = ReplayReport(candidate.version, candidate.hash)
     for record in records:
         try:
             inp = DecisionInput.model_validate(record.input_snapshot)
-            decision = evaluate.decide(engine, candidate, inp, utc(record.created_at))
+            decision = evaluate.decide(engine, candidate, inp, _aware(record.created_at))
         except (ValidationError, PolicyEvaluationError) as exc:
             report.skipped.append((record.application_id, str(exc).split("\n", 1)[0]))
             continue
@@ -125,23 +137,6 @@ def replay(
         if before.outcome != after.outcome:
             report.changes.append(Change(record.application_id, record.id, before, after))
     return report
-
-
-def decision_records(
-    session: Session, since: date | None = None, until: date | None = None, limit: int | None = None
-) -> list[DecisionRecord]:
-    """Stage-5 decisions, oldest first, created in [since, until)."""
-    stmt = select(DecisionRecord).where(
-        col(DecisionRecord.stage) == ApplicationStatus.DECISIONING.value
-    )
-    if since is not None:
-        stmt = stmt.where(col(DecisionRecord.created_at) >= utc(datetime.combine(since, time())))
-    if until is not None:
-        stmt = stmt.where(col(DecisionRecord.created_at) < utc(datetime.combine(until, time())))
-    stmt = stmt.order_by(col(DecisionRecord.created_at), col(DecisionRecord.id))
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(session.scalars(stmt))
 
 
 def _money(fen: float | None) -> str:
@@ -186,41 +181,6 @@ def format_report(report: ReplayReport, show: int = 20) -> str:
     return "\n".join(lines)
 
 
-def default_database_url() -> str:
-    """The store the services use: DATABASE_URL (or LOANFLOW_DATABASE_URL), else the SQLite
-    file config.settings defaults to."""
-    url = os.environ.get("DATABASE_URL") or os.environ.get("LOANFLOW_DATABASE_URL")
-    data_dir = Path(os.environ.get("LOANFLOW_DATA_DIR", Path(__file__).parent.parent / ".data"))
-    return url or f"sqlite:///{data_dir / 'loanflow.db'}"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m decisioning.replay",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--candidate", type=Path, required=True, help="a policy directory")
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--since", type=date.fromisoformat, default=None)
-    parser.add_argument("--until", type=date.fromisoformat, default=None)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--show", type=int, default=20, help="changed applications listed")
-    args = parser.parse_args(argv)
-    try:
-        candidate = load_policy(args.candidate)
-    except PolicyLoadError as exc:
-        print(f"candidate refused: {exc}", file=sys.stderr)
-        return 2
-    db = make_engine(args.database_url or default_database_url())
-    try:
-        with Session(db) as session:
-            records = decision_records(session, args.since, args.until, args.limit)
-    finally:
-        db.dispose()
-    print(format_report(replay(records, PolicyEngine(candidate), candidate), args.show))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def _aware(value: datetime) -> datetime:
+    """Stored timestamps read back from SQLite are naive UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -106,3 +106,11 @@ class PayoutResultKind(StrEnum):
     DISBURSED = "DISBURSED"
     CARD_TIMEOUT = "CARD_TIMEOUT"
     FAILED = "FAILED"
+
+
+class BlacklistKind(StrEnum):
+    """What a platform blacklist entry lists."""
+
+    ID_NUMBER = "id_number"
+    PHONE = "phone"
+    DEVICE = "device"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, literal_column, or_, select, update
@@ -275,6 +275,23 @@ def list_decisions(session: Session, application_id: str) -> list[DecisionRecord
         .where(col(DecisionRecord.application_id) == application_id)
         .order_by(col(DecisionRecord.created_at), col(DecisionRecord.id))
     )
+    return list(session.scalars(stmt))
+
+
+def decision_records(
+    session: Session, since: date | None = None, until: date | None = None, limit: int | None = None
+) -> list[DecisionRecord]:
+    """Stage-5 decisions, oldest first, created in [since, until)."""
+    stmt = select(DecisionRecord).where(
+        col(DecisionRecord.stage) == ApplicationStatus.DECISIONING.value
+    )
+    if since is not None:
+        stmt = stmt.where(col(DecisionRecord.created_at) >= utc(datetime.combine(since, time())))
+    if until is not None:
+        stmt = stmt.where(col(DecisionRecord.created_at) < utc(datetime.combine(until, time())))
+    stmt = stmt.order_by(col(DecisionRecord.created_at), col(DecisionRecord.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list(session.scalars(stmt))
 
 

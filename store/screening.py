@@ -1,28 +1,23 @@
-"""Risk look-ups behind the pre-screen, the ID check and the pre-payout check: velocity
-(applications per device or phone in a window), the re-application cool-down after a
-rejection, and the platform blacklist. Phones and ID numbers are compared by digest only."""
+"""Risk signals read from the application store for the pre-screen, the ID check and the
+pre-payout check: velocity (applications per device or phone in a window), the re-application
+cool-down and the latest credit rejection, how many phones, devices and ID numbers have been seen
+together (several accounts per ID, device changes, shared devices), and the platform blacklist.
+Phones and ID numbers are compared by digest only."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
-from domain.enums import ApplicationStatus
+from domain.enums import ApplicationStatus, BlacklistKind
+from domain.reasons import CREDIT_REASONS
 from store.db import digest
 from store.queries import insert_ignoring_conflict, utc
 from store.tables import Application, BlacklistEntry
-
-
-class BlacklistKind(StrEnum):
-    ID_NUMBER = "id_number"
-    PHONE = "phone"
-    DEVICE = "device"
-
 
 # ---------------------------------------------------------------- velocity and cool-down
 
@@ -67,11 +62,7 @@ def active_cool_down(
 ) -> date | None:
     """The latest re-application date still ahead of `on`, over rejected applications for this
     phone or ID number; None when the applicant may apply."""
-    matches = []
-    if phone:
-        matches.append(col(Application.phone_hash) == digest(phone))
-    if id_number:
-        matches.append(col(Application.id_number_hash) == digest(id_number))
+    matches = _same_person(phone, id_number)
     if not matches:
         return None
     stmt = select(func.max(Application.reapply_after)).where(
@@ -81,6 +72,87 @@ def active_cool_down(
         col(Application.reapply_after) > on,
     )
     return session.scalar(stmt)
+
+
+def _same_person(phone: str | None, id_number: str | None) -> list[Any]:
+    """Conditions matching applications of this phone or this ID number (by digest)."""
+    matches = []
+    if phone:
+        matches.append(col(Application.phone_hash) == digest(phone))
+    if id_number:
+        matches.append(col(Application.id_number_hash) == digest(id_number))
+    return matches
+
+
+# ---------------------------------------------------------------- accounts and rejections
+
+REJECTION_LOOKBACK = timedelta(days=365)
+
+
+def days_since_credit_rejection(
+    session: Session,
+    *,
+    at: datetime,
+    exclude_id: str,
+    phone: str | None = None,
+    id_number: str | None = None,
+) -> int | None:
+    """Days since the latest rejection for a credit reason of this phone or ID number within a
+    year; None when there is none."""
+    matches = _same_person(phone, id_number)
+    if not matches:
+        return None
+    stmt = select(col(Application.updated_at), col(Application.reasons)).where(
+        or_(*matches),
+        col(Application.status) == ApplicationStatus.REJECTED.value,
+        col(Application.id) != exclude_id,
+        col(Application.updated_at) >= utc(at - REJECTION_LOOKBACK),
+    )
+    credit = {c.value for c in CREDIT_REASONS}
+    days = [
+        (at.date() - utc(updated).date()).days
+        for updated, reasons in session.execute(stmt)
+        if credit.intersection(reasons or [])
+    ]
+    return max(0, min(days)) if days else None
+
+
+def _distinct(session: Session, column: Any, where: Any, since: datetime) -> set[str]:
+    stmt = select(column).where(where, col(Application.created_at) >= utc(since)).distinct()
+    return {str(v) for v in session.scalars(stmt) if v}
+
+
+def phones_per_id(session: Session, id_number: str, phone: str, since: datetime) -> int:
+    """Distinct phones that applied with this ID number since `since`, this one included."""
+    seen = _distinct(
+        session,
+        col(Application.phone_hash),
+        col(Application.id_number_hash) == digest(id_number),
+        since,
+    )
+    return len(seen | {digest(phone)})
+
+
+def devices_per_id(session: Session, id_number: str, device: str, since: datetime) -> int:
+    """Distinct devices this ID number applied from since `since`, this one included."""
+    seen = _distinct(
+        session,
+        col(Application.device_fingerprint),
+        col(Application.id_number_hash) == digest(id_number),
+        since,
+    )
+    return len(seen | {device})
+
+
+def ids_per_device(session: Session, device: str, id_number: str, since: datetime) -> int:
+    """Distinct ID numbers seen on this device since `since`, this one included."""
+    seen = _distinct(
+        session,
+        col(Application.id_number_hash),
+        col(Application.device_fingerprint) == device,
+        since,
+    )
+    return len(seen | {digest(id_number)})
 
 
 # ---------------------------------------------------------------- blacklist

@@ -21,10 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "vendors": {"domain"},
     "store": {"domain"},
     "contracts": {"domain"},
-    "decisioning": {"domain", "store"},
+    "decisioning": {"domain"},
     "workflows": {"domain"},
     "activities": {"domain", "config", "vision", "vendors", "store", "contracts", "decisioning"},
     "api": {"domain", "config", "store"},
+    "commands": {"domain", "config", "decisioning", "store"},
     "workers": {
         "domain",
         "config",

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.decisioning import DecisioningActivities
 from activities.records import RecordsActivities
-from domain.enums import ApplicationStatus, DecisionOutcome
+from domain.enums import ApplicationStatus, BlacklistKind, DecisionOutcome
 from domain.models import (
     BureauReport,
     Consents,
@@ -35,7 +35,6 @@ from domain.reasons import ReasonCode
 from store import queries, screening
 from store.db import digest
 from store.queries import in_session
-from store.screening import BlacklistKind
 from vendors.base import VendorError
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -13,11 +13,14 @@ from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.decisioning import DecisioningActivities
+from commands.replay_policy import main
+from config.settings import Settings
 from decisioning.engine import PolicyEngine
 from decisioning.loader import load_policy
-from decisioning.replay import decision_records, format_report, main, replay
+from decisioning.replay import format_report, replay
 from domain.enums import DecisionOutcome as O
 from domain.models import BureauReport, DecisionInput
+from store.queries import decision_records
 from tests.decisioning.conftest import make_input
 from tests.decisioning.test_loader import copy_policy, edit, row
 
@@ -124,3 +127,14 @@ def test_replay_command_refuses_a_broken_candidate(
     (broken / "scorecard.json").write_text("[")
     assert main(["--candidate", str(broken), "--database-url", database_url]) == 2
     assert "scorecard.json" in capsys.readouterr().err
+
+
+def test_replay_command_reads_the_store_from_the_settings(
+    database_url: str,
+    recorded: dict[str, DecisionInput],
+    candidate_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings(environment="test", database_url=database_url)
+    assert main(["--candidate", str(candidate_dir)], settings=settings) == 0
+    assert "REJECT -> APPROVE" in capsys.readouterr().out

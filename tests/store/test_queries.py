@@ -14,7 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from domain.enums import ApplicationStatus, DecisionOutcome, DocumentKind, PayoutStatus
+from domain.enums import (
+    ApplicationStatus,
+    BlacklistKind,
+    DecisionOutcome,
+    DocumentKind,
+    PayoutStatus,
+)
 from domain.models import (
     Consents,
     Device,
@@ -28,7 +34,6 @@ from domain.reasons import ReasonCode
 from store import queries, screening
 from store.db import create_tables, digest, make_engine
 from store.queries import in_session
-from store.screening import BlacklistKind
 from store.tables import DecisionRecord
 from tests.conftest import isolated_database
 
