@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from domain.models import BankCardCheckInput, BankCardCheckResult
 from domain.naming import ActivityName
 from vendors.bankcard import BankCardClient, CardResult
-from vendors.base import VendorError
 
 
 class BankCardActivities:
@@ -17,13 +16,11 @@ class BankCardActivities:
         self._client = client
 
     @activity.defn(name=ActivityName.BANKCARD_VERIFY)
+    @vendor_call
     async def verify(self, inp: BankCardCheckInput) -> BankCardCheckResult:
-        try:
-            answer = await self._client.verify(
-                inp.full_name, inp.id_number, inp.card.number, inp.card.reserved_phone
-            )
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        answer = await self._client.verify(
+            inp.full_name, inp.id_number, inp.card.number, inp.card.reserved_phone
+        )
         activity.logger.info("card check for %s: %s", inp.application_id, answer.result)
         detail = answer.result.value
         if answer.bank_code and answer.bank_code != inp.card.bank_code:

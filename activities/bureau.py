@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from domain.models import BureauInput, BureauReport
 from domain.naming import ActivityName
-from vendors.base import VendorError
 from vendors.bureau import BureauClient
 
 
@@ -16,11 +15,9 @@ class BureauActivities:
         self._client = client
 
     @activity.defn(name=ActivityName.BUREAU_FETCH_REPORT)
+    @vendor_call
     async def fetch_report(self, inp: BureauInput) -> BureauReport:
-        try:
-            report = await self._client.fetch_report(inp.full_name, inp.id_number)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        report = await self._client.fetch_report(inp.full_name, inp.id_number)
         activity.logger.info(
             "bureau report for %s: record %s", inp.application_id, report.has_record
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from domain.models import (
     CarrierAuthorizeInput,
     CarrierAuthorizeResult,
@@ -19,7 +19,6 @@ from domain.models import (
     CarrierSmsResult,
 )
 from domain.naming import ActivityName, ErrorType
-from vendors.base import VendorError
 from vendors.carrier import CarrierClient
 
 
@@ -28,31 +27,23 @@ class CarrierActivities:
         self._client = client
 
     @activity.defn(name=ActivityName.CARRIER_SEND_SMS)
+    @vendor_call
     async def send_sms(self, inp: CarrierSmsInput) -> CarrierSmsResult:
-        try:
-            return await self._client.send_sms(inp.phone)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        return await self._client.send_sms(inp.phone)
 
     @activity.defn(name=ActivityName.CARRIER_AUTHORIZE)
+    @vendor_call
     async def authorize(self, inp: CarrierAuthorizeInput) -> CarrierAuthorizeResult:
-        try:
-            task_id = await self._client.authorize(
-                inp.phone, inp.full_name, inp.id_number, inp.code
-            )
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        task_id = await self._client.authorize(inp.phone, inp.full_name, inp.id_number, inp.code)
         if task_id is None:
             activity.logger.info("carrier code refused for %s", inp.application_id)
             return CarrierAuthorizeResult(accepted=False, detail="WRONG_CODE")
         return CarrierAuthorizeResult(accepted=True, task_id=task_id)
 
     @activity.defn(name=ActivityName.CARRIER_FETCH_REPORT)
+    @vendor_call
     async def fetch_report(self, inp: CarrierReportInput) -> CarrierReport:
-        try:
-            report = await self._client.fetch_report(inp.task_id)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        report = await self._client.fetch_report(inp.task_id)
         if report is None:
             raise ApplicationError("carrier report not ready", type=ErrorType.REPORT_PENDING)
         return report

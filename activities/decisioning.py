@@ -16,7 +16,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from config.settings import get_settings
 from decisioning import evaluate
 from decisioning.engine import PolicyEngine, PolicyEvaluationError
@@ -35,7 +35,6 @@ from domain.models import (
 from domain.naming import ActivityName, ErrorType
 from store import queries, screening
 from store.tables import DecisionRecord
-from vendors.base import VendorError
 
 VELOCITY_WINDOW = timedelta(hours=24)
 ACCOUNTS_WINDOW = timedelta(days=180)
@@ -274,8 +273,6 @@ class DecisioningActivities:
             outcome=verdict.outcome, reasons=verdict.reasons, bureau_refreshed=report is not None
         )
 
+    @vendor_call
     async def _fetch_report(self, inp: PrePayoutInput) -> BureauReport:
-        try:
-            return await self._bureau.fetch_report(inp.full_name, inp.id_number)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        return await self._bureau.fetch_report(inp.full_name, inp.id_number)

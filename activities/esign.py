@@ -10,7 +10,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from domain.models import (
     ContractDocument,
     EsignEnvelope,
@@ -20,7 +20,6 @@ from domain.models import (
 )
 from domain.naming import ActivityName, ErrorType
 from store.blobs import BlobNotFound, BlobStore
-from vendors.base import VendorError
 from vendors.esign import EsignClient
 
 
@@ -34,6 +33,7 @@ class EsignActivities:
         self._blobs = blobs
 
     @activity.defn(name=ActivityName.ESIGN_CREATE_ENVELOPE)
+    @vendor_call
     async def create_envelope(self, inp: EsignEnvelopeInput) -> EsignEnvelope:
         try:
             pdf = await asyncio.to_thread(self._blobs.get, inp.contract.blob_key)
@@ -46,25 +46,20 @@ class EsignActivities:
         # Same application and same contract bytes, same envelope: a retried call after a lost
         # response must not send the applicant a second OTP for a second envelope.
         biz_no = f"esign-{inp.application_id}-{inp.contract.sha256[:16]}"
-        try:
-            envelope_id = await self._client.create_envelope(
-                pdf, name=inp.full_name, id_number=inp.id_number, phone=inp.phone, biz_no=biz_no
-            )
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        envelope_id = await self._client.create_envelope(
+            pdf, name=inp.full_name, id_number=inp.id_number, phone=inp.phone, biz_no=biz_no
+        )
         activity.logger.info("envelope %s created for %s", envelope_id, inp.application_id)
         return EsignEnvelope(envelope_id=envelope_id)
 
     @activity.defn(name=ActivityName.ESIGN_SIGN)
+    @vendor_call
     async def sign(self, inp: EsignSignInput) -> EsignSignResult:
-        try:
-            signed = await self._client.sign(inp.envelope_id, inp.otp)
-            if not signed:
-                activity.logger.info("e-sign OTP refused for %s", inp.application_id)
-                return EsignSignResult(signed=False, detail="WRONG_OTP")
-            pdf = await self._client.download(inp.envelope_id)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        signed = await self._client.sign(inp.envelope_id, inp.otp)
+        if not signed:
+            activity.logger.info("e-sign OTP refused for %s", inp.application_id)
+            return EsignSignResult(signed=False, detail="WRONG_OTP")
+        pdf = await self._client.download(inp.envelope_id)
         try:
             pages = await asyncio.to_thread(page_count, pdf)
         except Exception as exc:

@@ -7,12 +7,11 @@ import asyncio
 
 from temporalio import activity
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from domain.enums import DocumentKind
 from domain.models import DocumentRef, IdentityCheckInput, IdentityCheckResult
 from domain.naming import ActivityName
 from store.blobs import BlobStore
-from vendors.base import VendorError
 from vendors.identity import IdentityClient, IdentityResult
 
 
@@ -22,11 +21,9 @@ class IdentityActivities:
         self._blobs = blobs
 
     @activity.defn(name=ActivityName.VERIFY_IDENTITY)
+    @vendor_call
     async def verify(self, inp: IdentityCheckInput) -> IdentityCheckResult:
-        try:
-            answer = await self._client.verify(inp.full_name, inp.id_number)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        answer = await self._client.verify(inp.full_name, inp.id_number)
         activity.logger.info(
             "identity check of %s: %s (request %s)",
             inp.application_id,

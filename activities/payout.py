@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.vendor_errors import to_application_error
+from activities.vendor_errors import vendor_call
 from domain.models import (
     DisbursementRecord,
     GatewayOrder,
@@ -22,7 +22,6 @@ from domain.models import (
 )
 from domain.naming import ActivityName, ErrorType
 from store import queries
-from vendors.base import VendorError
 from vendors.gateway import PaymentGatewayClient
 
 CALLBACK_PATH = "/v1/callbacks/payments"
@@ -36,21 +35,17 @@ class PayoutActivities:
         self._notify_url = api_url.rstrip("/") + CALLBACK_PATH
 
     @activity.defn(name=ActivityName.PAYOUT_ROUTE)
+    @vendor_call
     async def route(self, inp: RouteInput) -> RouteResult:
-        try:
-            channels = await self._client.channels(inp.bank_code)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        channels = await self._client.channels(inp.bank_code)
         usable = [c for c in channels if c.healthy and c.supported and c.channel not in inp.exclude]
         usable.sort(key=lambda c: c.success_rate, reverse=True)
         return RouteResult(channels=[c.channel for c in usable])
 
     @activity.defn(name=ActivityName.PAYOUT_SUBMIT)
+    @vendor_call
     async def submit(self, inp: SubmitPayoutInput) -> GatewayOrder:
-        try:
-            order = await self._client.submit(inp, self._notify_url)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        order = await self._client.submit(inp, self._notify_url)
         activity.logger.info(
             "payout %s attempt %d on %s: %s",
             order.order_id,
@@ -61,11 +56,9 @@ class PayoutActivities:
         return order
 
     @activity.defn(name=ActivityName.PAYOUT_QUERY)
+    @vendor_call
     async def query(self, inp: QueryPayoutInput) -> GatewayOrder:
-        try:
-            order = await self._client.query(inp.idempotency_key)
-        except VendorError as exc:
-            raise to_application_error(exc) from exc
+        order = await self._client.query(inp.idempotency_key)
         if order is None:
             raise ApplicationError(
                 "the gateway has no order for this key",

@@ -95,7 +95,6 @@ class VisionActivities:
             max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
         )
         self._video_limits = VideoLimits(max_bytes=settings.max_video_bytes)
-        self._liveness_policy = LivenessPolicy(same_person_threshold=settings.face_match_threshold)
         self._engine, self._ocr, self._spoof = engine, ocr, spoof
         shared = {} if cache is None else cache
         self.best_frames = FaceEncodingCache(PrefixedMapping(shared, "best-frame:"))
@@ -225,7 +224,7 @@ class VisionActivities:
                     stream.frames(),
                     self.engine,
                     windows=input.challenge.windows,
-                    policy=self._liveness_policy,
+                    policy=LivenessPolicy(same_person_threshold=input.same_person_threshold),
                     spoof=self.spoof,
                     progress=_heartbeat,
                 )

@@ -9,6 +9,7 @@ import hmac
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import BadSignature, Unauthorized
+from domain.signatures import payment_callback_signed
 
 applicant_bearer = HTTPBearer(
     auto_error=False,
@@ -41,9 +42,8 @@ def require_ops(ops_token: str, credentials: HTTPAuthorizationCredentials | None
 
 
 def require_signature(secret: str, body: bytes, signature: str | None) -> None:
-    """`signature` is the hex HMAC-SHA256 of the raw body under the shared callback secret."""
-    expected = _hmac_hex(secret, body)
-    if not signature or not hmac.compare_digest(signature.strip().lower(), expected):
+    """`signature` is the gateway's signature of the raw body (`domain.signatures`)."""
+    if not payment_callback_signed(secret, body, signature):
         raise BadSignature("X-Signature does not match the body")
 
 

@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     max_video_bytes: int = 32 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     vision_pool_size: int = 0
-    face_match_threshold: float = 0.6
     vendor_timeout_seconds: float = 10.0
     lender_name: str = "示例小额贷款有限公司"
     policy_version: str = Field(

@@ -20,7 +20,7 @@ from domain.enums import (
 )
 from domain.naming import VISION_TASK_QUEUE
 from domain.pricing import Schedule
-from domain.products import Product
+from domain.products import FACE_MATCH_THRESHOLD, Product
 from domain.reasons import ApplicantReason, ReasonCode
 
 # ---------------------------------------------------------------- start
@@ -133,6 +133,7 @@ class LivenessInput(BaseModel):
     application_id: str
     video: DocumentRef
     challenge: LivenessChallenge
+    same_person_threshold: float = FACE_MATCH_THRESHOLD
 
 
 class LivenessResult(BaseModel):
@@ -165,7 +166,7 @@ class FaceMatchInput(BaseModel):
     id_front: DocumentRef
     reference_portrait: DocumentRef | None
     video: DocumentRef | None = None
-    threshold: float = 0.6
+    threshold: float = FACE_MATCH_THRESHOLD
 
 
 class FaceMatchResult(BaseModel):

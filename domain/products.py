@@ -6,6 +6,10 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+# Face distance on face_recognition's scale at or under which two faces are one person: the
+# default of every product; the vision activities receive the product's value with each call.
+FACE_MATCH_THRESHOLD = 0.6
+
 
 class Timeouts(BaseModel):
     documents: timedelta = timedelta(minutes=30)
@@ -34,7 +38,8 @@ class Product(BaseModel):
     document_attempts: int = 3
     review_rounds: int = 3
     face_match_threshold: float = Field(
-        default=0.6, description="face distance policy: at most this is the same person"
+        default=FACE_MATCH_THRESHOLD,
+        description="face distance policy: at most this is the same person",
     )
     bureau_max_age: timedelta = timedelta(days=7)
     timeouts: Timeouts = Timeouts()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -23,6 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from domain.enums import PayoutFailure, PayoutStatus
+from domain.signatures import SIGNATURE_HEADER, sign_payment_callback
 from mocks.personas import PayoutFault, luhn_valid, payout_fault_for
 from mocks.settings import MockSettings
 
@@ -107,10 +106,6 @@ class Order:
 
 class IdempotencyConflict(ValueError):
     """The key was used before for a different amount."""
-
-
-def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class PaymentLedger:
@@ -283,7 +278,7 @@ class PaymentLedger:
         body = json.dumps(event, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Signature": sign(self.settings.payment_callback_secret, body),
+            SIGNATURE_HEADER: sign_payment_callback(self.settings.payment_callback_secret, body),
         }
         record: dict[str, object] = {**event, "tries": 0, "delivered": False, "last_error": None}
         with self.lock:

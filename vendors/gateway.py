@@ -1,14 +1,12 @@
-"""Payment gateway client (代付) and the callback signature helpers.
+"""Payment gateway client (代付).
 
 Money moves exactly once because the gateway keeps one order per idempotency key: a
 resubmission while the order is pending or paid returns it unchanged, and only a failed or
-returned order starts a new attempt. Callbacks are signed with HMAC-SHA256 over the raw body.
+returned order starts a new attempt. Callbacks are signed as `domain.signatures` says.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter
@@ -16,20 +14,8 @@ from pydantic import BaseModel, TypeAdapter
 from domain.models import GatewayOrder, SubmitPayoutInput
 from vendors.base import VendorClient, VendorError
 
-SIGNATURE_HEADER = "X-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
-
-
-def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
-    """Constant-time check of an `X-Signature` header against the raw request body."""
-    if not signature:
-        return False
-    return hmac.compare_digest(sign(secret, body), signature.strip().lower())
 
 
 class ChannelStatus(BaseModel):

@@ -239,6 +239,7 @@ class LoanApplicationWorkflow:
                     application_id=app_id,
                     video=refs[DocumentKind.LIVENESS_VIDEO],
                     challenge=self._s.challenge,
+                    same_person_threshold=self._inp.product.face_match_threshold,
                 ),
                 vision_queue=queue,
             ),

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from domain.signatures import payment_callback_signed as verify_signature
 from mocks.payments import PayoutRequest
 from mocks.personas import make_card_number
-from vendors.gateway import verify_signature
 
 if TYPE_CHECKING:
     from conftest import Inbox

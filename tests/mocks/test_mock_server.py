@@ -16,9 +16,9 @@ import httpx
 import pytest
 import uvicorn
 
+from domain.signatures import payment_callback_signed as verify_signature
 from mocks.__main__ import parse_args
 from mocks.personas import DEMO_APPROVE
-from vendors.gateway import verify_signature
 
 if TYPE_CHECKING:
     from conftest import Inbox

@@ -17,6 +17,8 @@ from reportlab.pdfgen import canvas
 
 from domain.enums import PayoutFailure, PayoutStatus
 from domain.models import BureauReport, CarrierReport, SubmitPayoutInput
+from domain.signatures import payment_callback_signed as verify_signature
+from domain.signatures import sign_payment_callback as sign
 from mocks.app import create_app
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW, id_number_in_bucket, make_card_number
 from mocks.settings import MockSettings
@@ -25,7 +27,7 @@ from vendors.base import VendorClient, VendorError
 from vendors.bureau import BureauClient
 from vendors.carrier import CarrierClient
 from vendors.esign import EsignClient
-from vendors.gateway import PaymentGatewayClient, sign, verify_signature
+from vendors.gateway import PaymentGatewayClient
 from vendors.identity import IdentityClient, IdentityResult
 
 BASE = "http://mocks.test"
