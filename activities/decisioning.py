@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.vendor_errors import vendor_call
 from config.settings import get_settings
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine, PolicyEvaluationError
+from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import ScreeningSignals
 from domain.enums import ApplicationStatus, BlacklistKind
 from domain.models import (
@@ -154,16 +154,18 @@ class DecisioningActivities:
         self,
         engine: Engine,
         bureau_client: BureauReportSource,
-        policies: PolicyEngine | Path | str | None = None,
+        policies: PolicyEvaluator | Path | str | None = None,
     ) -> None:
         self._engine = engine
         self._bureau = bureau_client
         if policies is None:
             policies = get_settings().resolved_policy_path
-        self._policies = policies if isinstance(policies, PolicyEngine) else PolicyEngine(policies)
+        self._policies = (
+            policies if isinstance(policies, PolicyEvaluator) else PolicyEvaluator(policies)
+        )
 
     @property
-    def policies(self) -> PolicyEngine:
+    def policies(self) -> PolicyEvaluator:
         return self._policies
 
     @activity.defn(name=ActivityName.PRESCREEN)

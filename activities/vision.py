@@ -85,7 +85,7 @@ class VisionActivities:
         self,
         blobs: BlobStore,
         settings: Settings,
-        engine: FaceEngine | None = None,
+        faces: FaceEngine | None = None,
         ocr: OcrEngine | None = None,
         spoof: SpoofDetector | None = None,
         cache: MutableMapping[str, bytes] | None = None,
@@ -95,7 +95,7 @@ class VisionActivities:
             max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
         )
         self._video_limits = VideoLimits(max_bytes=settings.max_video_bytes)
-        self._engine, self._ocr, self._spoof = engine, ocr, spoof
+        self._faces, self._ocr, self._spoof = faces, ocr, spoof
         shared = {} if cache is None else cache
         self.best_frames = FaceEncodingCache(PrefixedMapping(shared, "best-frame:"))
         self.portraits = FaceEncodingCache(PrefixedMapping(shared, "portrait:"))
@@ -104,14 +104,14 @@ class VisionActivities:
         """What a process-pool worker receives with each activity call: the models are not
         sent (they load once per process, see workers.vision), the shared cache is."""
         state = dict(self.__dict__)
-        state.update(_engine=None, _ocr=None, _spoof=None)
+        state.update(_faces=None, _ocr=None, _spoof=None)
         return state
 
     @property
-    def engine(self) -> FaceEngine:
-        if self._engine is None:
-            self._engine = FaceEngine.shared()
-        return self._engine
+    def faces(self) -> FaceEngine:
+        if self._faces is None:
+            self._faces = FaceEngine.shared()
+        return self._faces
 
     @property
     def ocr(self) -> OcrEngine:
@@ -204,14 +204,14 @@ class VisionActivities:
     def _portrait(self, key: str, card: np.ndarray, failures: list[tuple[ReasonCode, str]]) -> bool:
         """Find, gate and encode the card's portrait; the encoding is kept for match_faces."""
         try:
-            portrait = self._guarded("card portrait", lambda: portrait_on_card(card, self.engine))
+            portrait = self._guarded("card portrait", lambda: portrait_on_card(card, self.faces))
             if portrait is None:
                 raise VisionError(ReasonCode.I004_NO_FACE, "no portrait on the card front")
             PORTRAIT_GATES.check(face_quality(portrait.rgb, portrait.box), "card portrait")
         except VisionError as exc:
             failures.append((exc.reason, f"front: {exc.detail}"))
             return False
-        self.portraits.put(key, self.engine.encode(portrait.rgb, portrait.box))
+        self.portraits.put(key, self.faces.encode(portrait.rgb, portrait.box))
         return True
 
     @activity.defn(name=ActivityName.CHECK_LIVENESS)
@@ -222,7 +222,7 @@ class VisionActivities:
             with open_video(data, self._video_limits) as stream:
                 return assess_liveness(
                     stream.frames(),
-                    self.engine,
+                    self.faces,
                     windows=input.challenge.windows,
                     policy=LivenessPolicy(same_person_threshold=input.same_person_threshold),
                     spoof=self.spoof,
@@ -257,18 +257,18 @@ class VisionActivities:
     def _still_face(self, ref: DocumentRef, what: str) -> np.ndarray:
         data = self._load(ref)
         rgb = decode_image(data, self._image_limits, max_side=DETECT_LONG_SIDE)
-        return self._guarded(what, lambda: probe_face(self.engine, rgb, what=what).encoding)
+        return self._guarded(what, lambda: probe_face(self.faces, rgb, what=what).encoding)
 
     def _card_face(self, ref: DocumentRef) -> np.ndarray:
         hit, encoding = self.portraits.get(ref.sha256)
         if hit and encoding is not None:
             return encoding
         rgb = decode_image(self._load(ref), self._image_limits, max_side=OCR_LONG_SIDE)
-        portrait = self._guarded("card portrait", lambda: find_portrait(rgb, self.engine))
+        portrait = self._guarded("card portrait", lambda: find_portrait(rgb, self.faces))
         if portrait is None:
             raise VisionError(ReasonCode.I004_NO_FACE, "no portrait on the card front")
         PORTRAIT_GATES.check(face_quality(portrait.rgb, portrait.box), "card portrait")
-        encoding = self.engine.encode(portrait.rgb, portrait.box)
+        encoding = self.faces.encode(portrait.rgb, portrait.box)
         self.portraits.put(ref.sha256, encoding)
         return encoding
 
@@ -279,7 +279,7 @@ class VisionActivities:
 
             def best():
                 with open_video(data, self._video_limits) as stream:
-                    return best_face_frame(stream.frames(), self.engine, progress=_heartbeat)
+                    return best_face_frame(stream.frames(), self.faces, progress=_heartbeat)
 
             frame = self._guarded("liveness video", best)
             encoding = frame.encoding if frame else None

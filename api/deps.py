@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.gateway import ApplicationGateway
+from api.application_workflows import ApplicationWorkflows
 from api.security import applicant_bearer, ops_bearer, require_applicant, require_ops
 from config.codec import EncryptionCodec
 from config.settings import Settings
@@ -24,7 +24,7 @@ class Services:
     client: Client
     engine: Engine
     blobs: BlobStore
-    gateway: ApplicationGateway
+    workflows: ApplicationWorkflows
     codec: EncryptionCodec
 
 
@@ -48,8 +48,8 @@ def _blobs(services: ServicesDep) -> BlobStore:
     return services.blobs
 
 
-def _gateway(services: ServicesDep) -> ApplicationGateway:
-    return services.gateway
+def _workflows(services: ServicesDep) -> ApplicationWorkflows:
+    return services.workflows
 
 
 def _codec(services: ServicesDep) -> EncryptionCodec:
@@ -59,7 +59,7 @@ def _codec(services: ServicesDep) -> EncryptionCodec:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 BlobsDep = Annotated[BlobStore, Depends(_blobs)]
-GatewayDep = Annotated[ApplicationGateway, Depends(_gateway)]
+WorkflowsDep = Annotated[ApplicationWorkflows, Depends(_workflows)]
 CodecDep = Annotated[EncryptionCodec, Depends(_codec)]
 
 ApplicantCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(applicant_bearer)]

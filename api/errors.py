@@ -1,8 +1,8 @@
 """The one place where failures become HTTP answers: `{"error": code, "detail": ...}`.
 
-Routes and the workflow gateway raise `ApiError`s (or let validation and pricing errors through);
-`install_error_handlers` maps every one of them. Messages never carry request bodies: those hold
-personal data.
+Routes and the workflow client (`api/application_workflows.py`) raise `ApiError`s (or let
+validation and pricing errors through); `install_error_handlers` maps every one of them.
+Messages never carry request bodies: those hold personal data.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
+from api.application_workflows import ApplicationWorkflows
 from api.deps import Services
 from api.errors import error_response, install_error_handlers
-from api.gateway import ApplicationGateway
 from api.routes import applicant, callbacks, codec, ops, quotes
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             client=client,
             engine=engine,
             blobs=LocalBlobStore(settings.resolved_blob_dir),
-            gateway=ApplicationGateway(client),
+            workflows=ApplicationWorkflows(client),
             codec=EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id),
         )
         try:

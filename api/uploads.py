@@ -114,7 +114,7 @@ async def store_upload(
     the start, and an app that uploads at once should not be turned away for it. Submitting
     still waits for AWAITING_DOCUMENTS (the workflow's validator decides)."""
     settings = services.settings
-    view = await services.gateway.status(application_id)
+    view = await services.workflows.status(application_id)
     if view.status not in UPLOAD_STAGES:
         raise WrongStage("documents are not being collected", status=view.status)
     if kind.is_video:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.report import update_section
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.facts import decision_context
 from decisioning.loader import Policy, load_policy
 from domain.models import DecisionInput
@@ -159,7 +159,7 @@ def measure(call: Callable[[DecisionInput], object], inputs: list[DecisionInput]
     return _best(passes)
 
 
-def measure_async(engine: PolicyEngine, policy: Policy, inputs: list[DecisionInput]) -> dict:
+def measure_async(engine: PolicyEvaluator, policy: Policy, inputs: list[DecisionInput]) -> dict:
     async def run() -> dict:
         for inp in inputs[:200]:
             await evaluate.decide_async(engine, policy, inp, NOW)
@@ -178,7 +178,7 @@ def measure_async(engine: PolicyEngine, policy: Policy, inputs: list[DecisionInp
 
 
 def run_policy(label: str, policy: Policy, inputs: list[DecisionInput]) -> list[str]:
-    engine = PolicyEngine(policy)
+    engine = PolicyEvaluator(policy)
     full = measure(lambda inp: evaluate.decide(engine, policy, inp, NOW), inputs)
     contexts = {id(i): decision_context(i, *_score(policy, i)) for i in inputs}
     graph = measure(lambda inp: engine.evaluate(policy, "decide", contexts[id(inp)]), inputs)

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from config.settings import Settings
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import PolicyLoadError, load_policy
 from decisioning.replay import format_report, replay
 from store.db import make_engine
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
             records = decision_records(session, args.since, args.until, args.limit)
     finally:
         db.dispose()
-    print(format_report(replay(records, PolicyEngine(candidate), candidate), args.show))
+    print(format_report(replay(records, PolicyEvaluator(candidate), candidate), args.show))
     return 0
 
 

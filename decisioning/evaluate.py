@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from decisioning.engine import PolicyEngine, PolicyEvaluationError
+from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import (
     ScreeningSignals,
     decision_context,
@@ -110,7 +110,7 @@ def _decision(
 
 
 def decide(
-    engine: PolicyEngine,
+    evaluator: PolicyEvaluator,
     policy: Policy,
     inp: DecisionInput,
     now: datetime,
@@ -119,15 +119,15 @@ def decide(
     """`scored` replaces the scorecard's own score: what-if analysis and cut-off tests."""
     scored = scored or score(policy, inp)
     context = decision_context(inp, scored.score, scored.bad_probability)
-    return _decision(policy, inp, now, scored, engine.evaluate(policy, "decide", context))
+    return _decision(policy, inp, now, scored, evaluator.evaluate(policy, "decide", context))
 
 
 async def decide_async(
-    engine: PolicyEngine, policy: Policy, inp: DecisionInput, now: datetime
+    evaluator: PolicyEvaluator, policy: Policy, inp: DecisionInput, now: datetime
 ) -> Decision:
     scored = score(policy, inp)
     context = decision_context(inp, scored.score, scored.bad_probability)
-    result = await engine.evaluate_async(policy, "decide", context)
+    result = await evaluator.evaluate_async(policy, "decide", context)
     return _decision(policy, inp, now, scored, result)
 
 
@@ -154,15 +154,19 @@ def _screening(policy: Policy, on: date, result: dict[str, Any]) -> Screening:
 
 
 async def screen_async(
-    engine: PolicyEngine, policy: Policy, signals: ScreeningSignals, on: date
+    evaluator: PolicyEvaluator, policy: Policy, signals: ScreeningSignals, on: date
 ) -> Screening:
     """Every pre-screen hit rejects (a pre-screen has nobody to send a review to)."""
-    result = await engine.evaluate_async(policy, "prescreen", screening_context(signals))
+    result = await evaluator.evaluate_async(policy, "prescreen", screening_context(signals))
     return _screening(policy, on, result)
 
 
-def screen(engine: PolicyEngine, policy: Policy, signals: ScreeningSignals, on: date) -> Screening:
-    return _screening(policy, on, engine.evaluate(policy, "prescreen", screening_context(signals)))
+def screen(
+    evaluator: PolicyEvaluator, policy: Policy, signals: ScreeningSignals, on: date
+) -> Screening:
+    return _screening(
+        policy, on, evaluator.evaluate(policy, "prescreen", screening_context(signals))
+    )
 
 
 # ---------------------------------------------------------------- stage 9
@@ -180,15 +184,15 @@ def _pre_payout(policy: Policy, result: dict[str, Any]) -> PrePayoutVerdict:
 
 
 def pre_payout(
-    engine: PolicyEngine, policy: Policy, blacklisted: bool, bureau: dict[str, Any] | None
+    evaluator: PolicyEvaluator, policy: Policy, blacklisted: bool, bureau: dict[str, Any] | None
 ) -> PrePayoutVerdict:
     """`bureau` is a report fetched again (JSON form), or None while the decision's is fresh."""
     context = pre_payout_context(blacklisted, bureau is not None, bureau)
-    return _pre_payout(policy, engine.evaluate(policy, "pre_payout", context))
+    return _pre_payout(policy, evaluator.evaluate(policy, "pre_payout", context))
 
 
 async def pre_payout_async(
-    engine: PolicyEngine, policy: Policy, blacklisted: bool, bureau: dict[str, Any] | None
+    evaluator: PolicyEvaluator, policy: Policy, blacklisted: bool, bureau: dict[str, Any] | None
 ) -> PrePayoutVerdict:
     context = pre_payout_context(blacklisted, bureau is not None, bureau)
-    return _pre_payout(policy, await engine.evaluate_async(policy, "pre_payout", context))
+    return _pre_payout(policy, await evaluator.evaluate_async(policy, "pre_payout", context))

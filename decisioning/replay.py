@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine, PolicyEvaluationError
+from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.loader import Policy
 from domain.enums import DecisionOutcome
 from domain.models import DecisionInput
@@ -112,13 +112,13 @@ def stored_outcome(record: StoredDecision) -> Outcome:
 
 
 def replay(
-    records: Iterable[StoredDecision], engine: PolicyEngine, candidate: Policy
+    records: Iterable[StoredDecision], evaluator: PolicyEvaluator, candidate: Policy
 ) -> ReplayReport:
     report = ReplayReport(candidate.version, candidate.hash)
     for record in records:
         try:
             inp = DecisionInput.model_validate(record.input_snapshot)
-            decision = evaluate.decide(engine, candidate, inp, _aware(record.created_at))
+            decision = evaluate.decide(evaluator, candidate, inp, _aware(record.created_at))
         except (ValidationError, PolicyEvaluationError) as exc:
             report.skipped.append((record.application_id, str(exc).split("\n", 1)[0]))
             continue

@@ -1,4 +1,4 @@
-"""Contracts between the API, workflows and activities: one input and one result model per
+"""Messages between the API, workflows and activities: one input and one result model per
 workflow, update, signal and activity. Money is integer fen; times are timezone-aware UTC."""
 
 from __future__ import annotations

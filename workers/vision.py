@@ -53,7 +53,7 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 class VisionWorkerDeps:
     blobs: BlobStore
     settings: Settings
-    engine: FaceEngine | None = None
+    faces: FaceEngine | None = None
     ocr: OcrEngine | None = None
     spoof: SpoofDetector | None = None
     executor: Executor | None = None
@@ -73,7 +73,7 @@ def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
     size = pool_size(deps.settings)
     executor = deps.executor or ThreadPoolExecutor(max_workers=size, thread_name_prefix="vision")
     activities = VisionActivities(
-        deps.blobs, deps.settings, deps.engine, deps.ocr, deps.spoof, cache=deps.cache
+        deps.blobs, deps.settings, deps.faces, deps.ocr, deps.spoof, cache=deps.cache
     )
     return Worker(
         client,
@@ -134,7 +134,7 @@ def process_pool(settings: Settings) -> Iterator[VisionWorkerDeps]:
 
 
 def warm_threads(
-    executor: Executor, engine: FaceEngine, threads: int, *others: OcrEngine | SpoofDetector
+    executor: Executor, faces: FaceEngine, threads: int, *others: OcrEngine | SpoofDetector
 ) -> None:
     """Run every model once in each pool thread: the barrier holds each task until all have
     started, which forces the pool to create all its threads and each to build its detector."""
@@ -142,7 +142,7 @@ def warm_threads(
 
     def warm() -> None:
         barrier.wait(timeout=60)
-        engine.warm()
+        faces.warm()
         for model in others:
             model.warm()
 

@@ -6,7 +6,7 @@ they accept is decided here, as functions of the application's state. A validato
 message in the wrong stage or with invalid content synchronously, so it never enters history;
 the API maps WRONG_STAGE to 409 and INVALID_INPUT to 422. Handlers that call a vendor hold a lock
 and check again, because two requests may pass the validator together. The input models are
-wire contracts shared with the API, in `domain/`.
+message models shared with the API, in `domain/`.
 """
 
 from __future__ import annotations

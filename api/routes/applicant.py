@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, UploadFile
 
-from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
+from api.deps import ApplicantId, BlobsDep, EngineDep, ServicesDep, SettingsDep, WorkflowsDep
 from api.errors import InvalidRequest, NotFound, Unavailable, Unprocessable, UpstreamTimeout
 from api.schemas import (
     ApplicantView,
@@ -58,13 +58,16 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     responses={200: {"description": "the same request again: the existing application"}},
 )
 async def start_application(
-    body: StartApplicationRequest, response: Response, settings: SettingsDep, gateway: GatewayDep
+    body: StartApplicationRequest,
+    response: Response,
+    settings: SettingsDep,
+    workflows: WorkflowsDep,
 ) -> StartApplicationResponse:
     problems = body.problems()
     if problems:
         raise InvalidRequest(problems)
     application_id = application_id_for(settings.token_secret, body.phone, body.client_request_id)
-    created = await gateway.start(
+    created = await workflows.start(
         StartApplicationInput(
             application_id=application_id,
             client_request_id=body.client_request_id,
@@ -80,7 +83,7 @@ async def start_application(
     if not created:
         response.status_code = 200
     try:
-        view = await gateway.status(application_id, just_started=created)
+        view = await workflows.status(application_id, just_started=created)
         status, challenge = view.status, view.liveness_challenge
     except (Unavailable, UpstreamTimeout):
         # The workflow is started and durable; the app can read the challenge with GET later.
@@ -95,10 +98,10 @@ async def start_application(
 
 @router.get("/{application_id}", responses=_ERRORS)
 async def get_application(
-    application_id: ApplicantId, gateway: GatewayDep, engine: EngineDep
+    application_id: ApplicantId, workflows: WorkflowsDep, engine: EngineDep
 ) -> ApplicantView:
     try:
-        return ApplicantView.of(await gateway.status(application_id))
+        return ApplicantView.of(await workflows.status(application_id))
     except (Unavailable, UpstreamTimeout):
         # No worker answered the query (a restart, a deploy): serve the last projected state
         # rather than an error, marked as not live so the frontend keeps polling.
@@ -132,24 +135,26 @@ async def submit_documents(
     message = SubmitDocumentsInput(
         documents=documents, full_name=body.full_name.strip(), id_number=body.id_number.upper()
     )
-    view = await services.gateway.update(
+    view = await services.workflows.update(
         application_id, UpdateName.SUBMIT_DOCUMENTS, message, ApplicationView
     )
     return ApplicantView.of(view)
 
 
 @router.post("/{application_id}/carrier/sms", responses=_ERRORS)
-async def request_carrier_sms(application_id: ApplicantId, gateway: GatewayDep) -> CarrierSmsResult:
-    return await gateway.update(
+async def request_carrier_sms(
+    application_id: ApplicantId, workflows: WorkflowsDep
+) -> CarrierSmsResult:
+    return await workflows.update(
         application_id, UpdateName.REQUEST_CARRIER_SMS, None, CarrierSmsResult
     )
 
 
 @router.post("/{application_id}/carrier/authorize", responses=_ERRORS)
 async def authorize_carrier(
-    application_id: ApplicantId, body: CarrierCodeInput, gateway: GatewayDep
+    application_id: ApplicantId, body: CarrierCodeInput, workflows: WorkflowsDep
 ) -> CarrierAuthorized:
-    result = await gateway.update(
+    result = await workflows.update(
         application_id, UpdateName.AUTHORIZE_CARRIER, body, CarrierAuthorizeResult
     )
     if not result.accepted:
@@ -159,9 +164,11 @@ async def authorize_carrier(
 
 @router.post("/{application_id}/offer/accept", responses=_ERRORS)
 async def accept_offer(
-    application_id: ApplicantId, body: AcceptOfferInput, gateway: GatewayDep
+    application_id: ApplicantId, body: AcceptOfferInput, workflows: WorkflowsDep
 ) -> AcceptOfferResult:
-    result = await gateway.update(application_id, UpdateName.ACCEPT_OFFER, body, AcceptOfferResult)
+    result = await workflows.update(
+        application_id, UpdateName.ACCEPT_OFFER, body, AcceptOfferResult
+    )
     if not result.accepted:
         raise Unprocessable("offer_not_accepted", result.detail)
     return result
@@ -169,9 +176,9 @@ async def accept_offer(
 
 @router.post("/{application_id}/contract/sign", responses=_ERRORS)
 async def sign_contract(
-    application_id: ApplicantId, body: SignContractInput, gateway: GatewayDep
+    application_id: ApplicantId, body: SignContractInput, workflows: WorkflowsDep
 ) -> SignContractResult:
-    result = await gateway.update(
+    result = await workflows.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
     if not result.signed:
@@ -185,9 +192,9 @@ async def sign_contract(
     responses={**_ERRORS, 200: {"content": {"application/pdf": {}}}},
 )
 async def get_contract(
-    application_id: ApplicantId, gateway: GatewayDep, blobs: BlobsDep
+    application_id: ApplicantId, workflows: WorkflowsDep, blobs: BlobsDep
 ) -> Response:
-    view = await gateway.status(application_id)
+    view = await workflows.status(application_id)
     if view.signed_contract_key is None:
         raise NotFound("the contract is not signed yet", status=view.status)
     try:
@@ -203,9 +210,9 @@ async def get_contract(
 
 @router.post("/{application_id}/withdraw", responses=_ERRORS)
 async def withdraw(
-    application_id: ApplicantId, gateway: GatewayDep, body: WithdrawInput | None = None
+    application_id: ApplicantId, workflows: WorkflowsDep, body: WithdrawInput | None = None
 ) -> ApplicantView:
-    view = await gateway.update(
+    view = await workflows.update(
         application_id, UpdateName.WITHDRAW, body or WithdrawInput(), ApplicationView
     )
     return ApplicantView.of(view)
@@ -213,9 +220,9 @@ async def withdraw(
 
 @router.post("/{application_id}/bank-card", responses=_ERRORS)
 async def provide_new_bank_card(
-    application_id: ApplicantId, body: NewBankCardInput, gateway: GatewayDep
+    application_id: ApplicantId, body: NewBankCardInput, workflows: WorkflowsDep
 ) -> NewBankCardResult:
-    result = await gateway.update(
+    result = await workflows.update(
         application_id, UpdateName.PROVIDE_NEW_BANK_CARD, body, NewBankCardResult
     )
     if not result.accepted:

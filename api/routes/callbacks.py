@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
-from api.deps import EngineDep, GatewayDep, SettingsDep
+from api.deps import EngineDep, SettingsDep, WorkflowsDep
 from api.errors import InvalidRequest
 from api.schemas import CallbackAck
 from api.security import require_signature
@@ -35,7 +35,7 @@ KEY_PREFIX = payout_idempotency_key("")
 async def payment_notification(
     request: Request,
     settings: SettingsDep,
-    gateway: GatewayDep,
+    workflows: WorkflowsDep,
     engine: EngineDep,
     x_signature: Annotated[str | None, Header(description="hex HMAC-SHA256 of the body")] = None,
 ) -> CallbackAck:
@@ -50,7 +50,7 @@ async def payment_notification(
     if not notification.idempotency_key.startswith(KEY_PREFIX):
         raise InvalidRequest("idempotency_key is not a payout key")
     application_id = notification.idempotency_key.removeprefix(KEY_PREFIX)
-    if await gateway.notify_payment(application_id, notification):
+    if await workflows.notify_payment(application_id, notification):
         return CallbackAck(status="accepted")
     if notification.status == PayoutStatus.RETURNED and await queries.in_thread(
         engine, queries.mark_disbursement_returned, notification.idempotency_key,

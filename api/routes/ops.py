@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import EngineDep, GatewayDep, require_ops_caller
+from api.deps import EngineDep, WorkflowsDep, require_ops_caller
 from api.errors import NotFound
 from api.schemas import (
     ApplicationRecord,
@@ -44,10 +44,10 @@ async def list_reviews(
 
 @router.get("/applications/{application_id}", responses={404: {"description": "unknown"}})
 async def get_evidence(
-    application_id: str, engine: EngineDep, gateway: GatewayDep
+    application_id: str, engine: EngineDep, workflows: WorkflowsDep
 ) -> EvidenceResponse:
     bundle = await queries.in_thread(engine, queries.evidence_bundle, application_id)
-    live = await gateway.status_or_none(application_id)
+    live = await workflows.status_or_none(application_id)
     if bundle is None:
         if live is None:
             raise NotFound("no such application")
@@ -70,9 +70,9 @@ async def get_evidence(
     responses={404: {"description": "unknown"}, 409: {"description": "not in review"}},
 )
 async def record_review(
-    application_id: str, body: ReviewInput, gateway: GatewayDep
+    application_id: str, body: ReviewInput, workflows: WorkflowsDep
 ) -> ReviewResult:
-    return await gateway.update(application_id, UpdateName.RECORD_REVIEW, body, ReviewResult)
+    return await workflows.update(application_id, UpdateName.RECORD_REVIEW, body, ReviewResult)
 
 
 @router.post("/blacklist", status_code=201)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ApplicantCredentials, GatewayDep, SettingsDep
+from api.deps import ApplicantCredentials, SettingsDep, WorkflowsDep
 from api.errors import InvalidInput, InvalidRequest, WrongStage
 from api.schemas import QuoteRequest
 from api.security import require_applicant
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/quotes", tags=["quotes"])
 async def quote(
     body: QuoteRequest,
     settings: SettingsDep,
-    gateway: GatewayDep,
+    workflows: WorkflowsDep,
     credentials: ApplicantCredentials,
 ) -> Schedule:
     if body.application_id is None:
@@ -39,7 +39,7 @@ async def quote(
             body.upfront_fee,
         )
     require_applicant(settings.token_secret, body.application_id, credentials)
-    view = await gateway.status(body.application_id)
+    view = await workflows.status(body.application_id)
     offer = view.offer
     if offer is None:
         raise WrongStage("the application has no open offer", status=view.status)

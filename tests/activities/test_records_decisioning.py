@@ -1,5 +1,5 @@
 """Records and decisioning activities against a real store (SQLite, or PostgreSQL in a schema of
-its own when DATABASE_URL is set) with a scripted bureau client: the bureau's wire contract is
+its own when DATABASE_URL is set) with a scripted bureau client: the bureau's wire protocol is
 tested against the simulator elsewhere."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import Policy
 from domain.models import BureauReport, CarrierReport, DecisionInput, Device, IdentityOutcome
 from domain.products import PRODUCTS, Product
@@ -21,13 +21,13 @@ STD = PRODUCTS["CASH_STD"]
 
 
 @pytest.fixture(scope="session")
-def policy_engine() -> PolicyEngine:
-    return PolicyEngine(DEFAULT_POLICY)
+def policy_evaluator() -> PolicyEvaluator:
+    return PolicyEvaluator(DEFAULT_POLICY)
 
 
 @pytest.fixture(scope="session")
-def policy(policy_engine: PolicyEngine) -> Policy:
-    return policy_engine.active
+def policy(policy_evaluator: PolicyEvaluator) -> Policy:
+    return policy_evaluator.active
 
 
 def make_input(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import PolicyLoadError, load_policy
 from domain.enums import DecisionOutcome
 from tests.decisioning.conftest import DEFAULT_POLICY, NOW, make_input
@@ -45,12 +45,12 @@ def refused(folder: Path) -> PolicyLoadError:
     return caught.value
 
 
-def test_the_default_policy_loads(policy_engine: PolicyEngine) -> None:
+def test_the_default_policy_loads(policy_evaluator: PolicyEvaluator) -> None:
     policy = load_policy(DEFAULT_POLICY)
     assert policy.version == "2026.11-std" and len(policy.hash) == 64
     assert policy.prices.apr_cap == 0.24
     assert max(b.annual_rate for b in policy.prices.bands) <= 0.24
-    assert policy.hash == policy_engine.active.hash  # the hash is of the content alone
+    assert policy.hash == policy_evaluator.active.hash  # the hash is of the content alone
 
 
 def test_a_json_syntax_error_names_the_file_and_place(tmp_path: Path) -> None:
@@ -190,7 +190,7 @@ def test_missing_or_wrong_fields_are_refused(
 
 
 def test_a_refused_policy_leaves_the_running_one_serving(tmp_path: Path) -> None:
-    engine = PolicyEngine(DEFAULT_POLICY)
+    engine = PolicyEvaluator(DEFAULT_POLICY)
     running = engine.active
     broken = copy_policy(tmp_path, "broken")
     (broken / "pre_payout.json").write_text("{ not json")

@@ -16,7 +16,7 @@ from api.schemas import QuoteRequest
 from api.security import applicant_token
 from config.settings import Settings
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from domain.enums import ApplicationStatus, NextAction
 from domain.models import AcceptOfferInput, ApplicationView, BankCard, Offer
 from domain.pricing import APR_LEGAL_CAP, build_schedule
@@ -24,7 +24,7 @@ from domain.products import PRODUCTS
 from tests.decisioning.conftest import DEFAULT_POLICY, NOW, make_input
 from workflows import messages
 
-ENGINE = PolicyEngine(DEFAULT_POLICY)  # hypothesis runs outside pytest's fixture scopes
+EVALUATOR = PolicyEvaluator(DEFAULT_POLICY)  # hypothesis runs outside pytest's fixture scopes
 SETTINGS = Settings(environment="test")
 CARD = BankCard(number="6222020000000188888", bank_code="ICBC", reserved_phone="13800138000")
 
@@ -57,7 +57,7 @@ def applicants(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def offer_for(changes: dict[str, Any]) -> Offer | None:
-    decision = evaluate.decide(ENGINE, ENGINE.active, make_input(**changes), NOW)
+    decision = evaluate.decide(EVALUATOR, EVALUATOR.active, make_input(**changes), NOW)
     return decision.offer
 
 
@@ -83,7 +83,7 @@ def test_every_offer_is_under_the_cap_and_repays_its_principal(
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_every_price_of_the_table_is_under_the_cap(data: st.DataObject) -> None:
-    prices = ENGINE.active.prices
+    prices = EVALUATOR.active.prices
     band = data.draw(st.sampled_from(prices.bands), label="band")
     product = data.draw(st.sampled_from(list(PRODUCTS.values())), label="product")
     term = data.draw(st.sampled_from(product.terms), label="term")

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import Policy
 from domain.enums import DecisionOutcome as O
 from domain.idnumber import make_id_number, parse_id_number
@@ -64,10 +64,10 @@ def persona_input(
 
 
 @pytest.fixture
-def decide(policy_engine: PolicyEngine, policy: Policy):  # type: ignore[no-untyped-def]
+def decide(policy_evaluator: PolicyEvaluator, policy: Policy):  # type: ignore[no-untyped-def]
     def run(id_number: str, phone: str = E2E_PHONE, ip_province: str | None = None) -> Decision:
         return evaluate.decide(
-            policy_engine, policy, persona_input(id_number, phone, ip_province), NOW
+            policy_evaluator, policy, persona_input(id_number, phone, ip_province), NOW
         )
 
     return run

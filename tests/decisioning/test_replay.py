@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.decisioning import DecisioningActivities
 from commands.replay_policy import main
 from config.settings import Settings
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import load_policy
 from decisioning.replay import format_report, replay
 from domain.enums import DecisionOutcome as O
@@ -74,7 +74,7 @@ def test_replay_reports_changes_both_ways(
         records = decision_records(session)
     mine = [r for r in records if r.application_id in {i.application_id for i in recorded.values()}]
     assert len(mine) == 5 and all(r.policy_version == "2026.11-std" for r in mine)
-    report = replay(mine, PolicyEngine(candidate), candidate)
+    report = replay(mine, PolicyEvaluator(candidate), candidate)
 
     assert report.replayed == 5 and report.skipped == []
     assert report.baseline.outcomes == {"APPROVE": 2, "REVIEW": 1, "REJECT": 2}
@@ -98,12 +98,12 @@ def test_replay_reports_changes_both_ways(
 
 
 def test_replay_under_the_recorded_policy_changes_nothing(
-    engine: Engine, recorded: dict[str, DecisionInput], policy_engine: PolicyEngine
+    engine: Engine, recorded: dict[str, DecisionInput], policy_evaluator: PolicyEvaluator
 ) -> None:
     ids = {i.application_id for i in recorded.values()}
     with Session(engine) as session:
         records = [r for r in decision_records(session) if r.application_id in ids]
-    report = replay(records, policy_engine, policy_engine.active)
+    report = replay(records, policy_evaluator, policy_evaluator.active)
     assert report.changes == [] and report.replayed == 5
     assert report.candidate.limits == report.baseline.limits
 

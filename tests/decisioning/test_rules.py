@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
 from decisioning.evaluate import Scored
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import Policy
 from domain.enums import DecisionOutcome as O
 from domain.reasons import ReasonCode as RC
@@ -113,8 +113,8 @@ DECIDE_PASSES: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.fixture
-def decide(policy_engine: PolicyEngine, policy: Policy):  # type: ignore[no-untyped-def]
-    return lambda inp, scored=None: evaluate.decide(policy_engine, policy, inp, NOW, scored)
+def decide(policy_evaluator: PolicyEvaluator, policy: Policy):  # type: ignore[no-untyped-def]
+    return lambda inp, scored=None: evaluate.decide(policy_evaluator, policy, inp, NOW, scored)
 
 
 def test_clean_applicant_is_approved_with_a_priced_offer(decide, policy: Policy) -> None:

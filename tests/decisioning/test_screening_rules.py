@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.facts import ScreeningSignals
 from decisioning.loader import Policy
 from domain.enums import DecisionOutcome as O
@@ -42,7 +42,7 @@ SCREEN_PASSES = [
     ("rule", "signals", "reasons", "days"), SCREEN_RULES, ids=[r[0] for r in SCREEN_RULES]
 )
 def test_each_screening_rule(
-    policy_engine: PolicyEngine,
+    policy_evaluator: PolicyEvaluator,
     policy: Policy,
     rule: str,
     signals: dict[str, Any],
@@ -50,7 +50,7 @@ def test_each_screening_rule(
     days: int,
 ) -> None:
     screened = evaluate.screen(
-        policy_engine, policy, ScreeningSignals(stage="ID_CHECK", **signals), NOW.date()
+        policy_evaluator, policy, ScreeningSignals(stage="ID_CHECK", **signals), NOW.date()
     )
     assert screened.rules_fired == [rule]
     assert not screened.result.passed and screened.result.reasons == reasons
@@ -59,10 +59,10 @@ def test_each_screening_rule(
 
 @pytest.mark.parametrize("signals", SCREEN_PASSES)
 def test_screening_cut_offs_pass(
-    policy_engine: PolicyEngine, policy: Policy, signals: dict[str, Any]
+    policy_evaluator: PolicyEvaluator, policy: Policy, signals: dict[str, Any]
 ) -> None:
     screened = evaluate.screen(
-        policy_engine, policy, ScreeningSignals(stage="PRESCREEN", **signals), NOW.date()
+        policy_evaluator, policy, ScreeningSignals(stage="PRESCREEN", **signals), NOW.date()
     )
     assert screened.result.passed and screened.rules_fired == []
 
@@ -116,7 +116,7 @@ PRE_PAYOUT_RULES: list[tuple[str, bool, dict[str, Any], O, list[RC]]] = [
     ids=[r[0] for r in PRE_PAYOUT_RULES],
 )
 def test_each_pre_payout_rule(
-    policy_engine: PolicyEngine,
+    policy_evaluator: PolicyEvaluator,
     policy: Policy,
     rule: str,
     blacklisted: bool,
@@ -125,22 +125,24 @@ def test_each_pre_payout_rule(
     reasons: list[RC],
 ) -> None:
     bureau = None if blacklisted else BUREAU | changes
-    verdict = evaluate.pre_payout(policy_engine, policy, blacklisted, bureau)
+    verdict = evaluate.pre_payout(policy_evaluator, policy, blacklisted, bureau)
     assert (verdict.outcome, verdict.reasons, verdict.rules_fired) == (outcome, reasons, [rule])
     assert verdict.review_queue == ("PRE_PAYOUT" if outcome == O.REVIEW else None)
 
 
 def test_pre_payout_passes_when_nothing_changed(
-    policy_engine: PolicyEngine, policy: Policy
+    policy_evaluator: PolicyEvaluator, policy: Policy
 ) -> None:
     for bureau in (None, BUREAU):
-        verdict = evaluate.pre_payout(policy_engine, policy, False, bureau)
+        verdict = evaluate.pre_payout(policy_evaluator, policy, False, bureau)
         assert (verdict.outcome, verdict.rules_fired) == (O.APPROVE, [])
 
 
-def test_pre_payout_reject_outweighs_review(policy_engine: PolicyEngine, policy: Policy) -> None:
+def test_pre_payout_reject_outweighs_review(
+    policy_evaluator: PolicyEvaluator, policy: Policy
+) -> None:
     bureau = BUREAU | {"lenders_6m": 9, "current_overdue_amount": 1}
-    verdict = evaluate.pre_payout(policy_engine, policy, True, bureau)
+    verdict = evaluate.pre_payout(policy_evaluator, policy, True, bureau)
     assert verdict.outcome == O.REJECT
     assert verdict.reasons == [RC.P001_BLACKLISTED, RC.D001_PRE_PAYOUT_RISK]
     assert verdict.rules_fired == [

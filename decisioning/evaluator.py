@@ -24,7 +24,7 @@ class PolicyEvaluationError(RuntimeError):
     """A loaded policy produced something the decision cannot use (a policy bug, not input)."""
 
 
-class PolicyEngine:
+class PolicyEvaluator:
     def __init__(self, active: Policy | Path | str) -> None:
         self._content: dict[str, zen.ZenDecisionContent] = {}
         self._lock = threading.Lock()

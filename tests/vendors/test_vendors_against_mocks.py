@@ -1,4 +1,4 @@
-"""Contract tests: every vendor client against the simulators through httpx's ASGITransport,
+"""Protocol agreement: every vendor client against the simulators through httpx's ASGITransport,
 proving that `vendors/` and `mocks/` speak the same protocol; and the one mapping of failures
 (4xx not retryable, 5xx, 429 and timeouts retryable)."""
 

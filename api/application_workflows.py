@@ -58,7 +58,7 @@ READY_ATTEMPTS = 5
 READY_BACKOFF_SECONDS = 0.2
 
 
-class ApplicationGateway:
+class ApplicationWorkflows:
     def __init__(self, client: Client) -> None:
         self._client = client
 
