@@ -199,7 +199,7 @@ class DecisioningActivities:
         started = time.perf_counter()
         policy = self._policies.active
         try:
-            decision = await evaluate.decide_async(self._policies, policy, inp, datetime.now(UTC))
+            decision = await evaluate.decide_async(self._policies, policy, inp)
         except PolicyEvaluationError as exc:
             raise _policy_failure(exc) from exc
         duration_ms = (time.perf_counter() - started) * 1000

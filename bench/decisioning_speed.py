@@ -162,14 +162,14 @@ def measure(call: Callable[[DecisionInput], object], inputs: list[DecisionInput]
 def measure_async(engine: PolicyEvaluator, policy: Policy, inputs: list[DecisionInput]) -> dict:
     async def run() -> dict:
         for inp in inputs[:200]:
-            await evaluate.decide_async(engine, policy, inp, NOW)
+            await evaluate.decide_async(engine, policy, inp)
         passes = []
         for _ in range(PASSES):
             times = []
             started = time.perf_counter()
             for inp in inputs:
                 t = time.perf_counter()
-                await evaluate.decide_async(engine, policy, inp, NOW)
+                await evaluate.decide_async(engine, policy, inp)
                 times.append((time.perf_counter() - t) * 1000)
             passes.append(_stats(times, time.perf_counter() - started))
         return _best(passes)
@@ -179,7 +179,7 @@ def measure_async(engine: PolicyEvaluator, policy: Policy, inputs: list[Decision
 
 def run_policy(label: str, policy: Policy, inputs: list[DecisionInput]) -> list[str]:
     engine = PolicyEvaluator(policy)
-    full = measure(lambda inp: evaluate.decide(engine, policy, inp, NOW), inputs)
+    full = measure(lambda inp: evaluate.decide(engine, policy, inp), inputs)
     contexts = {id(i): decision_context(i, *_score(policy, i)) for i in inputs}
     graph = measure(lambda inp: engine.evaluate(policy, "decide", contexts[id(inp)]), inputs)
     awaited = measure_async(engine, policy, inputs)

@@ -2,15 +2,16 @@
 domain's outcome. Stage 5 gives a `Decision`; stage 1 and the ID check give a pre-screen
 verdict; stage 9 a pre-payout verdict.
 
-Each evaluation is a pure function of the policy and its input (`now` only dates an offer's
-expiry), so replay reproduces it. The sync forms serve replay and benchmarks; the async forms
-the activities, where a large graph must not block the event loop.
+Each evaluation is a pure function of the policy and its input, so replay reproduces it; an
+offer's expiry is dated by the workflow when it is offered, on the workflow's clock. The sync
+forms serve replay and benchmarks; the async forms the activities, where a large graph must not
+block the event loop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
@@ -73,7 +74,7 @@ def hits(policy: Policy, graph: str, result: dict[str, Any]) -> list[RuleHit]:
 
 
 def _decision(
-    policy: Policy, inp: DecisionInput, now: datetime, scored: Scored, result: dict[str, Any]
+    policy: Policy, inp: DecisionInput, scored: Scored, result: dict[str, Any]
 ) -> Decision:
     fired = hits(policy, "decide", result)
     verdict = fold(fired, inp.decided_on)
@@ -89,9 +90,7 @@ def _decision(
             {k: raw_offer[k] for k in PriceBand.model_fields if k in raw_offer}
         )
         try:
-            offer = make_offer(
-                inp.product, band, int(raw_offer["limit"]), policy.prices.apr_cap, now
-            )
+            offer = make_offer(inp.product, band, int(raw_offer["limit"]), policy.prices.apr_cap)
         except (PriceAboveCap, ValueError) as exc:
             raise PolicyEvaluationError(f"policy {policy.version}: {exc}") from exc
     return Decision(
@@ -113,22 +112,19 @@ def decide(
     evaluator: PolicyEvaluator,
     policy: Policy,
     inp: DecisionInput,
-    now: datetime,
     scored: Scored | None = None,
 ) -> Decision:
     """`scored` replaces the scorecard's own score: what-if analysis and cut-off tests."""
     scored = scored or score(policy, inp)
     context = decision_context(inp, scored.score, scored.bad_probability)
-    return _decision(policy, inp, now, scored, evaluator.evaluate(policy, "decide", context))
+    return _decision(policy, inp, scored, evaluator.evaluate(policy, "decide", context))
 
 
-async def decide_async(
-    evaluator: PolicyEvaluator, policy: Policy, inp: DecisionInput, now: datetime
-) -> Decision:
+async def decide_async(evaluator: PolicyEvaluator, policy: Policy, inp: DecisionInput) -> Decision:
     scored = score(policy, inp)
     context = decision_context(inp, scored.score, scored.bad_probability)
     result = await evaluator.evaluate_async(policy, "decide", context)
-    return _decision(policy, inp, now, scored, result)
+    return _decision(policy, inp, scored, result)
 
 
 # ---------------------------------------------------------------- stages 1 and 3

@@ -1,11 +1,10 @@
 """Replay: re-evaluate the stored inputs of past decisions under a candidate policy and compare
 with what was decided, before switching to it.
 
-Each recorded stage-5 decision's `input_snapshot` is decided again with the candidate (the offer
-expiry dated at the original decision); the report gives approval, review and rejection rates,
-the average limit and price of approvals, and every application whose outcome changes, both
-ways. The records are read from the store by the command (`commands/replay_policy.py`); this
-module sees them only through `StoredDecision`.
+Each recorded stage-5 decision's `input_snapshot` is decided again with the candidate; the
+report gives approval, review and rejection rates, the average limit and price of approvals, and
+every application whose outcome changes, both ways. The records are read from the store by the
+command (`commands/replay_policy.py`); this module sees them only through `StoredDecision`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -45,8 +43,6 @@ class StoredDecision(Protocol):
     def approved_limit(self) -> int | None: ...
     @property
     def annual_rate(self) -> float | None: ...
-    @property
-    def created_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -118,7 +114,7 @@ def replay(
     for record in records:
         try:
             inp = DecisionInput.model_validate(record.input_snapshot)
-            decision = evaluate.decide(evaluator, candidate, inp, _aware(record.created_at))
+            decision = evaluate.decide(evaluator, candidate, inp)
         except (ValidationError, PolicyEvaluationError) as exc:
             report.skipped.append((record.application_id, str(exc).split("\n", 1)[0]))
             continue
@@ -179,8 +175,3 @@ def format_report(report: ReplayReport, show: int = 20) -> str:
         lines.append(f"skipped {len(report.skipped)} records that cannot be replayed:")
         lines += [f"  {app}: {why}" for app, why in report.skipped[:show]]
     return "\n".join(lines)
-
-
-def _aware(value: datetime) -> datetime:
-    """Stored timestamps read back from SQLite are naive UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -467,7 +467,6 @@ class PayoutInput(BaseModel):
     application_id: str
     amount: int
     account_name: str
-    id_number: str
     card: BankCard
     max_attempts: int
     callback_wait_seconds: float
@@ -560,8 +559,6 @@ class ProjectionInput(BaseModel):
     status: ApplicationStatus
     event: str
     at: datetime
-    product_code: str | None = None
-    requested_amount: int | None = None
     decision_outcome: DecisionOutcome | None = None
     risk_grade: str | None = None
     approved_limit: int | None = None

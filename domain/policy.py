@@ -10,7 +10,7 @@ Pure: no clock, no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -149,9 +149,7 @@ def reapply_date(hits: Iterable[RuleHit], on: date) -> date:
     return on + timedelta(days=days)
 
 
-def make_offer(
-    product: Product, band: PriceBand, limit: int, apr_cap: float, now: datetime
-) -> Offer:
+def make_offer(product: Product, band: PriceBand, limit: int, apr_cap: float) -> Offer:
     """The offer for a grade and limit; refuses (PriceAboveCap) any price above the cap, so no
     offer above it can leave the policy even for a product the table was not checked on."""
     if not product.min_amount <= limit <= product.max_amount:
@@ -165,7 +163,6 @@ def make_offer(
         monthly_fee_rate=band.monthly_fee_rate,
         apr_cap=apr_cap,
         grade=band.grade,
-        expires_at=now + product.timeouts.offer,
     )
 
 

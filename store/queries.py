@@ -168,8 +168,6 @@ def apply_projection(session: Session, inp: ProjectionInput) -> ProjectionOutcom
         "review_queue": inp.review_queue if inp.status == ApplicationStatus.MANUAL_REVIEW else None,
     }
     optional = {
-        "product_code": inp.product_code,
-        "requested_amount": inp.requested_amount,
         "decision_outcome": inp.decision_outcome.value if inp.decision_outcome else None,
         "risk_grade": inp.risk_grade,
         "approved_limit": inp.approved_limit,

@@ -536,7 +536,6 @@ class LoanApplicationWorkflow:
                     application_id=inp.application_id,
                     amount=accepted.amount,
                     account_name=docs.full_name,
-                    id_number=docs.id_number,
                     card=self._s.card or accepted.bank_card,
                     max_attempts=inp.product.payout_max_attempts,
                     callback_wait_seconds=timeouts.payout_callback.total_seconds(),
@@ -779,8 +778,6 @@ class LoanApplicationWorkflow:
             "status": self._s.status,
             "event": event,
             "at": workflow.now(),
-            "product_code": self._inp.product.code,
-            "requested_amount": self._inp.requested_amount,
             "review_queue": self._s.review_queue if in_review else None,
         }
         await calls.project(ProjectionInput(**(base | fields)))

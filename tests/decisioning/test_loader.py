@@ -16,7 +16,7 @@ from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import PolicyLoadError, load_policy
 from domain.enums import DecisionOutcome
-from tests.decisioning.conftest import DEFAULT_POLICY, NOW, make_input
+from tests.decisioning.conftest import DEFAULT_POLICY, make_input
 
 
 def copy_policy(tmp_path: Path, name: str = "candidate") -> Path:
@@ -197,7 +197,7 @@ def test_a_refused_policy_leaves_the_running_one_serving(tmp_path: Path) -> None
     with pytest.raises(PolicyLoadError, match="pre_payout.json"):
         engine.activate(broken)
     assert engine.active is running
-    decision = evaluate.decide(engine, engine.active, make_input(), NOW)
+    decision = evaluate.decide(engine, engine.active, make_input())
     assert decision.outcome == DecisionOutcome.APPROVE and decision.policy_hash == running.hash
 
     stricter = copy_policy(tmp_path, "stricter")
@@ -207,8 +207,8 @@ def test_a_refused_policy_leaves_the_running_one_serving(tmp_path: Path) -> None
         lambda g: row(g, "R004_inquiries_3m").update(i_when="bureau.inquiries_3m > 0"),
     )
     engine.activate(stricter)
-    decision = evaluate.decide(engine, engine.active, make_input(), NOW)
+    decision = evaluate.decide(engine, engine.active, make_input())
     assert decision.outcome == DecisionOutcome.REJECT
     assert decision.policy_version == "2026.11-strict" and decision.policy_hash != running.hash
     # The earlier policy stays registered: replay and in-flight comparisons can still use it.
-    assert evaluate.decide(engine, running, make_input(), NOW).outcome == DecisionOutcome.APPROVE
+    assert evaluate.decide(engine, running, make_input()).outcome == DecisionOutcome.APPROVE

@@ -21,7 +21,7 @@ from domain.enums import ApplicationStatus, NextAction
 from domain.models import AcceptOfferInput, ApplicationView, BankCard, Offer
 from domain.pricing import APR_LEGAL_CAP, build_schedule
 from domain.products import PRODUCTS
-from tests.decisioning.conftest import DEFAULT_POLICY, NOW, make_input
+from tests.decisioning.conftest import DEFAULT_POLICY, make_input
 from workflows import messages
 
 EVALUATOR = PolicyEvaluator(DEFAULT_POLICY)  # hypothesis runs outside pytest's fixture scopes
@@ -57,7 +57,7 @@ def applicants(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def offer_for(changes: dict[str, Any]) -> Offer | None:
-    decision = evaluate.decide(EVALUATOR, EVALUATOR.active, make_input(**changes), NOW)
+    decision = evaluate.decide(EVALUATOR, EVALUATOR.active, make_input(**changes))
     return decision.offer
 
 

@@ -67,7 +67,7 @@ def persona_input(
 def decide(policy_evaluator: PolicyEvaluator, policy: Policy):  # type: ignore[no-untyped-def]
     def run(id_number: str, phone: str = E2E_PHONE, ip_province: str | None = None) -> Decision:
         return evaluate.decide(
-            policy_evaluator, policy, persona_input(id_number, phone, ip_province), NOW
+            policy_evaluator, policy, persona_input(id_number, phone, ip_province)
         )
 
     return run

@@ -160,7 +160,7 @@ def test_a_cap_above_the_legal_ceiling_is_refused() -> None:
 
 
 def test_the_offer_carries_the_price_and_expires_with_the_product() -> None:
-    offer = make_offer(STD, BANDS[1], 2_400_000, 0.24, NOW)
+    offer = make_offer(STD, BANDS[1], 2_400_000, 0.24)
     assert (offer.limit, offer.grade, offer.annual_rate, offer.monthly_fee_rate) == (
         2_400_000,
         "D",
@@ -168,7 +168,7 @@ def test_the_offer_carries_the_price_and_expires_with_the_product() -> None:
         0.0,
     )
     assert offer.terms == STD.terms and offer.min_amount == STD.min_amount
-    assert offer.apr_cap == 0.24 and offer.expires_at == NOW + STD.timeouts.offer
+    assert offer.apr_cap == 0.24 and offer.expires_at is None  # dated by the workflow
     for term in offer.terms:
         for amount in (offer.min_amount, offer.limit):
             assert build_schedule(amount, term, offer.annual_rate).apr <= offer.apr_cap
@@ -176,11 +176,11 @@ def test_the_offer_carries_the_price_and_expires_with_the_product() -> None:
 
 def test_no_offer_is_made_above_the_cap_or_outside_the_product() -> None:
     with pytest.raises(PriceAboveCap):
-        make_offer(STD, BANDS[1], 2_400_000, 0.20, NOW)
+        make_offer(STD, BANDS[1], 2_400_000, 0.20)
     with pytest.raises(ValueError, match="outside"):
-        make_offer(STD, BANDS[0], STD.max_amount + 1, 0.24, NOW)
+        make_offer(STD, BANDS[0], STD.max_amount + 1, 0.24)
     with pytest.raises(ValueError, match="outside"):
-        make_offer(STD, BANDS[0], STD.min_amount - 1, 0.24, NOW)
+        make_offer(STD, BANDS[0], STD.min_amount - 1, 0.24)
 
 
 def test_a_term_the_table_was_not_checked_on_is_refused_when_offered() -> None:
@@ -192,4 +192,4 @@ def test_a_term_the_table_was_not_checked_on_is_refused_when_offered() -> None:
     verify_price(band, STD, 0.2208)
     sixteen = STD.model_copy(update={"code": "CASH_16", "terms": [16]})
     with pytest.raises(PriceAboveCap, match="CASH_16, 16 months"):
-        make_offer(sixteen, band, 1_000_000, 0.2208, NOW)
+        make_offer(sixteen, band, 1_000_000, 0.2208)
