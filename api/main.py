@@ -7,6 +7,7 @@ do), the application store and the blob store, and keeps them in `app.state.serv
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,12 +19,15 @@ from temporalio.client import Client
 from api.deps import Services
 from api.errors import error_response, install_error_handlers
 from api.gateway import ApplicationGateway
-from api.routes import applicant, callbacks, codec, ops, quotes
+from api.ops_users import seed_dev_users
+from api.routes import applicant, callbacks, codec, ops, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+
+logger = logging.getLogger(__name__)
 
 # Room for the multipart envelope around the largest file a route accepts.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -55,6 +59,15 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         client = temporal_client or await connect(settings)
         engine = make_engine(settings.resolved_database_url)
         await asyncio.to_thread(create_tables, engine)
+        if settings.seed_dev_users:
+            created = await asyncio.to_thread(seed_dev_users, engine)
+            if created:
+                logger.warning("development ops users created: %s", ", ".join(created))
+        if not settings.codec_requires_sign_in:
+            logger.warning(
+                "codec endpoint open without sign-in (LOANFLOW_CODEC_REQUIRES_SIGN_IN=false): "
+                "decoded payloads hold personal data; local demos only"
+            )
         app.state.services = Services(
             settings=settings,
             client=client,
@@ -75,7 +88,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (applicant, quotes, ops, callbacks, codec):
+    for module in (applicant, quotes, sessions, ops, callbacks, codec):
         app.include_router(module.router)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)
