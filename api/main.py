@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
@@ -19,6 +19,7 @@ from temporalio.client import Client
 from api.deps import Services
 from api.errors import error_response, install_error_handlers
 from api.gateway import ApplicationGateway
+from api.hygiene import refuse_control_characters
 from api.ops_users import seed_dev_users
 from api.routes import applicant, callbacks, codec, ops, quotes, sessions
 from config.codec import EncryptionCodec
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         summary="Consumer-loan applications from submission to payout, on Temporal",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
     for module in (applicant, quotes, sessions, ops, callbacks, codec):
