@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, UploadFile
 
 from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
 from api.errors import InvalidRequest, NotFound, Unavailable, Unprocessable, UpstreamTimeout
+from api.live import live_or_recorded
 from api.schemas import (
     ApplicantView,
     CarrierAuthorized,
@@ -39,7 +40,6 @@ from domain.models import (
 )
 from domain.naming import UpdateName
 from domain.products import PRODUCTS
-from store import queries
 from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
@@ -97,15 +97,12 @@ async def start_application(
 async def get_application(
     application_id: ApplicantId, gateway: GatewayDep, engine: EngineDep
 ) -> ApplicantView:
-    try:
-        return ApplicantView.of(await gateway.status(application_id))
-    except (Unavailable, UpstreamTimeout):
-        # No worker answered the query (a restart, a deploy): serve the last projected state
-        # rather than an error, marked as not live so the frontend keeps polling.
-        row = await queries.in_thread(engine, queries.get_application, application_id)
-        if row is None:
-            raise
-        return ApplicantView.from_record(row)
+    # No worker answering (a restart, a deploy, Temporal down): the last projected state, marked
+    # as not live so the frontend keeps polling, rather than an error or a hung request.
+    view = await live_or_recorded(gateway, engine, application_id)
+    if isinstance(view, ApplicationView):
+        return ApplicantView.of(view)
+    return ApplicantView.from_record(view)
 
 
 @router.put(
