@@ -25,6 +25,7 @@ from api.routes import applicant, callbacks, codec, ops, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
 
@@ -73,9 +74,17 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             settings=settings,
             client=client,
             engine=engine,
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=EncryptedBlobStore(
+                LocalBlobStore(settings.resolved_blob_dir),
+                settings.blob_keys,
+                settings.blob_key_id,
+            ),
             gateway=ApplicationGateway(client),
-            codec=EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id),
+            codec=EncryptionCodec(
+                settings.payload_encryption_key,
+                settings.payload_key_id,
+                settings.payload_previous_keys,
+            ),
         )
         try:
             yield
