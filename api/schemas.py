@@ -60,11 +60,20 @@ class StartApplicationRequest(BaseModel):
         return found
 
 
-class StartApplicationResponse(BaseModel):
-    application_id: str
+class ApplicantTokensOut(BaseModel):
     applicant_token: str = Field(description="send as `Authorization: Bearer <token>`")
+    expires_at: datetime = Field(description="refresh before this with the refresh token")
+    refresh_token: str = Field(description="for `POST /v1/applications/{id}/token`")
+
+
+class StartApplicationResponse(ApplicantTokensOut):
+    application_id: str
     status: ApplicationStatus
     liveness_challenge: LivenessChallenge | None
+
+
+class TokenRefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=2048)
 
 
 class ApplicantView(BaseModel):

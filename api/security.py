@@ -6,10 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import BadSignature, Unauthorized
+from api.identity import (
+    DEV_KEY_ID,
+    IssuedToken,
+    Scope,
+    TokenClaims,
+    issue_applicant_token,
+    verify_applicant_token,
+)
+from config.settings import Settings
 
 applicant_bearer = HTTPBearer(
     auto_error=False,
@@ -34,17 +46,70 @@ def _hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def applicant_token(secret: str, application_id: str) -> str:
-    """HMAC of the application id: stateless, and useless for any other application."""
-    return _hmac_hex(secret, application_id.encode())
+APPLICANT_SCOPES = frozenset({Scope.READ, Scope.WRITE})
+
+
+def applicant_token(
+    secret: str,
+    application_id: str,
+    *,
+    key_id: str = DEV_KEY_ID,
+    lifetime: timedelta = timedelta(minutes=30),
+    scopes: frozenset[Scope] = APPLICANT_SCOPES,
+) -> str:
+    """A short-lived access token for one application (tests and tools; the API issues tokens
+    with `issue_applicant_tokens`)."""
+    return issue_applicant_token({key_id: secret}, key_id, application_id, scopes, lifetime).token
 
 
 def require_applicant(
-    secret: str, application_id: str, credentials: HTTPAuthorizationCredentials | None
-) -> None:
-    expected = applicant_token(secret, application_id)
-    if credentials is None or not hmac.compare_digest(credentials.credentials, expected):
+    keys: Mapping[str, str] | str,
+    application_id: str,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: Scope = Scope.READ,
+) -> TokenClaims:
+    """The token's claims when it is an unexpired access token of this application with
+    `scope`; `keys` is the ring of signing keys by id (a bare secret means the dev key id)."""
+    ring = {DEV_KEY_ID: keys} if isinstance(keys, str) else keys
+    if credentials is None:
         raise Unauthorized("a valid applicant token for this application is required")
+    claims = verify_applicant_token(ring, credentials.credentials)
+    if not hmac.compare_digest(claims.subject.encode(), application_id.encode()):
+        raise Unauthorized("a valid applicant token for this application is required")
+    if scope not in claims.scopes:
+        raise Unauthorized(f"the token does not allow {scope.value}")
+    return claims
+
+
+@dataclass(frozen=True)
+class ApplicantTokens:
+    access: IssuedToken
+    refresh: IssuedToken
+
+
+def issue_applicant_tokens(
+    settings: Settings, application_id: str, *, read_only: bool = False
+) -> ApplicantTokens:
+    """An access token (read and write, or read only once the application has ended) and a
+    longer-lived refresh token the app exchanges for the next pair."""
+    keys, key_id = settings.token_keys, settings.token_key_id
+    scopes = frozenset({Scope.READ}) if read_only else APPLICANT_SCOPES
+    return ApplicantTokens(
+        access=issue_applicant_token(
+            keys,
+            key_id,
+            application_id,
+            scopes,
+            timedelta(minutes=settings.applicant_token_minutes),
+        ),
+        refresh=issue_applicant_token(
+            keys,
+            key_id,
+            application_id,
+            frozenset({Scope.REFRESH}),
+            timedelta(days=settings.applicant_refresh_days),
+        ),
+    )
 
 
 def require_signature(secret: str, body: bytes, signature: str | None) -> None:

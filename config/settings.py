@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         description="key id -> secret of retired signing keys: their tokens still verify",
     )
     payment_callback_secret: str = DEV_SECRET
+    applicant_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    applicant_refresh_days: int = Field(
+        default=8, ge=1, le=60, description="how long the app can refresh without a new start"
+    )
+    applicant_read_days_after_end: int = Field(
+        default=30, ge=0, le=3650, description="read-only access (the contract) after the end"
+    )
     ops_session_minutes: int = Field(default=60, ge=1, le=24 * 60)
     ops_dev_seed: bool | None = Field(
         default=None,

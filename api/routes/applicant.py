@@ -5,22 +5,33 @@ back as 409 (wrong stage, closed) or 422 (invalid, or the step said no)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Response, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials
 
 from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
-from api.errors import InvalidRequest, NotFound, Unavailable, Unprocessable, UpstreamTimeout
+from api.errors import (
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    UpstreamTimeout,
+)
+from api.identity import Scope
 from api.live import live_or_recorded
 from api.schemas import (
+    ApplicantTokensOut,
     ApplicantView,
     CarrierAuthorized,
     DocumentUploaded,
     StartApplicationRequest,
     StartApplicationResponse,
     SubmitDocumentsRequest,
+    TokenRefreshRequest,
 )
-from api.security import applicant_token, application_id_for
+from api.security import application_id_for, issue_applicant_tokens, require_applicant
 from api.uploads import UploadKind, store_upload, uploaded_documents
 from domain.enums import ApplicationStatus
 from domain.models import (
@@ -40,6 +51,7 @@ from domain.models import (
 )
 from domain.naming import UpdateName
 from domain.products import PRODUCTS
+from store import identity, queries
 from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
@@ -85,11 +97,49 @@ async def start_application(
     except (Unavailable, UpstreamTimeout):
         # The workflow is started and durable; the app can read the challenge with GET later.
         status, challenge = ApplicationStatus.SUBMITTED, None
+    tokens = issue_applicant_tokens(settings, application_id)
     return StartApplicationResponse(
         application_id=application_id,
-        applicant_token=applicant_token(settings.token_secret, application_id),
+        applicant_token=tokens.access.token,
+        expires_at=tokens.access.expires_at,
+        refresh_token=tokens.refresh.token,
         status=status,
         liveness_challenge=challenge,
+    )
+
+
+@router.post(
+    "/{application_id}/token",
+    responses={401: {"description": "the refresh token is expired, revoked or not this one's"}},
+)
+async def refresh_token(
+    application_id: str, body: TokenRefreshRequest, services: ServicesDep
+) -> ApplicantTokensOut:
+    """A new access token and refresh token for the app; the refresh token used is spent (a
+    replay is refused). Once the application has ended the new access token only reads, and
+    after the read period nothing is issued."""
+    settings = services.settings
+    claims = require_applicant(
+        settings.token_keys,
+        application_id,
+        HTTPAuthorizationCredentials(scheme="Bearer", credentials=body.refresh_token),
+        Scope.REFRESH,
+    )
+    engine = services.engine
+    if await queries.in_thread(engine, identity.is_revoked, claims.jti):
+        raise Unauthorized("the refresh token was already used")
+    await queries.in_thread(engine, identity.revoke_token, claims.jti, claims.expires_at)
+    row = await queries.in_thread(engine, queries.get_application, application_id)
+    ended = row is not None and ApplicationStatus(row.status).is_terminal
+    if ended and row is not None:
+        until = queries.utc(row.updated_at) + timedelta(days=settings.applicant_read_days_after_end)
+        if datetime.now(UTC) > until:
+            raise Unauthorized("access to this application has ended")
+    tokens = issue_applicant_tokens(settings, application_id, read_only=ended)
+    return ApplicantTokensOut(
+        applicant_token=tokens.access.token,
+        expires_at=tokens.access.expires_at,
+        refresh_token=tokens.refresh.token,
     )
 
 

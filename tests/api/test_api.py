@@ -364,7 +364,10 @@ async def test_start_is_idempotent_per_client_request_id(api, temporal: Client) 
     again = await api.post("/v1/applications", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["application_id"] == again.json()["application_id"]
-    assert first.json()["applicant_token"] == again.json()["applicant_token"]
+    for started in (first, again):
+        token = {"Authorization": f"Bearer {started.json()['applicant_token']}"}
+        app_path = f"/v1/applications/{started.json()['application_id']}"
+        assert (await api.get(app_path, headers=token)).status_code == 200
     assert first.json()["status"] == "AWAITING_DOCUMENTS"
     assert first.json()["liveness_challenge"]["windows"][0]["action"] == "BLINK"
     workflow_id = application_workflow_id(first.json()["application_id"])
