@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api.errors import Forbidden, Unauthorized
 from api.gateway import ApplicationGateway
 from api.identity import Scope, verify_ops_token
+from api.limits import Limiter
 from api.security import applicant_bearer, ops_bearer, ops_cookie, require_applicant
 from config.codec import EncryptionCodec
 from config.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     blobs: BlobStore
     gateway: ApplicationGateway
     codec: EncryptionCodec
+    limiter: Limiter
 
 
 def get_services(request: Request) -> Services:
@@ -71,6 +73,13 @@ EngineDep = Annotated[Engine, Depends(_engine)]
 BlobsDep = Annotated[BlobStore, Depends(_blobs)]
 GatewayDep = Annotated[ApplicationGateway, Depends(_gateway)]
 CodecDep = Annotated[EncryptionCodec, Depends(_codec)]
+
+
+def _limiter(services: ServicesDep) -> Limiter:
+    return services.limiter
+
+
+LimiterDep = Annotated[Limiter, Depends(_limiter)]
 
 ApplicantCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(applicant_bearer)]
 OpsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(ops_bearer)]

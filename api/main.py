@@ -20,6 +20,7 @@ from api.deps import Services
 from api.errors import error_response, install_error_handlers
 from api.gateway import ApplicationGateway
 from api.hygiene import refuse_control_characters
+from api.limits import build_limiter
 from api.ops_users import seed_dev_users
 from api.routes import applicant, callbacks, codec, ops, quotes, sessions
 from config.codec import EncryptionCodec
@@ -80,6 +81,9 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
                 settings.blob_key_id,
             ),
             gateway=ApplicationGateway(client),
+            limiter=build_limiter(
+                settings.redis_url, settings.redis_prefix, settings.rate_limit_overrides
+            ),
             codec=EncryptionCodec(
                 settings.payload_encryption_key,
                 settings.payload_key_id,
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         try:
             yield
         finally:
+            await app.state.services.limiter.counters.aclose()
             engine.dispose()
 
     app = FastAPI(

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     applicant_read_days_after_end: int = Field(
         default=30, ge=0, le=3650, description="read-only access (the contract) after the end"
     )
+    redis_url: str = Field(
+        default="", description="rate limits and callback nonces; empty: in-memory, one process"
+    )
+    redis_prefix: str = "loanflow:"
+    rate_limit_overrides: dict[str, int] = Field(
+        default_factory=dict, description="rule name -> limit (api.limits), e.g. for load tests"
+    )
     ops_session_minutes: int = Field(default=60, ge=1, le=24 * 60)
     ops_dev_seed: bool | None = Field(
         default=None,

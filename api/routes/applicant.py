@@ -7,10 +7,19 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Response, UploadFile
+from fastapi import APIRouter, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
+from api import limits
+from api.deps import (
+    ApplicantId,
+    BlobsDep,
+    EngineDep,
+    GatewayDep,
+    LimiterDep,
+    ServicesDep,
+    SettingsDep,
+)
 from api.errors import (
     InvalidRequest,
     NotFound,
@@ -20,6 +29,7 @@ from api.errors import (
     UpstreamTimeout,
 )
 from api.identity import Scope
+from api.limits import Limiter
 from api.live import live_or_recorded
 from api.schemas import (
     ApplicantTokensOut,
@@ -61,6 +71,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     404: {"description": "no such application"},
     409: {"description": "wrong stage or finished: `status` is the current one"},
     422: {"description": "invalid request, or the step was refused"},
+    429: {"description": "too many attempts, or locked after wrong codes: see Retry-After"},
 }
 
 
@@ -70,11 +81,19 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     responses={200: {"description": "the same request again: the existing application"}},
 )
 async def start_application(
-    body: StartApplicationRequest, response: Response, settings: SettingsDep, gateway: GatewayDep
+    body: StartApplicationRequest,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+    limiter: LimiterDep,
 ) -> StartApplicationResponse:
     problems = body.problems()
     if problems:
         raise InvalidRequest(problems)
+    await limiter.take(limits.START_PER_IP, client_ip(request))
+    await limiter.take(limits.START_PER_PHONE, body.phone)
+    await limiter.take(limits.START_PER_DEVICE, body.device.fingerprint)
     application_id = application_id_for(settings.token_secret, body.phone, body.client_request_id)
     created = await gateway.start(
         StartApplicationInput(
@@ -186,7 +205,12 @@ async def submit_documents(
 
 
 @router.post("/{application_id}/carrier/sms", responses=_ERRORS)
-async def request_carrier_sms(application_id: ApplicantId, gateway: GatewayDep) -> CarrierSmsResult:
+async def request_carrier_sms(
+    application_id: ApplicantId, request: Request, gateway: GatewayDep, limiter: LimiterDep
+) -> CarrierSmsResult:
+    await limiter.take(limits.SMS_COOL_DOWN, application_id)
+    await limiter.take(limits.SMS_PER_APPLICATION, application_id)
+    await limiter.take(limits.SMS_PER_IP, client_ip(request))
     return await gateway.update(
         application_id, UpdateName.REQUEST_CARRIER_SMS, None, CarrierSmsResult
     )
@@ -194,12 +218,14 @@ async def request_carrier_sms(application_id: ApplicantId, gateway: GatewayDep) 
 
 @router.post("/{application_id}/carrier/authorize", responses=_ERRORS)
 async def authorize_carrier(
-    application_id: ApplicantId, body: CarrierCodeInput, gateway: GatewayDep
+    application_id: ApplicantId, body: CarrierCodeInput, gateway: GatewayDep, limiter: LimiterDep
 ) -> CarrierAuthorized:
+    await _code_attempt(limiter, application_id)
     result = await gateway.update(
         application_id, UpdateName.AUTHORIZE_CARRIER, body, CarrierAuthorizeResult
     )
     if not result.accepted:
+        await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("code_rejected", result.detail, attempts_left=result.attempts_left)
     return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left)
 
@@ -216,12 +242,14 @@ async def accept_offer(
 
 @router.post("/{application_id}/contract/sign", responses=_ERRORS)
 async def sign_contract(
-    application_id: ApplicantId, body: SignContractInput, gateway: GatewayDep
+    application_id: ApplicantId, body: SignContractInput, gateway: GatewayDep, limiter: LimiterDep
 ) -> SignContractResult:
+    await _code_attempt(limiter, application_id)
     result = await gateway.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
     if not result.signed:
+        await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
     return result
 
@@ -268,3 +296,14 @@ async def provide_new_bank_card(
     if not result.accepted:
         raise Unprocessable("card_rejected", result.detail)
     return result
+
+
+async def _code_attempt(limiter: Limiter, application_id: str) -> None:
+    """Codes (carrier SMS, e-sign OTP) are guessable: attempts are counted and too many wrong
+    ones lock the application's code steps for a while, on every API copy."""
+    await limiter.require_not_locked(limits.WRONG_CODES, application_id)
+    await limiter.take(limits.CODE_ATTEMPTS, application_id)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -211,6 +211,8 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
                 "max_image_bytes": 256 * 1024,
                 "max_video_bytes": 512 * 1024,
                 "max_image_pixels": 4_000_000,
+                # Most tests start from the same phone and device.
+                "rate_limit_overrides": {"start-phone": 10_000, "start-device": 10_000},
             }
             | overrides
         )
