@@ -25,6 +25,7 @@ from config.settings import Settings
 from domain.enums import ApplicationStatus, OpsRole
 from store import identity, queries
 from store.blobs import BlobStore
+from vendors.gateway import PaymentGatewayClient
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Services:
     gateway: ApplicationGateway
     codec: EncryptionCodec
     limiter: Limiter
+    payments: PaymentGatewayClient
+    """The gateway's order API: a late RETURNED is checked against it before it counts."""
 
 
 def get_services(request: Request) -> Services:

@@ -29,6 +29,7 @@ from config.temporal import connect
 from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+from vendors.gateway import PaymentGatewayClient
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
                 settings.blob_key_id,
             ),
             gateway=ApplicationGateway(client),
+            payments=PaymentGatewayClient(
+                settings.mocks_url, timeout=settings.vendor_timeout_seconds
+            ),
             limiter=build_limiter(
                 settings.redis_url, settings.redis_prefix, settings.rate_limit_overrides
             ),
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             yield
         finally:
             await app.state.services.limiter.counters.aclose()
+            await app.state.services.payments.aclose()
             engine.dispose()
 
     app = FastAPI(

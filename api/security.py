@@ -22,6 +22,7 @@ from api.identity import (
     verify_applicant_token,
 )
 from config.settings import Settings
+from domain.signing import MAX_CALLBACK_AGE_SECONDS, signature_matches
 
 applicant_bearer = HTTPBearer(
     auto_error=False,
@@ -112,11 +113,22 @@ def issue_applicant_tokens(
     )
 
 
-def require_signature(secret: str, body: bytes, signature: str | None) -> None:
-    """`signature` is the hex HMAC-SHA256 of the raw body under the shared callback secret."""
-    expected = _hmac_hex(secret, body)
-    if not signature or not hmac.compare_digest(signature.strip().lower(), expected):
-        raise BadSignature("X-Signature does not match the body")
+def require_signature(
+    secret: str,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    nonce: str | None,
+    now: float,
+) -> None:
+    """The gateway's signature over timestamp, nonce and body (`domain.signing`), with the
+    timestamp within five minutes of `now`. The nonce's first use is checked by the caller."""
+    if not timestamp or not timestamp.isdigit() or not nonce:
+        raise BadSignature("X-Timestamp and X-Nonce are required")
+    if not signature_matches(secret, timestamp, nonce, body, signature):
+        raise BadSignature("X-Signature does not match timestamp, nonce and body")
+    if abs(now - int(timestamp)) > MAX_CALLBACK_AGE_SECONDS:
+        raise BadSignature("the callback is stale")
 
 
 def application_id_for(secret: str, phone: str, client_request_id: str) -> str:
