@@ -41,11 +41,13 @@ from domain.models import (
     AcceptOfferResult,
     ActionWindow,
     ApplicationView,
+    CarrierCodeInput,
     Consents,
     Device,
     DisbursementRecord,
     GatewayOrder,
     LivenessChallenge,
+    NewBankCardInput,
     Offer,
     PaymentNotification,
     ProjectionInput,
@@ -185,6 +187,22 @@ class StandInApplication:
     @request_carrier_sms.validator
     def _check_sms(self) -> None:
         self._require(ApplicationStatus.AWAITING_CARRIER_AUTH)
+
+    @workflow.update(name=UpdateName.AUTHORIZE_CARRIER)
+    def authorize_carrier(self, inp: CarrierCodeInput) -> None:
+        raise AssertionError("the validator refuses every call in these tests")
+
+    @authorize_carrier.validator
+    def _check_carrier_code(self, inp: CarrierCodeInput) -> None:
+        self._require(ApplicationStatus.AWAITING_CARRIER_AUTH)
+
+    @workflow.update(name=UpdateName.PROVIDE_NEW_BANK_CARD)
+    def provide_new_bank_card(self, inp: NewBankCardInput) -> None:
+        raise AssertionError("the validator refuses every call in these tests")
+
+    @provide_new_bank_card.validator
+    def _check_new_card(self, inp: NewBankCardInput) -> None:
+        self._require(ApplicationStatus.DISBURSING)
 
 
 @workflow.defn(name=WorkflowName.PAYOUT)
