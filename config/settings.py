@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     applicant_read_days_after_end: int = Field(
         default=30, ge=0, le=3650, description="read-only access (the contract) after the end"
     )
+    retention_days_ended: int = Field(
+        default=90, ge=0, description="identity documents of applications that did not disburse"
+    )
+    retention_days_disbursed: int = Field(
+        default=5 * 365, ge=0, description="identity documents of loans (due-diligence records)"
+    )
     redis_url: str = Field(
         default="", description="rate limits and callback nonces; empty: in-memory, one process"
     )

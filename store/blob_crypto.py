@@ -95,6 +95,12 @@ class EncryptedBlobStore:
     def exists(self, key: str) -> bool:
         return self.inner.exists(key)
 
+    def delete(self, key: str) -> bool:
+        delete = getattr(self.inner, "delete", None)
+        if delete is None:
+            raise NotImplementedError(f"{type(self.inner).__name__} cannot delete objects")
+        return bool(delete(key))
+
     def key_id_of(self, key: str) -> str | None:
         """The key id an object is encrypted under; None for a plaintext object."""
         blob = self.inner.get(key)
