@@ -212,10 +212,10 @@ def ops_client(base_url: str, username: str = "admin", password: str | None = No
         from api.ops_users import DEV_PASSWORD
 
         password = DEV_PASSWORD
-    client = httpx.Client(base_url=base_url, timeout=30)
-    response = client.post("/v1/ops/sessions", json={"username": username, "password": password})
+    credentials = {"username": username, "password": password}
+    with httpx.Client(base_url=base_url, timeout=30) as sign_in:
+        response = sign_in.post("/v1/ops/sessions", json=credentials)
     if response.status_code != 200:
-        client.close()
         raise StepRefused(response)
-    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    return client
+    token = response.json()["access_token"]
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
