@@ -7,10 +7,11 @@ do), the application store and the blob store, and keeps them in `app.state.serv
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
@@ -18,12 +19,19 @@ from temporalio.client import Client
 from api.application_workflows import ApplicationWorkflows
 from api.deps import Services
 from api.errors import error_response, install_error_handlers
-from api.routes import applicant, callbacks, codec, ops, quotes
+from api.hygiene import refuse_control_characters
+from api.limits import build_limiter
+from api.ops_users import seed_dev_users
+from api.routes import applicant, callbacks, codec, ops, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+from vendors.gateway import PaymentGatewayClient
+
+logger = logging.getLogger(__name__)
 
 # Room for the multipart envelope around the largest file a route accepts.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -55,17 +63,42 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         client = temporal_client or await connect(settings)
         engine = make_engine(settings.resolved_database_url)
         await asyncio.to_thread(create_tables, engine)
+        if settings.seed_dev_users:
+            created = await asyncio.to_thread(seed_dev_users, engine)
+            if created:
+                logger.warning("development ops users created: %s", ", ".join(created))
+        if not settings.codec_requires_sign_in:
+            logger.warning(
+                "codec endpoint open without sign-in (LOANFLOW_CODEC_REQUIRES_SIGN_IN=false): "
+                "decoded payloads hold personal data; local demos only"
+            )
         app.state.services = Services(
             settings=settings,
             client=client,
             engine=engine,
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=EncryptedBlobStore(
+                LocalBlobStore(settings.resolved_blob_dir),
+                settings.blob_keys,
+                settings.blob_key_id,
+            ),
             workflows=ApplicationWorkflows(client),
-            codec=EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id),
+            payments=PaymentGatewayClient(
+                settings.mocks_url, timeout=settings.vendor_timeout_seconds
+            ),
+            limiter=build_limiter(
+                settings.redis_url, settings.redis_prefix, settings.rate_limit_overrides
+            ),
+            codec=EncryptionCodec(
+                settings.payload_encryption_key,
+                settings.payload_key_id,
+                settings.payload_previous_keys,
+            ),
         )
         try:
             yield
         finally:
+            await app.state.services.limiter.counters.aclose()
+            await app.state.services.payments.aclose()
             engine.dispose()
 
     app = FastAPI(
@@ -73,9 +106,10 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         summary="Consumer-loan applications from submission to payout, on Temporal",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
-    for module in (applicant, quotes, ops, callbacks, codec):
+    for module in (applicant, quotes, sessions, ops, callbacks, codec):
         app.include_router(module.router)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)

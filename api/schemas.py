@@ -8,11 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.enums import ApplicationStatus, BlacklistKind, NextAction
+from domain.enums import ApplicationStatus, NextAction, OpsRole, ReviewOutcome
 from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
 from domain.reasons import ApplicantReason, ReasonCode, applicant_reasons
+from store.screening import BlacklistKind
 from store.tables import Application
 
 PHONE_PATTERN = r"^1\d{10}$"
@@ -59,11 +60,20 @@ class StartApplicationRequest(BaseModel):
         return found
 
 
-class StartApplicationResponse(BaseModel):
-    application_id: str
+class ApplicantTokensOut(BaseModel):
     applicant_token: str = Field(description="send as `Authorization: Bearer <token>`")
+    expires_at: datetime = Field(description="refresh before this with the refresh token")
+    refresh_token: str = Field(description="for `POST /v1/applications/{id}/token`")
+
+
+class StartApplicationResponse(ApplicantTokensOut):
+    application_id: str
     status: ApplicationStatus
     liveness_challenge: LivenessChallenge | None
+
+
+class TokenRefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=2048)
 
 
 class ApplicantView(BaseModel):
@@ -138,6 +148,32 @@ class QuoteRequest(BaseModel):
 
 
 # ---------------------------------------------------------------- ops
+
+
+class OpsSignIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class OpsSessionOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_at: datetime
+    username: str
+    role: OpsRole
+
+
+class ReviewRequest(BaseModel):
+    """A review outcome. The reviewer is the signed-in person; a `reviewer` field sent by older
+    clients is accepted and ignored."""
+
+    outcome: ReviewOutcome
+    approved_limit: int | None = Field(default=None, gt=0, description="lower the limit, fen")
+    reason_code: ReasonCode | None = None
+    note: str = Field(default="", max_length=2000)
+    reviewer: str | None = Field(
+        default=None, max_length=64, deprecated=True, description="ignored: taken from sign-in"
+    )
 
 
 class _Row(BaseModel):

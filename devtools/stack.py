@@ -74,6 +74,13 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # Every local applicant and load generator comes from 127.0.0.1: the per-address limits
+        # would count them as one caller.
+        env.setdefault("LOANFLOW_RATE_LIMIT_OVERRIDES", '{"start-ip": 100000, "sms-ip": 100000}')
+        if self.ui:
+            # The dev server's Web UI cannot send a sign-in with its codec requests: the local
+            # demo opts out explicitly (the API logs it at start) unless told otherwise.
+            env.setdefault("LOANFLOW_CODEC_REQUIRES_SIGN_IN", "false")
         env.update(self.extra_env)
         return env
 

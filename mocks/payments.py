@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from domain.enums import PayoutFailure, PayoutStatus
-from domain.signatures import SIGNATURE_HEADER, sign_payment_callback
+from domain.signing import signed_headers
 from mocks.personas import PayoutFault, luhn_valid, payout_fault_for
 from mocks.settings import MockSettings
 
@@ -276,10 +276,7 @@ class PaymentLedger:
 
     async def _deliver(self, url: str, event: dict[str, object]) -> None:
         body = json.dumps(event, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_payment_callback(self.settings.payment_callback_secret, body),
-        }
+        secret = self.settings.payment_callback_secret
         record: dict[str, object] = {**event, "tries": 0, "delivered": False, "last_error": None}
         with self.lock:
             self.deliveries.append(record)
@@ -289,6 +286,11 @@ class PaymentLedger:
             for tries in range(1, self.settings.callback_max_tries + 1):
                 record["tries"] = tries
                 try:
+                    # Each try is a new signed message: a fresh timestamp and nonce.
+                    headers = {
+                        "Content-Type": "application/json",
+                        **signed_headers(secret, body, int(time.time()), uuid.uuid4().hex),
+                    }
                     response = await client.post(url, content=body, headers=headers)
                     if response.is_success:
                         record["delivered"] = True

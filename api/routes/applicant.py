@@ -5,21 +5,43 @@ back as 409 (wrong stage, closed) or 422 (invalid, or the step said no)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Response, UploadFile
+from fastapi import APIRouter, Request, Response, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import ApplicantId, BlobsDep, EngineDep, ServicesDep, SettingsDep, WorkflowsDep
-from api.errors import InvalidRequest, NotFound, Unavailable, Unprocessable, UpstreamTimeout
+from api import limits
+from api.deps import (
+    ApplicantId,
+    BlobsDep,
+    EngineDep,
+    LimiterDep,
+    ServicesDep,
+    SettingsDep,
+    WorkflowsDep,
+)
+from api.errors import (
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    UpstreamTimeout,
+)
+from api.identity import Scope
+from api.limits import Limiter
+from api.live import live_or_recorded
 from api.schemas import (
+    ApplicantTokensOut,
     ApplicantView,
     CarrierAuthorized,
     DocumentUploaded,
     StartApplicationRequest,
     StartApplicationResponse,
     SubmitDocumentsRequest,
+    TokenRefreshRequest,
 )
-from api.security import applicant_token, application_id_for
+from api.security import application_id_for, issue_applicant_tokens, require_applicant
 from api.uploads import UploadKind, store_upload, uploaded_documents
 from domain.enums import ApplicationStatus
 from domain.models import (
@@ -39,7 +61,7 @@ from domain.models import (
 )
 from domain.naming import UpdateName
 from domain.products import PRODUCTS
-from store import queries
+from store import identity, queries
 from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
@@ -49,6 +71,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     404: {"description": "no such application"},
     409: {"description": "wrong stage or finished: `status` is the current one"},
     422: {"description": "invalid request, or the step was refused"},
+    429: {"description": "too many attempts, or locked after wrong codes: see Retry-After"},
 }
 
 
@@ -59,13 +82,18 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 )
 async def start_application(
     body: StartApplicationRequest,
+    request: Request,
     response: Response,
     settings: SettingsDep,
     workflows: WorkflowsDep,
+    limiter: LimiterDep,
 ) -> StartApplicationResponse:
     problems = body.problems()
     if problems:
         raise InvalidRequest(problems)
+    await limiter.take(limits.START_PER_IP, client_ip(request))
+    await limiter.take(limits.START_PER_PHONE, body.phone)
+    await limiter.take(limits.START_PER_DEVICE, body.device.fingerprint)
     application_id = application_id_for(settings.token_secret, body.phone, body.client_request_id)
     created = await workflows.start(
         StartApplicationInput(
@@ -88,11 +116,49 @@ async def start_application(
     except (Unavailable, UpstreamTimeout):
         # The workflow is started and durable; the app can read the challenge with GET later.
         status, challenge = ApplicationStatus.SUBMITTED, None
+    tokens = issue_applicant_tokens(settings, application_id)
     return StartApplicationResponse(
         application_id=application_id,
-        applicant_token=applicant_token(settings.token_secret, application_id),
+        applicant_token=tokens.access.token,
+        expires_at=tokens.access.expires_at,
+        refresh_token=tokens.refresh.token,
         status=status,
         liveness_challenge=challenge,
+    )
+
+
+@router.post(
+    "/{application_id}/token",
+    responses={401: {"description": "the refresh token is expired, revoked or not this one's"}},
+)
+async def refresh_token(
+    application_id: str, body: TokenRefreshRequest, services: ServicesDep
+) -> ApplicantTokensOut:
+    """A new access token and refresh token for the app; the refresh token used is spent (a
+    replay is refused). Once the application has ended the new access token only reads, and
+    after the read period nothing is issued."""
+    settings = services.settings
+    claims = require_applicant(
+        settings.token_keys,
+        application_id,
+        HTTPAuthorizationCredentials(scheme="Bearer", credentials=body.refresh_token),
+        Scope.REFRESH,
+    )
+    engine = services.engine
+    if await queries.in_thread(engine, identity.is_revoked, claims.jti):
+        raise Unauthorized("the refresh token was already used")
+    await queries.in_thread(engine, identity.revoke_token, claims.jti, claims.expires_at)
+    row = await queries.in_thread(engine, queries.get_application, application_id)
+    ended = row is not None and ApplicationStatus(row.status).is_terminal
+    if ended and row is not None:
+        until = queries.utc(row.updated_at) + timedelta(days=settings.applicant_read_days_after_end)
+        if datetime.now(UTC) > until:
+            raise Unauthorized("access to this application has ended")
+    tokens = issue_applicant_tokens(settings, application_id, read_only=ended)
+    return ApplicantTokensOut(
+        applicant_token=tokens.access.token,
+        expires_at=tokens.access.expires_at,
+        refresh_token=tokens.refresh.token,
     )
 
 
@@ -100,15 +166,12 @@ async def start_application(
 async def get_application(
     application_id: ApplicantId, workflows: WorkflowsDep, engine: EngineDep
 ) -> ApplicantView:
-    try:
-        return ApplicantView.of(await workflows.status(application_id))
-    except (Unavailable, UpstreamTimeout):
-        # No worker answered the query (a restart, a deploy): serve the last projected state
-        # rather than an error, marked as not live so the frontend keeps polling.
-        row = await queries.in_thread(engine, queries.get_application, application_id)
-        if row is None:
-            raise
-        return ApplicantView.from_record(row)
+    # No worker answering (a restart, a deploy, Temporal down): the last projected state, marked
+    # as not live so the frontend keeps polling, rather than an error or a hung request.
+    view = await live_or_recorded(workflows, engine, application_id)
+    if isinstance(view, ApplicationView):
+        return ApplicantView.of(view)
+    return ApplicantView.from_record(view)
 
 
 @router.put(
@@ -143,8 +206,11 @@ async def submit_documents(
 
 @router.post("/{application_id}/carrier/sms", responses=_ERRORS)
 async def request_carrier_sms(
-    application_id: ApplicantId, workflows: WorkflowsDep
+    application_id: ApplicantId, request: Request, workflows: WorkflowsDep, limiter: LimiterDep
 ) -> CarrierSmsResult:
+    await limiter.take(limits.SMS_COOL_DOWN, application_id)
+    await limiter.take(limits.SMS_PER_APPLICATION, application_id)
+    await limiter.take(limits.SMS_PER_IP, client_ip(request))
     return await workflows.update(
         application_id, UpdateName.REQUEST_CARRIER_SMS, None, CarrierSmsResult
     )
@@ -152,12 +218,17 @@ async def request_carrier_sms(
 
 @router.post("/{application_id}/carrier/authorize", responses=_ERRORS)
 async def authorize_carrier(
-    application_id: ApplicantId, body: CarrierCodeInput, workflows: WorkflowsDep
+    application_id: ApplicantId,
+    body: CarrierCodeInput,
+    workflows: WorkflowsDep,
+    limiter: LimiterDep,
 ) -> CarrierAuthorized:
+    await _code_attempt(limiter, application_id)
     result = await workflows.update(
         application_id, UpdateName.AUTHORIZE_CARRIER, body, CarrierAuthorizeResult
     )
     if not result.accepted:
+        await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("code_rejected", result.detail, attempts_left=result.attempts_left)
     return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left)
 
@@ -176,12 +247,17 @@ async def accept_offer(
 
 @router.post("/{application_id}/contract/sign", responses=_ERRORS)
 async def sign_contract(
-    application_id: ApplicantId, body: SignContractInput, workflows: WorkflowsDep
+    application_id: ApplicantId,
+    body: SignContractInput,
+    workflows: WorkflowsDep,
+    limiter: LimiterDep,
 ) -> SignContractResult:
+    await _code_attempt(limiter, application_id)
     result = await workflows.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
     if not result.signed:
+        await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
     return result
 
@@ -228,3 +304,14 @@ async def provide_new_bank_card(
     if not result.accepted:
         raise Unprocessable("card_rejected", result.detail)
     return result
+
+
+async def _code_attempt(limiter: Limiter, application_id: str) -> None:
+    """Codes (carrier SMS, e-sign OTP) are guessable: attempts are counted and too many wrong
+    ones lock the application's code steps for a while, on every API copy."""
+    await limiter.require_not_locked(limits.WRONG_CODES, application_id)
+    await limiter.take(limits.CODE_ATTEMPTS, application_id)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -17,8 +17,6 @@ from reportlab.pdfgen import canvas
 
 from domain.enums import PayoutFailure, PayoutStatus
 from domain.models import BureauReport, CarrierReport, SubmitPayoutInput
-from domain.signatures import payment_callback_signed as verify_signature
-from domain.signatures import sign_payment_callback as sign
 from mocks.app import create_app
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW, id_number_in_bucket, make_card_number
 from mocks.settings import MockSettings
@@ -27,7 +25,7 @@ from vendors.base import VendorClient, VendorError
 from vendors.bureau import BureauClient
 from vendors.carrier import CarrierClient
 from vendors.esign import EsignClient
-from vendors.gateway import PaymentGatewayClient
+from vendors.gateway import PaymentGatewayClient, sign, verify_signature
 from vendors.identity import IdentityClient, IdentityResult
 
 BASE = "http://mocks.test"
@@ -187,12 +185,15 @@ async def test_gateway(http: httpx.AsyncClient) -> None:
 
 def test_signature_helpers() -> None:
     body = json.dumps({"order_id": "PO1", "status": "SUCCEEDED"}).encode()
-    signature = sign("s", body)
-    assert len(signature) == 64 and verify_signature("s", body, signature)
-    assert verify_signature("s", body, signature.upper())
-    assert not verify_signature("s", body + b" ", signature)
-    assert not verify_signature("t", body, signature)
-    assert not verify_signature("s", body, None) and not verify_signature("s", body, "")
+    ts, nonce = "1764500000", "n-1"
+    signature = sign("s", body, ts, nonce)
+    assert len(signature) == 64 and verify_signature("s", body, signature, ts, nonce)
+    assert verify_signature("s", body, signature.upper(), ts, nonce)
+    assert not verify_signature("s", body + b" ", signature, ts, nonce)
+    assert not verify_signature("t", body, signature, ts, nonce)
+    assert not verify_signature("s", body, signature, "1764500001", nonce)
+    assert not verify_signature("s", body, signature, ts, "n-2")
+    assert not verify_signature("s", body, None, ts, nonce)
 
 
 # ---------------------------------------------------------------- failure mapping
