@@ -22,7 +22,15 @@ import numpy as np
 from domain.idnumber import InvalidIdNumber, parse_id_number
 from domain.reasons import ReasonCode
 from domain.regions import place_of_address, place_of_authority, place_of_code
-from vision.card import CardQuad, half_turn, locate_card, rectify
+from vision.card import (
+    card_width,
+    cut_by_edge,
+    cut_off,
+    glare_patches,
+    half_turn,
+    locate_card,
+    rectify,
+)
 from vision.faces import FaceBox, FaceEngine
 from vision.idfields import (
     CARD_H,
@@ -33,6 +41,7 @@ from vision.idfields import (
     ParsedFields,
     TextLine,
     address_tail,
+    birth_date,
     clean,
     cut_label,
     normalise_id_number,
@@ -48,7 +57,6 @@ from vision.images import (
     Quality,
     QualityGates,
     VisionError,
-    fit_long_side,
     measure_quality,
     to_gray,
 )
@@ -80,15 +88,9 @@ UNCORROBORATED_NUMBER_CONFIDENCE = 0.95
 # misreads them (measured: small real photos 215-401 px wide were all misread), so ask for a
 # closer photo instead of calling it blurred.
 MIN_CARD_PIXELS = 480
-# Saturated glare: grey >= GLARE_LEVEL on the flattened card, a patch at least GLARE_AREA of
-# the card (0.15% = ~700 px, a few characters) where print should be.
-GLARE_LEVEL = 250
-GLARE_AREA = 0.0015
-# A corner this close to the photo's border (fraction of its size) means the card goes past it.
-EDGE_MARGIN = 0.004
 # Fields read twice (the second time from their own crop, enlarged): two reads that disagree
 # get a third; no majority is a doubtful field, refused with I024.
-CONFIRMED_FIELDS = ("name", "address", "id_number", "issuing_authority")
+CONFIRMED_FIELDS = ("name", "birth_date", "address", "id_number", "issuing_authority")
 # Legal validity periods (Resident Identity Card Law, art. 5) in years.
 VALIDITY_YEARS = (5, 10, 20)
 
@@ -241,64 +243,6 @@ def read_side(rgb: np.ndarray, side: str, ocr: OcrEngine) -> SideReading:
     )
 
 
-def card_width(quad: CardQuad) -> float:
-    c = quad.corners
-    return float((np.linalg.norm(c[1] - c[0]) + np.linalg.norm(c[2] - c[3])) / 2)
-
-
-def cut_by_edge(rgb: np.ndarray, quad: CardQuad) -> bool:
-    """A card outline with a corner on (or past) the photo's border; a whole-photo card (a
-    scan) is judged by `cut_off`."""
-    height, width = rgb.shape[:2]
-    if quad.whole_photo:
-        return True
-    c = quad.corners
-    margin = EDGE_MARGIN * max(width, height)
-    return bool(
-        (c[:, 0] <= margin).any()
-        or (c[:, 1] <= margin).any()
-        or (c[:, 0] >= width - 1 - margin).any()
-        or (c[:, 1] >= height - 1 - margin).any()
-    )
-
-
-def cut_off(rgb: np.ndarray, quad: CardQuad | None) -> bool:
-    """Whether a light card-like region runs into the photo's border without filling the
-    photo: a card partly outside the frame (a scan fills it whole)."""
-    small = fit_long_side(rgb, 320)
-    gray = cv2.GaussianBlur(to_gray(small), (5, 5), 0)
-    _, split = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(split)
-    if count < 2:
-        return False
-    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    x, y, w, h, area = stats[biggest]
-    share = area / float(gray.size)
-    touches = x <= 1 or y <= 1 or x + w >= gray.shape[1] - 1 or y + h >= gray.shape[0] - 1
-    if not touches or not 0.05 < share < (0.9 if quad is not None else 0.8):
-        return False
-    # what is left of a card clipped by the frame is a convex polygon of a few straight sides
-    region = (labels == biggest).astype(np.uint8)
-    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
-    hull_area = cv2.contourArea(hull)
-    corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
-    return bool(hull_area > 0 and area / hull_area > 0.9 and len(corners) <= 7)
-
-
-def glare_patches(card: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (left, top, right, bottom) of saturated patches on the flattened card."""
-    gray = cv2.GaussianBlur(to_gray(card), (0, 0), 2)
-    mask = (gray >= GLARE_LEVEL).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-    least = GLARE_AREA * CARD_W * CARD_H
-    return [
-        (int(x), int(y), int(x + w), int(y + h))
-        for x, y, w, h, area in stats[1:count]
-        if area >= least and area < 0.6 * CARD_W * CARD_H
-    ]
-
-
 def _text_area(side: str) -> tuple[float, float, float, float]:
     if side == "front":
         return 0.0, 0.0, PORTRAIT_X * CARD_W, CARD_H
@@ -306,26 +250,38 @@ def _text_area(side: str) -> tuple[float, float, float, float]:
 
 
 def _check_glare(card: np.ndarray, side: str, fields: ParsedFields) -> None:
-    """Glare that may hide print: a saturated patch in the text area while a field is missing
-    or doubtful, or touching a field's lines (a value may have lost characters under it)."""
+    """Glare that hides print, a person could not read it either: a saturated patch in the text
+    area while a field is missing or doubtful, or over a value line, or just past the end of a
+    line that could have gone on (a value may have lost its last characters under it)."""
     left, top, right, bottom = _text_area(side)
     boxes = [b for b in glare_patches(card) if b[0] < right and b[2] > left and b[3] > top]
     if not boxes:
         return
-    troubled = bool(fields.problems or fields.doubtful)
-    touched = any(
-        b[0] < line.right + line.height
-        and b[2] > line.left - line.height
-        and b[1] < line.bottom
-        and b[3] > line.top
-        for lines in fields.sources.values()
-        for line in lines
-        for b in boxes
-    )
-    if troubled or touched:
+    if fields.problems or fields.doubtful or any(_hides(b, fields) for b in boxes):
         raise CardRejected(
             ReasonCode.I023_ID_CARD_GLARE, f"a reflection covers printed text on the card {side}"
         )
+
+
+def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
+    for group in fields.sources.values():
+        if not group:
+            continue
+        column_right = max(line.right for line in group)
+        last_top = max(line.top for line in group)
+        for line in group:
+            band = min(box[3], line.bottom) - max(box[1], line.top)
+            if band < 0.5 * line.height:
+                continue
+            inside = max(0.0, min(box[2], line.right) - max(box[0], line.left))
+            if inside > 0.3 * (line.right - line.left):
+                return True
+            # a wrapped line (full width, another below it) cannot go on under the glare
+            wrapped = line.right > column_right - line.height and line.top < last_top - 4
+            past_end = box[2] > line.right + 0.3 * line.height
+            if past_end and box[0] < line.right + line.height and not wrapped:
+                return True
+    return False
 
 
 def _crop(card: np.ndarray, lines: list[TextLine], left_limit: float | None, pad: float):
@@ -351,6 +307,9 @@ def _enlarge(crop: np.ndarray, factor: float) -> np.ndarray:
 def _normal(name: str, text: str) -> str | None:
     if name == "id_number":
         return normalise_id_number(text)[0]
+    if name == "birth_date":
+        born = birth_date(clean(text))
+        return born.isoformat() if born else None
     return re.sub(r"[^\u3400-\u9fff0-9A-Za-z·]", "", clean(text)) or None
 
 
@@ -398,7 +357,8 @@ def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
             continue
         third = _reread(name, fields, card, ocr, pad=0.4, factor=1.5)
         if third is not None and third == second:
-            fields.put(name, third, min(fields.confidence[name], REPAIRED_CONFIDENCE))
+            value = date.fromisoformat(third) if name == "birth_date" else third
+            fields.put(name, value, min(fields.confidence[name], REPAIRED_CONFIDENCE))
         elif third != first:
             fields.doubtful.append(name)
 

@@ -363,8 +363,14 @@ def value_region(name: str, lines: list[TextLine]) -> tuple[int, int, int, int]:
     return (int(box[0]), int(max(box[1], 0)), int(min(box[2], CARD_W)), int(min(box[3], CARD_H)))
 
 
+def birth_date(text: str) -> date | None:
+    match = _BIRTH_RE.search(text)
+    return _date(*match.groups()) if match else None
+
+
 def _birth(found: list[list[TextLine]], out: ParsedFields) -> None:
     text, score = _row_text(found[0], FRONT_LABELS)
+    out.sources["birth_date"] = [line for line in found[0] if clean(line.text) not in FRONT_LABELS]
     match = _BIRTH_RE.search(text)
     born = _date(*match.groups()) if match else None
     if born is None:

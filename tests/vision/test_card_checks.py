@@ -215,3 +215,13 @@ def test_no_image_makes_the_reader_raise_anything_but_a_refusal(data: bytes, ocr
             _read(data, side, ocr)
         except VisionError:
             pass
+
+
+def test_the_evaluation_scores_a_slice_of_the_held_out_split_through_the_activity() -> None:
+    from synthetic.card_eval import evaluate
+
+    score = evaluate("heldout", 2).summary()
+    assert score["cards"] == 2
+    assert score["accepted_with_misread"] == 0
+    assert score["expired_accepted"] == 0 and score["retakes_accepted"] == 0
+    assert score["I010_with_correct_entries"] == 0
