@@ -26,12 +26,20 @@ import numpy as np
 
 from domain.enums import DocumentKind
 from domain.models import DocumentRef, IdCardInput, IdCardResult
-from samples.cards import CardHolder, card_back, card_front, portrait, portrait_photos
+from samples.cards import (
+    PORTRAIT_BOX,
+    CardHolder,
+    card_back,
+    card_front,
+    portrait,
+    portrait_photos,
+)
 from samples.scenes import photograph as current_photograph
 from samples.scenes import random_distortion
 from synthetic.id_cards import (
     STYLES,
     Drawn,
+    ink_boxes,
     missing_fonts,
     photograph,
     random_holder,
@@ -86,7 +94,11 @@ class Card:
 
 def _side_drawings(holder: CardHolder, face: np.ndarray, style: str, seed: int):
     if style == "current":
-        return Drawn(card_front(holder, face, seed)), Drawn(card_back(holder, seed))
+        front, back = card_front(holder, face, seed), card_back(holder, seed)
+        return (
+            Drawn(front, ink_boxes(front, PORTRAIT_BOX), PORTRAIT_BOX),
+            Drawn(back, [b for b in ink_boxes(back) if b[1] > 0.6 * back.shape[0]]),
+        )
     return render_front(holder, face, STYLES[style], seed), render_back(holder, STYLES[style], seed)
 
 

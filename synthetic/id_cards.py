@@ -253,6 +253,23 @@ class Drawn:
 
     rgb: np.ndarray
     text_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    portrait_box: tuple[int, int, int, int] | None = None
+
+
+def ink_boxes(rgb: np.ndarray, exclude: tuple[int, int, int, int] | None = None):
+    """Boxes of printed words on a card drawn elsewhere (dark ink joined along the line)."""
+    ink = (rgb.min(axis=2) < 150).astype(np.uint8)
+    if exclude is not None:
+        left, top, right, bottom = exclude
+        ink[top:bottom, left:right] = 0
+    ink[: CARD_H // 3, : CARD_W // 4] = 0  # the emblem of a back
+    joined = cv2.dilate(ink, np.ones((3, 15), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    return [
+        (int(x), int(y), int(x + w), int(y + h))
+        for x, y, w, h, area in stats[1:count]
+        if h >= 12 and w >= 12
+    ]
 
 
 class _Painter:
@@ -313,7 +330,8 @@ def render_front(holder: CardHolder, portrait: np.ndarray, style: Style, seed: i
     p.value((255 + ddx + dx, 444 + ddy), holder.id_number, 38)
     left, top = 575 + dx // 2, 65 + dy // 2
     p.image.paste(Image.fromarray(portrait), (left, top))
-    return Drawn(np.asarray(p.image), p.boxes)
+    box = (left, top, left + portrait.shape[1], top + portrait.shape[0])
+    return Drawn(np.asarray(p.image), p.boxes, box)
 
 
 def render_back(holder: CardHolder, style: Style, seed: int) -> Drawn:
@@ -484,6 +502,10 @@ def photograph(drawn: Drawn, shot: Shot) -> tuple[bytes, bool]:
             lost = washed[max(top, 0) : bottom, max(left, 0) : right] & printed
             if printed.any() and lost.sum() > 0.2 * printed.sum():
                 legible = False
+        if drawn.portrait_box is not None:
+            left, top, right, bottom = drawn.portrait_box
+            if washed[top:bottom, left:right].mean() > 0.15:
+                legible = False  # the face under the reflection cannot be compared either
     photo = (1600, 1200) if rng.random() < 0.7 else (1200, 1600)
     src = np.float32([[0, 0], [CARD_W, 0], [CARD_W, CARD_H], [0, CARD_H]])
     dst = _corners(shot, photo, rng).astype(np.float32)
