@@ -1,13 +1,21 @@
 """Reading both sides of a resident ID card from phone photos, and the checks on what was read.
 
-Per side: find the card and flatten it (`vision.card`), check that it is bright and sharp
-enough to read, stretch its contrast (a card photographed in dim light reads like a bright one
-once its own black and white points are used), read every line once (`vision.ocr`), decide
-which way up the card lies from where its anchor lines landed, and parse the fields by position
-(`vision.idfields`). The front also yields the portrait, found by the face detector in the
-portrait column. Then the cross-checks of GB 11643 and the card itself: the number's check
-digit, birth date and sex digit against the printed ones, the ethnic group, a validity period
-of a legal length that has not ended on the application date, and the applicant's entries.
+Per side: find the card (`vision.card`); a photo too small to read (I022) or a card cut by the
+photo's edge (I021) is refused before anything is read. Flatten it, check that it is dark or
+sharp enough to read, stretch its contrast, read every line once (`vision.ocr`), decide which
+way up the card lies from where its anchor lines landed, and parse the fields by their position
+relative to the labels found on the card (`vision.idfields`). Then the second look: every
+free-text field and the number are read again from their own enlarged crop, a disagreement
+gets a third read, no majority leaves the field doubtful (I024). Saturated glare where print
+may be hidden is I023; a pale, evenly lit card is not refused for its brightness.
+
+The cross-checks: every required field read (a field not read is a refusal, never a skipped
+check); GB 11643 (check digit, birth date and sex digit against the printed ones); the ethnic
+group; GB/T 2260 places (the address starts with a known province and city, the issuing
+authority is that city's or county's bureau, the number's region agrees or the number was read
+surely); a legal validity period not ended on the application date (I008); and the applicant's
+entries, where a difference is theirs (I010) only when the card's reading is confident and
+every other check held.
 """
 
 from __future__ import annotations
