@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -242,7 +243,7 @@ class Score:
             "read": {k: str(v) for k, v in got.items()},
         }
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         total, right = sum(self.fields.values()), sum(self.right.values())
         readable = self.expected["accept"]
         return {

@@ -181,7 +181,7 @@ def parse_front(lines: list[TextLine]) -> ParsedFields:
     id_row = _id_row(lines)
     if id_row is None:
         out.problems.append("no ID number line")
-        floor = CARD_H
+        floor: float = CARD_H
     else:
         text, score = _row_text(id_row, FRONT_LABELS)
         out.boxes["id_number"] = _union(id_row)
