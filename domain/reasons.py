@@ -34,6 +34,10 @@ class ReasonCode(StrEnum):
     I013_SPOOF_SUSPECTED = "I013"
     I014_IMAGE_TOO_DARK = "I014"
     I015_IMAGE_BLURRED = "I015"
+    I021_ID_CARD_CUT_OFF = "I021"
+    I022_IMAGE_TOO_SMALL = "I022"
+    I023_ID_CARD_GLARE = "I023"
+    I024_ID_FIELD_DOUBTFUL = "I024"
     # carrier
     C001_CARRIER_AUTH_FAILED = "C001"
     C002_CARRIER_REPORT_UNAVAILABLE = "C002"
@@ -199,6 +203,34 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
             0,
         ),
         _r(
+            ReasonCode.I021_ID_CARD_CUT_OFF,
+            "the ID card is cut by the photo's edge",
+            "Part of your ID card is outside the photo; please retake it with all four corners "
+            "inside the frame.",
+            0,
+        ),
+        _r(
+            ReasonCode.I022_IMAGE_TOO_SMALL,
+            "photo or card too small / too low resolution to read",
+            "The photo of your ID card is too small to read; please move closer so that the "
+            "card fills most of the frame, and upload the original photo.",
+            0,
+        ),
+        _r(
+            ReasonCode.I023_ID_CARD_GLARE,
+            "glare (a saturated reflection) over the printed text of the ID card",
+            "A reflection covers part of your ID card; please tilt the card away from the "
+            "light and retake it.",
+            0,
+        ),
+        _r(
+            ReasonCode.I024_ID_FIELD_DOUBTFUL,
+            "an ID card field stayed doubtful after a second look",
+            "Part of your ID card could not be read with certainty; please retake the photo "
+            "flat, sharp and in good light.",
+            0,
+        ),
+        _r(
             ReasonCode.C001_CARRIER_AUTH_FAILED,
             "carrier SMS code attempts exhausted",
             "The phone authorization failed; " + _RETRY.lower(),
@@ -303,6 +335,10 @@ RETAKE_REASONS = frozenset(
         ReasonCode.I013_SPOOF_SUSPECTED,
         ReasonCode.I014_IMAGE_TOO_DARK,
         ReasonCode.I015_IMAGE_BLURRED,
+        ReasonCode.I021_ID_CARD_CUT_OFF,
+        ReasonCode.I022_IMAGE_TOO_SMALL,
+        ReasonCode.I023_ID_CARD_GLARE,
+        ReasonCode.I024_ID_FIELD_DOUBTFUL,
     }
 )
 """Identity failures the applicant can fix by uploading again, within the attempt limit."""

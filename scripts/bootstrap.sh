@@ -15,6 +15,24 @@ if ! fc-list 2>/dev/null | grep -qi "wqy zenhei" && [ ! -f /usr/share/fonts/true
   fi
 fi
 
+# Further Chinese font families for the ID-card evaluation (synthetic.card_eval): Song/Ming, Kai
+# and Hei faces the reader was not built on. Missing ones are skipped by the evaluation, named.
+for pair in fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc \
+            fonts-arphic-uming:/usr/share/fonts/truetype/arphic/uming.ttc \
+            fonts-arphic-ukai:/usr/share/fonts/truetype/arphic/ukai.ttc \
+            fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc; do
+  pkg=${pair%%:*} file=${pair#*:}
+  [ -f "$file" ] && continue
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing $pkg" >&2
+    apt-get install -y -q "$pkg" >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$pkg" >/dev/null 2>&1; } \
+      || echo "bootstrap: could not install $pkg; the card evaluation skips its styles" >&2
+  else
+    echo "bootstrap: $pkg missing (needs root apt-get); the card evaluation skips its styles" >&2
+  fi
+done
+
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.loanflow-installed

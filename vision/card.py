@@ -28,6 +28,12 @@ CARD_ASPECT = CARD_W / CARD_H  # 1.585 (ISO/IEC 7810 ID-1)
 _ASPECT_RANGE = (1.3, 1.95)
 _MIN_AREA = 0.06  # of the photo
 _MIN_FILL = 0.88  # outline area over quadrilateral area: rounded corners cost ~1%
+# Saturated glare: grey >= GLARE_LEVEL on the flattened card, a patch at least GLARE_AREA of
+# the card (0.15% = ~700 px, a few characters) where print should be.
+GLARE_LEVEL = 250
+GLARE_AREA = 0.0015
+# A corner this close to the photo's border (fraction of its size) means the card goes past it.
+EDGE_MARGIN = 0.004
 
 
 @dataclass(frozen=True)
@@ -164,3 +170,61 @@ def rectify(rgb: np.ndarray, quad: CardQuad) -> np.ndarray:
 
 def half_turn(rgb: np.ndarray) -> np.ndarray:
     return cv2.rotate(rgb, cv2.ROTATE_180)
+
+
+def card_width(quad: CardQuad) -> float:
+    c = quad.corners
+    return float((np.linalg.norm(c[1] - c[0]) + np.linalg.norm(c[2] - c[3])) / 2)
+
+
+def cut_by_edge(rgb: np.ndarray, quad: CardQuad) -> bool:
+    """A card outline with a corner on (or past) the photo's border; a whole-photo card (a
+    scan) is judged by `cut_off`."""
+    height, width = rgb.shape[:2]
+    if quad.whole_photo:
+        return True
+    c = quad.corners
+    margin = EDGE_MARGIN * max(width, height)
+    return bool(
+        (c[:, 0] <= margin).any()
+        or (c[:, 1] <= margin).any()
+        or (c[:, 0] >= width - 1 - margin).any()
+        or (c[:, 1] >= height - 1 - margin).any()
+    )
+
+
+def cut_off(rgb: np.ndarray, quad: CardQuad | None) -> bool:
+    """Whether a light card-like region runs into the photo's border without filling the
+    photo: a card partly outside the frame (a scan fills it whole)."""
+    small = fit_long_side(rgb, 320)
+    gray = cv2.GaussianBlur(to_gray(small), (5, 5), 0)
+    _, split = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(split)
+    if count < 2:
+        return False
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, area = stats[biggest]
+    share = area / float(gray.size)
+    touches = x <= 1 or y <= 1 or x + w >= gray.shape[1] - 1 or y + h >= gray.shape[0] - 1
+    if not touches or not 0.05 < share < (0.9 if quad is not None else 0.8):
+        return False
+    # what is left of a card clipped by the frame is a convex polygon of a few straight sides
+    region = (labels == biggest).astype(np.uint8)
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    hull_area = cv2.contourArea(hull)
+    corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+    return bool(hull_area > 0 and area / hull_area > 0.9 and len(corners) <= 7)
+
+
+def glare_patches(card: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes (left, top, right, bottom) of saturated patches on the flattened card."""
+    gray = cv2.GaussianBlur(to_gray(card), (0, 0), 2)
+    mask = (gray >= GLARE_LEVEL).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    least = GLARE_AREA * CARD_W * CARD_H
+    return [
+        (int(x), int(y), int(x + w), int(y + h))
+        for x, y, w, h, area in stats[1:count]
+        if area >= least and area < 0.6 * CARD_W * CARD_H
+    ]

@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
 CARD_W, CARD_H = 856, 540
 # Card form of the 56 groups (GB 3304 order), as printed after 民族, without 族.
 ETHNIC_GROUPS = (
@@ -89,6 +91,11 @@ class ParsedFields:
     problems: list[str] = field(default_factory=list)
     # (left, top, right, bottom) of the lines a field came from, on the card
     boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    # the lines each field was read from, and where values start right of the labels (card x)
+    sources: dict[str, list[TextLine]] = field(default_factory=dict)
+    value_left: float | None = None
+    # fields whose reads disagreed after a second look (vision.idcard.confirm)
+    doubtful: list[str] = field(default_factory=list)
 
     def put(self, name: str, value: object, score: float) -> None:
         self.values[name] = value
@@ -163,26 +170,87 @@ def _date(year: str, month: str, day: str) -> date | None:
 
 
 def parse_front(lines: list[TextLine]) -> ParsedFields:
-    """Name, sex, ethnicity, birth date, address and ID number from the front's text column."""
+    """Name, sex, ethnicity, birth date, address and ID number from the front's text column.
+
+    The number's row is found wherever it lies (a photo may put it past the column); the
+    labels found on the card say where values start, so a label glued to its value and misread
+    is cut off by position, whatever the recogniser made of it."""
     out = ParsedFields()
+    lines = [line for line in lines if not any(n in line.text for n in _NOISE)]
+    out.value_left = value_column(lines, ("姓名", "性别", "出生", "住址"))
+    id_row = _id_row(lines)
+    if id_row is None:
+        out.problems.append("no ID number line")
+        floor: float = CARD_H
+    else:
+        text, score = _row_text(id_row, FRONT_LABELS)
+        out.boxes["id_number"] = _union(id_row)
+        number, repaired = normalise_id_number(text)
+        if number is None:
+            out.problems.append("ID number unreadable")
+        else:
+            out.put("id_number", number, min(score, REPAIRED_CONFIDENCE) if repaired else score)
+            out.sources["id_number"] = [ln for ln in id_row if _digits(ln) >= 6] or id_row
+        floor = min(line.top for line in id_row)
     column = [
         line
         for line in lines
-        if line.cx < PORTRAIT_X * CARD_W and not any(n in line.text for n in _NOISE)
+        if line.cx < PORTRAIT_X * CARD_W
+        and line.cy < floor
+        and (id_row is None or line not in id_row)
     ]
-    grouped = rows(column)
-    id_index = next((i for i in range(len(grouped) - 1, -1, -1) if _has_id(grouped[i])), None)
-    if id_index is None:
-        out.problems.append("no ID number line")
-        body = grouped
-    else:
-        text, score = _row_text(grouped[id_index], FRONT_LABELS)
-        out.boxes["id_number"] = _union(grouped[id_index])
-        number, repaired = normalise_id_number(text)
-        out.put("id_number", number, min(score, REPAIRED_CONFIDENCE) if repaired else score)
-        body = grouped[:id_index]
-    _parse_front_body(body, out)
+    _parse_front_body(rows(column), out)
     return out
+
+
+def _digits(line: TextLine) -> int:
+    return len(re.findall(r"[0-9X]", clean(line.text).upper().translate(_DIGIT_LOOKALIKES)))
+
+
+def _id_row(lines: list[TextLine]) -> list[TextLine] | None:
+    """The lines beside the one holding most of the number's digits (or its label)."""
+    numbers = [line for line in lines if _digits(line) >= 15]
+    labels = [line for line in lines if "公民身份" in clean(line.text)]
+    if numbers:
+        anchor = max(numbers, key=lambda line: (_digits(line), line.cy))
+    elif labels:
+        anchor = max(labels, key=lambda line: line.cy)
+    else:
+        return None
+    row = [
+        line
+        for line in lines
+        if abs(line.cy - anchor.cy) < 0.5 * max(line.height, anchor.height)
+        and (line is anchor or _digits(line) >= 6 or "公民" in line.text or "号码" in line.text)
+    ]
+    return sorted(row, key=lambda item: item.left)
+
+
+def value_column(lines: list[TextLine], labels: tuple[str, ...]) -> float | None:
+    """Where values start: just right of the labels read on their own (median right edge)."""
+    edges = [line.right for line in lines if clean(line.text) in labels]
+    if not edges:
+        return None
+    heights = [line.height for line in lines if clean(line.text) in labels]
+    return float(np.median(edges)) + 0.15 * float(np.median(heights))
+
+
+def _weight(char: str) -> float:
+    return 0.55 if char.isascii() else 1.0
+
+
+def cut_label(line: TextLine, value_left: float | None) -> str:
+    """The text of `line` from the value column on: characters printed left of it are a label
+    (glued to the value by the detector), whatever they were read as."""
+    text = clean(line.text)
+    if value_left is None or line.left >= value_left - 0.4 * line.height or not text:
+        return text
+    per = (line.right - line.left) / sum(_weight(c) for c in text)
+    covered, cut = line.left, 0
+    while cut < len(text) and covered + 0.5 * per * _weight(text[cut]) < value_left:
+        covered += per * _weight(text[cut])
+        cut += 1
+    return text[cut:]
 
 
 def _has_id(row: list[TextLine]) -> bool:
@@ -219,8 +287,22 @@ def _parse_front_body(body: list[list[TextLine]], out: ParsedFields) -> None:
 _LABELS = {"name": ("姓名",), "sex": ("性别", "民族"), "birth": ("出生",), "address": ("住址",)}
 
 
+def _cut_row(row: list[TextLine], out: ParsedFields) -> tuple[str, float]:
+    """A row's text with its label removed: by position where the labels were located, by
+    the label's own characters otherwise."""
+    text = "".join(
+        _strip_labels(clean(line.text), FRONT_LABELS)
+        if clean(line.text).startswith(FRONT_LABELS) or out.value_left is None
+        else cut_label(line, out.value_left)
+        for line in row
+        if not (out.value_left is not None and line.right < out.value_left)
+    )
+    return _strip_labels(text, FRONT_LABELS), min(line.score for line in row)
+
+
 def _name(found: list[list[TextLine]], out: ParsedFields) -> None:
-    text, score = _row_text(found[0], FRONT_LABELS)
+    text, score = _cut_row(found[0], out)
+    out.sources["name"] = found[0]
     name = re.sub(r"[^\u3400-\u9fff·]", "", text).strip("·")
     if name:
         out.put("name", name, score)
@@ -281,8 +363,14 @@ def value_region(name: str, lines: list[TextLine]) -> tuple[int, int, int, int]:
     return (int(box[0]), int(max(box[1], 0)), int(min(box[2], CARD_W)), int(min(box[3], CARD_H)))
 
 
+def birth_date(text: str) -> date | None:
+    match = _BIRTH_RE.search(text)
+    return _date(*match.groups()) if match else None
+
+
 def _birth(found: list[list[TextLine]], out: ParsedFields) -> None:
     text, score = _row_text(found[0], FRONT_LABELS)
+    out.sources["birth_date"] = [line for line in found[0] if clean(line.text) not in FRONT_LABELS]
     match = _BIRTH_RE.search(text)
     born = _date(*match.groups()) if match else None
     if born is None:
@@ -292,8 +380,11 @@ def _birth(found: list[list[TextLine]], out: ParsedFields) -> None:
 
 
 def _address(found: list[list[TextLine]], out: ParsedFields) -> None:
-    parts = [_row_text(row, FRONT_LABELS) for row in found]
+    parts = [_cut_row(row, out) for row in found]
     text = "".join(part for part, _ in parts)
+    out.sources["address"] = [
+        line for row in found for line in row if clean(line.text) not in FRONT_LABELS
+    ]
     if len(text) >= 4:
         out.put("address", text, min(score for _, score in parts))
         values = [line for row in found for line in row if clean(line.text) != "住址"]
@@ -334,6 +425,7 @@ def parse_back(lines: list[TextLine]) -> ParsedFields:
     """Issuing authority and validity period from the lower half of the back."""
     out = ParsedFields()
     lower = [line for line in lines if line.cy > 0.55 * CARD_H]
+    out.value_left = value_column(lower, BACK_LABELS)
     authority: tuple[str, float] | None = None
     validity: tuple[str, float] | None = None
     for row in rows(lower):
@@ -344,13 +436,27 @@ def parse_back(lines: list[TextLine]) -> ParsedFields:
         if "有效期" in joined or VALIDITY_RE.search(text.replace("一", "-")):
             validity = validity or (text, score)
         elif "签发" in joined or "公安" in text:
-            authority = authority or (text, score)
-    if authority and re.sub(r"[^\u3400-\u9fff]", "", authority[0]):
-        out.put("issuing_authority", re.sub(r"[^\u3400-\u9fff]", "", authority[0]), authority[1])
+            if authority is None:
+                authority = (_authority_text(row, out.value_left), score)
+                out.sources["issuing_authority"] = row
+    if authority and authority[0]:
+        out.put("issuing_authority", authority[0], authority[1])
     else:
         out.problems.append("issuing authority unreadable")
     _validity(validity, out)
     return out
+
+
+def _authority_text(row: list[TextLine], value_left: float | None) -> str:
+    parts = []
+    for line in row:
+        if value_left is not None and line.right < value_left:
+            continue
+        text = clean(line.text)
+        if not text.startswith(BACK_LABELS) and value_left is not None:
+            text = cut_label(line, value_left)
+        parts.append(_strip_labels(text, BACK_LABELS))
+    return re.sub(r"[^\u3400-\u9fff]", "", "".join(parts))
 
 
 def _validity(found: tuple[str, float] | None, out: ParsedFields) -> None:

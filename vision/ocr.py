@@ -69,6 +69,8 @@ class OcrEngine:
 
     def read_line(self, rgb: np.ndarray) -> tuple[str, float]:
         """The text of an image holding a single line, and its score ("" when nothing)."""
+        if rgb.ndim != 3 or rgb.shape[0] < 4 or rgb.shape[1] < 4:
+            return "", 0.0
         result = self._rec(np.ascontiguousarray(rgb[..., ::-1]))
         if not isinstance(result, TextRecOutput) or not result.txts or not result.scores:
             return "", 0.0

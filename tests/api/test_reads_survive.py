@@ -9,9 +9,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from api.application_workflows import ApplicationWorkflows
 from temporalio.testing import WorkflowEnvironment
 
+from api.application_workflows import ApplicationWorkflows
 from config.temporal import data_converter
 from domain.enums import ApplicationStatus
 from domain.models import ProjectionInput

@@ -1,0 +1,199 @@
+"""GB/T 2260 administrative divisions: the first six digits of an ID number, and the places an
+address or an issuing authority names.
+
+The table (`gb2260.tsv`, beside this module) holds every code used in any revision from 2002 to
+2014 with its latest name, so the birth-registration code of an older card is still known. A
+region is reduced to its province (two digits) and prefecture (four digits; a municipality such
+as 北京市 is its own prefecture). Names are matched as printed on cards: an address starts with
+its province, then its prefecture, then its county; an authority starts with the city or county
+whose public security bureau issued the card (杭州市公安局西湖分局, 义乌市公安局).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+_TABLE = Path(__file__).with_name("gb2260.tsv")
+MUNICIPALITIES = ("11", "12", "31", "50")
+# Placeholders of the table, never printed on a card.
+_PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a text or a code points: province and prefecture codes, the county when known."""
+
+    province: str  # 2 digits
+    prefecture: str | None  # 4 digits; the province's 2 digits + "00" for a municipality
+    county: str | None = None  # 6 digits
+
+    def agrees(self, other: Place) -> bool:
+        """Same province, and same prefecture wherever both are known."""
+        if self.province != other.province:
+            return False
+        return (
+            self.prefecture is None
+            or other.prefecture is None
+            or (self.prefecture == other.prefecture)
+        )
+
+
+@cache
+def table() -> dict[str, str]:
+    names = {}
+    for line in _TABLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            code, name = line.split("\t")
+            names[code] = name
+    return names
+
+
+def prefecture_key(code: str) -> str:
+    return code[:2] + "00" if code[:2] in MUNICIPALITIES else code[:4]
+
+
+def place_of_code(code: str) -> Place | None:
+    """The place of a six-digit region code, None when GB/T 2260 never had it."""
+    if not re.fullmatch(r"\d{6}", code) or code not in table():
+        return None
+    county = code if code[4:] != "00" else None
+    prefecture = prefecture_key(code) if code[2:] != "0000" or code[:2] in MUNICIPALITIES else None
+    return Place(province=code[:2], prefecture=prefecture, county=county)
+
+
+def name_of(code: str) -> str | None:
+    return table().get(code)
+
+
+def province_name(code: str) -> str | None:
+    return table().get(code[:2] + "0000")
+
+
+def prefecture_name(code: str) -> str | None:
+    """The prefecture's printed name (杭州市); the municipality's own name for 11, 12, 31, 50."""
+    if code[:2] in MUNICIPALITIES:
+        return province_name(code)
+    name = table().get(code[:4] + "00")
+    return None if name in _PLACEHOLDERS else name
+
+
+def _short(name: str) -> str:
+    for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+@cache
+def _provinces() -> list[tuple[str, str]]:
+    """(name as printed or shortened, code) longest first."""
+    found = []
+    for code, name in table().items():
+        if code.endswith("0000"):
+            found += [(name, code[:2]), (_short(name), code[:2])]
+    return sorted(set(found), key=lambda item: -len(item[0]))
+
+
+@cache
+def _names_under(prefix: str, level: str) -> list[tuple[str, str]]:
+    """Names of prefectures ("prefecture") or counties ("county") whose code starts with
+    `prefix`, longest first."""
+    found = []
+    for code, name in table().items():
+        if not code.startswith(prefix) or name in _PLACEHOLDERS or code.endswith("0000"):
+            continue
+        is_county = not code.endswith("00")
+        if (level == "county") == is_county:
+            found.append((name, code))
+    return sorted(found, key=lambda item: -len(item[0]))
+
+
+def place_of_address(text: str) -> Place | None:
+    """The province, prefecture and county an address starts with; None when it does not start
+    with a province."""
+    province = next(((n, c) for n, c in _provinces() if text.startswith(n)), None)
+    if province is None:
+        return None
+    rest, code = text[len(province[0]) :], province[1]
+    if code in MUNICIPALITIES:
+        rest = rest.removeprefix("市辖区").removeprefix("县")
+        county = next((c for n, c in _names_under(code, "county") if rest.startswith(n)), None)
+        return Place(province=code, prefecture=code + "00", county=county)
+    prefecture = next(
+        ((n, c) for n, c in _names_under(code, "prefecture") if rest.startswith(n)), None
+    )
+    if prefecture is None:
+        # a county directly under the province (省直辖县级行政区划, e.g. 仙桃市)
+        county = next((c for n, c in _names_under(code, "county") if rest.startswith(n)), None)
+        return Place(province=code, prefecture=county[:4] if county else None, county=county)
+    rest = rest[len(prefecture[0]) :]
+    county_code = prefecture[1][:4]
+    county = next((c for n, c in _names_under(county_code, "county") if rest.startswith(n)), None)
+    return Place(province=code, prefecture=county_code, county=county)
+
+
+@cache
+def _authority_names() -> list[tuple[str, str]]:
+    """Every municipality, prefecture and county name, longest first: an authority begins with
+    the one whose bureau issued the card."""
+    found = [(name, code) for code, name in table().items() if name not in _PLACEHOLDERS]
+    return sorted(found, key=lambda item: -len(item[0]))
+
+
+def place_of_authority(text: str) -> Place | None:
+    """The place of an issuing authority such as 杭州市公安局西湖分局; None when it names no
+    known city or county before 公安局."""
+    head, sep, branch = text.partition("公安局")
+    if not sep or not head:
+        return None
+    matches = [c for n, c in _authority_names() if head == n]
+    if not matches:
+        return None
+    # the same county name in two provinces cannot be told apart from the authority alone
+    places = {place_of_code(c) for c in matches}
+    if len(places) != 1:
+        provinces = {p.province for p in places if p}
+        return Place(province=provinces.pop(), prefecture=None) if len(provinces) == 1 else None
+    place = places.pop()
+    if place is None:
+        return None
+    if place.county is None and branch.endswith("分局"):
+        district = branch.removesuffix("分局")
+        county = next(
+            (
+                c
+                for n, c in _names_under(_county_prefix(place), "county")
+                if district and (n == district or _short_county(n) == district)
+            ),
+            None,
+        )
+        return Place(province=place.province, prefecture=place.prefecture, county=county)
+    return place
+
+
+def _county_prefix(place: Place) -> str:
+    if place.province in MUNICIPALITIES or place.prefecture is None:
+        return place.province
+    return place.prefecture
+
+
+def _short_county(name: str) -> str:
+    return name[:-1] if len(name) > 2 and name[-1] in "区县市旗" else name
+
+
+def branch_of(authority: str) -> str | None:
+    """The district named by a sub-bureau (西湖 in 杭州市公安局西湖分局), None for a bureau."""
+    _, sep, branch = authority.partition("公安局")
+    if not sep or not branch.endswith("分局"):
+        return None
+    district = branch.removesuffix("分局")
+    return district or None
+
+
+def county_matches_branch(county_code: str, branch: str) -> bool:
+    """Whether a sub-bureau named `branch` (西湖, 渝中区) is the bureau of that county."""
+    name = name_of(county_code) or ""
+    return branch in (name, _short_county(name))

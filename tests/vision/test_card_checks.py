@@ -1,0 +1,227 @@
+"""The cross-checks that keep a misread card from being accepted: places by GB/T 2260, labels
+cut by position, the second look, required fields, and photos the reader must refuse with a
+reason the applicant can act on (cut by the edge, too small, glare), never with a crash."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+
+from domain.idnumber import make_id_number
+from domain.reasons import ReasonCode
+from domain.regions import place_of_address, place_of_authority
+from synthetic.card_renderers import Drawn, Shot, photograph
+from synthetic.id_cards import card_back, random_holder
+from tests.vision.support import jpeg
+from tests.vision.test_idfields import back_lines, front_lines, line
+from vision.idcard import CardRejected, check_fields, confirm, read_side
+from vision.idfields import REPAIRED_CONFIDENCE, parse_back, parse_front
+from vision.images import BadImage, ImageLimits, VisionError, decode_image
+from vision.ocr import OcrEngine
+
+TODAY = date(2026, 11, 23)
+NUMBER = make_id_number("110101", date(1985, 6, 15), 11)
+
+
+def checked(front_overrides=None, back=None, **claims):
+    front = parse_front(front_lines(**(front_overrides or {})))
+    return check_fields(front, back or parse_back(back_lines()), application_date=TODAY, **claims)
+
+
+def test_the_regions_of_address_and_authority_are_found() -> None:
+    assert place_of_address("浙江省杭州市西湖区文三路1号").county == "330106"
+    assert place_of_authority("杭州市公安局西湖分局").county == "330106"
+    assert place_of_authority("北京市公安局东城分局").county == "110101"
+    assert place_of_authority("基皮帆关杭州市公安局西湖分局") is None
+
+
+def test_a_consistent_card_passes_every_check() -> None:
+    assert checked(claimed_name="欧阳明", claimed_id_number=NUMBER).failures == []
+
+
+def test_an_authority_of_another_city_than_the_address_is_refused() -> None:
+    back = back_lines()
+    back[3] = line("南京市公安局玄武分局", 296, 377)
+    result = checked(back=parse_back(back))
+    assert result.reasons == [ReasonCode.I011_ID_CARD_UNREADABLE]
+    assert "contradicts the address" in result.failures[0][1]
+
+
+def test_an_authority_of_another_district_of_the_same_city_is_refused() -> None:
+    back = back_lines()
+    back[3] = line("北京市公安局西城分局", 296, 377)
+    assert ReasonCode.I011_ID_CARD_UNREADABLE in checked(back=parse_back(back)).reasons
+
+
+def test_a_misread_label_glued_to_the_authority_is_cut_by_position() -> None:
+    back = [ln for ln in back_lines() if ln.text != "签发机关"]
+    glued = line("基皮帆关杭州市公安局西湖分局", 146, 377, width=30 * 4 + 4 + 30 * 10)
+    back = [glued if ln.text.startswith("北京") else ln for ln in back]
+    parsed = parse_back(back)
+    assert parsed.values["issuing_authority"] == "杭州市公安局西湖分局"
+
+
+def test_a_misread_label_glued_to_the_name_is_cut_by_position() -> None:
+    lines = [ln for ln in front_lines() if ln.text not in ("姓名", "欧阳明")]
+    lines.append(line("名董刚", 84, 58, width=30 + 45 + 60))
+    parsed = parse_front(lines)
+    assert parsed.values["name"] == "董刚"
+
+
+def test_an_unrecognisable_authority_is_refused_not_skipped() -> None:
+    back = back_lines()
+    back[3] = line("基皮帆关杭州市公安局西湖分局", 296, 377)
+    result = checked(back=parse_back(back))
+    assert ReasonCode.I011_ID_CARD_UNREADABLE in result.reasons
+
+
+class ScriptedOcr:
+    """Second-look reads in order, as the recogniser would return them."""
+
+    def __init__(self, *reads: str) -> None:
+        self.reads = list(reads)
+
+    def read_line(self, rgb):
+        return (self.reads.pop(0), 0.97) if self.reads else ("", 0.0)
+
+
+CARD = np.full((540, 856, 3), 230, np.uint8)
+
+
+def _only_address(parsed):
+    parsed.sources = {"address": parsed.sources["address"]}
+    return parsed
+
+
+def test_a_truncated_address_line_is_put_right_by_the_majority_of_three_reads() -> None:
+    parsed = _only_address(parse_front(front_lines(address2="号院3号楼2单元58室")))
+    whole = ("北京市东城区和平里东街18", "号院3号楼2单元158室")
+    confirm(parsed, CARD, ScriptedOcr(*whole, *whole))
+    assert parsed.values["address"] == "北京市东城区和平里东街18号院3号楼2单元158室"
+    assert parsed.confidence["address"] <= REPAIRED_CONFIDENCE
+    assert parsed.doubtful == []
+
+
+def test_a_truncated_address_that_stays_doubtful_is_refused_with_i024() -> None:
+    parsed = _only_address(parse_front(front_lines(address2="号院3号楼2单元58室")))
+    reads = (
+        "北京市东城区和平里东街18",
+        "号院3号楼2单元158室",
+        "北京市东城区和平里东街18",
+        "号院3号楼2单元1587室",
+    )
+    confirm(parsed, CARD, ScriptedOcr(*reads))
+    assert parsed.doubtful == ["address"]
+    result = check_fields(parsed, parse_back(back_lines()), application_date=TODAY)
+    assert ReasonCode.I024_ID_FIELD_DOUBTFUL in result.reasons
+
+
+def test_a_confident_misread_number_is_not_blamed_on_the_applicant() -> None:
+    wrong = make_id_number("110101", date(1985, 6, 18), 11)  # valid, but not the card's
+    parsed = parse_front(front_lines(number=wrong))
+    parsed.sources = {"id_number": parsed.sources["id_number"]}
+    confirm(parsed, CARD, ScriptedOcr(NUMBER, NUMBER))
+    assert parsed.values["id_number"] == NUMBER  # two enlarged reads outvote the first
+    front = parse_front(front_lines(number=wrong))
+    front.sources = {"id_number": front.sources["id_number"]}
+    confirm(front, CARD, ScriptedOcr(NUMBER, make_id_number("110101", date(1985, 6, 19), 11)))
+    result = check_fields(
+        front, parse_back(back_lines()), application_date=TODAY, claimed_id_number=NUMBER
+    )
+    assert ReasonCode.I010_ID_CARD_MISMATCH not in result.reasons
+    assert ReasonCode.I024_ID_FIELD_DOUBTFUL in result.reasons
+
+
+def test_a_confident_self_consistent_read_that_differs_from_the_entry_is_i010() -> None:
+    assert checked(claimed_name="欧阳敏").reasons == [ReasonCode.I010_ID_CARD_MISMATCH]
+
+
+def test_a_required_field_not_read_is_a_refusal() -> None:
+    result = checked({"number": "3301O6l9B5"})  # the number's line is there, unreadable
+    assert ReasonCode.I011_ID_CARD_UNREADABLE in result.reasons
+    assert any("id_number" in detail for _, detail in result.failures)
+    no_number = parse_front([ln for ln in front_lines() if ln.top < 440])
+    result = check_fields(no_number, parse_back(back_lines()), application_date=TODAY)
+    assert any("id_number" in detail for _, detail in result.failures)
+
+
+def test_the_number_line_past_the_text_column_is_still_read() -> None:
+    lines = [
+        replace(ln, left=ln.left + 240, right=ln.right + 240) if ln.text == NUMBER else ln
+        for ln in front_lines()
+    ]
+    assert parse_front(lines).values["id_number"] == NUMBER
+
+
+@pytest.fixture(scope="module")
+def ocr() -> OcrEngine:
+    return OcrEngine.shared()
+
+
+def _back_photo(kind: str, seed: int, glare: float = 0.0) -> bytes:
+    holder = random_holder(np.random.default_rng(seed), TODAY)
+    shot = Shot(
+        background="desk",
+        angle=17,
+        card_width=0.6,
+        perspective=0.02,
+        blur=0,
+        light=1.0,
+        noise=2,
+        jpeg_quality=90,
+        glare=glare,
+        shadow=False,
+        kind=kind,
+        seed=seed,
+    )
+    return photograph(Drawn(card_back(holder, seed)), shot)[0]
+
+
+def _read(data: bytes, side: str, ocr: OcrEngine):
+    return read_side(decode_image(data, ImageLimits(), max_side=1600), side, ocr)
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_a_card_cut_by_the_photos_edge_is_refused_with_i021(seed: int, ocr: OcrEngine) -> None:
+    with pytest.raises(CardRejected) as caught:
+        _read(_back_photo("cut", seed), "back", ocr)
+    assert caught.value.reason == ReasonCode.I021_ID_CARD_CUT_OFF
+
+
+def test_a_small_low_resolution_photo_is_too_small_not_blurred(ocr: OcrEngine) -> None:
+    with pytest.raises(BadImage) as caught:
+        _read(_back_photo("small", 5), "back", ocr)
+    assert caught.value.reason == ReasonCode.I022_IMAGE_TOO_SMALL
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        jpeg(np.random.default_rng(1).integers(0, 256, (900, 1400, 3), dtype=np.uint8)),
+        jpeg(np.zeros((3, 3, 3), np.uint8)),
+        jpeg(np.full((20, 2000, 3), 128, np.uint8)),
+        jpeg(np.full((1000, 1600, 3), 255, np.uint8)),
+        jpeg(np.full((1000, 1600, 3), 200, np.uint8))[:4000],
+        b"\xff\xd8\xff\xe0" + bytes(100),
+    ],
+    ids=["noise", "tiny", "huge-aspect", "blank", "truncated", "header-only"],
+)
+def test_no_image_makes_the_reader_raise_anything_but_a_refusal(data: bytes, ocr) -> None:
+    for side in ("front", "back"):
+        try:
+            _read(data, side, ocr)
+        except VisionError:
+            pass
+
+
+def test_the_evaluation_scores_a_slice_of_the_held_out_split_through_the_activity() -> None:
+    from synthetic.card_eval import evaluate
+
+    score = evaluate("heldout", 2).summary()
+    assert score["cards"] == 2
+    assert score["accepted_with_misread"] == 0
+    assert score["expired_accepted"] == 0 and score["retakes_accepted"] == 0
+    assert score["I010_with_correct_entries"] == 0
