@@ -22,7 +22,7 @@ from api.routes import applicant, callbacks, codec, ops, quotes
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
-from store.blobs import LocalBlobStore
+from store.blobs import open_blob_store
 from store.db import create_tables, make_engine
 
 # Room for the multipart envelope around the largest file a route accepts.
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             settings=settings,
             client=client,
             engine=engine,
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=open_blob_store(settings),
             gateway=ApplicationGateway(client),
             codec=EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id),
         )

@@ -28,6 +28,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; empty means a SQLite file under data_dir",
     )
     blob_dir: Path | None = None
+    blob_url: str = Field(
+        default="",
+        pattern=r"^((file|s3)://.+)?$",
+        description="file:///path or s3://bucket/prefix; empty means the blob_dir folder",
+    )
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_server_side_encryption: Literal["", "AES256", "aws:kms"] = ""
     mocks_url: str = "http://127.0.0.1:8100"
     api_url: str = "http://127.0.0.1:8000"
     payload_encryption_key: str = DEV_ENCRYPTION_KEY

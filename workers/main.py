@@ -24,7 +24,7 @@ from activities.records import RecordsActivities
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from domain.naming import APPLICATION_TASK_QUEUE
-from store.blobs import BlobStore, LocalBlobStore
+from store.blobs import BlobStore, open_blob_store
 from store.db import create_tables, make_engine
 from vendors.bankcard import BankCardClient
 from vendors.bureau import BureauClient
@@ -48,7 +48,7 @@ class Deps:
     def from_settings(cls, settings: Settings) -> Deps:
         engine = make_engine(settings.resolved_database_url)
         create_tables(engine)
-        return cls(settings, engine, LocalBlobStore(settings.resolved_blob_dir))
+        return cls(settings, engine, open_blob_store(settings))
 
 
 def activities(deps: Deps) -> list[object]:

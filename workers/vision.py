@@ -37,7 +37,7 @@ from activities.vision import VisionActivities
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from domain.naming import VISION_TASK_QUEUE
-from store.blobs import BlobStore, LocalBlobStore
+from store.blobs import BlobStore, open_blob_store
 from vision.antispoof import SpoofDetector
 from vision.faces import FaceEngine
 from vision.ocr import OcrEngine
@@ -125,7 +125,7 @@ def process_pool(settings: Settings) -> Iterator[VisionWorkerDeps]:
         pids = {future.result() for future in [executor.submit(_started) for _ in range(size)]}
         logger.info("vision pool: %d processes started, models loaded", len(pids))
         yield VisionWorkerDeps(
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=open_blob_store(settings),
             settings=settings,
             executor=executor,
             shared_state=SharedStateManager.create_from_multiprocessing(manager),
