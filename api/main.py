@@ -10,8 +10,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
@@ -19,6 +20,8 @@ from api.deps import Services
 from api.errors import error_response, install_error_handlers
 from api.gateway import ApplicationGateway
 from api.routes import applicant, callbacks, codec, ops, quotes
+from api.telemetry import ApiMetrics, RequestTelemetry, StoreCollector, bind_application_id
+from api.telemetry import router as operations_router
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
@@ -73,10 +76,16 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         summary="Consumer-loan applications from submission to payout, on Temporal",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(bind_application_id)],
     )
     install_error_handlers(app)
     for module in (applicant, quotes, ops, callbacks, codec):
         app.include_router(module.router)
+    app.include_router(operations_router)
+    # a registry per app: tests build many apps in one process
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(lambda: app.state.services.engine))
+    app.state.metrics = metrics = ApiMetrics(registry)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)
     # The Web UI calls the codec endpoint from its own origin, with the user's credentials.
@@ -87,4 +96,6 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         allow_methods=["POST"],
         allow_headers=["content-type", "x-namespace", "authorization"],
     )
+    # outermost: every answer, refusals of the middlewares above included, is counted and tagged
+    app.add_middleware(RequestTelemetry, metrics=metrics)
     return app

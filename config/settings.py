@@ -49,7 +49,13 @@ class Settings(BaseSettings):
     max_image_bytes: int = 8 * 1024 * 1024
     max_video_bytes: int = 32 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    vision_pool_size: int = 0
+    vision_pool_size: int = Field(
+        default=0, ge=0, description="vision pool processes; 0 = the CPUs this process may use"
+    )
+    log_level: str = "INFO"
+    listen_host: str = Field(default="127.0.0.1", description="bind address of worker probes")
+    worker_health_port: int = Field(default=0, ge=0, le=65535, description="0 = no probes")
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="0 = no metrics")
     face_match_threshold: float = 0.6
     vendor_timeout_seconds: float = 10.0
     lender_name: str = "示例小额贷款有限公司"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -21,8 +20,9 @@ from activities.esign import EsignActivities
 from activities.identity import IdentityActivities
 from activities.payout import PayoutActivities
 from activities.records import RecordsActivities
+from config.logs import configure_logging
 from config.settings import Settings, get_settings
-from config.temporal import connect
+from config.temporal import connect, worker_runtime
 from domain.naming import APPLICATION_TASK_QUEUE
 from store.blobs import BlobStore, open_blob_store
 from store.db import create_tables, make_engine
@@ -32,6 +32,7 @@ from vendors.carrier import CarrierClient
 from vendors.esign import EsignClient
 from vendors.gateway import PaymentGatewayClient
 from vendors.identity import IdentityClient
+from workers.serve import serve
 from workflows.application import LoanApplicationWorkflow
 from workflows.payout import PayoutWorkflow
 
@@ -84,18 +85,11 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    client = await connect(settings)
-    worker = build_worker(client, Deps.from_settings(settings))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        log.info("worker ready on task queue %s", APPLICATION_TASK_QUEUE)
-        await stop.wait()
-    log.info("worker stopped")
+    configure_logging(settings.log_level)
+    client = await connect(settings, worker_runtime(settings, "worker"))
+    deps = Deps.from_settings(settings)
+    await serve(build_worker(client, deps), settings, engine=deps.engine, blobs=deps.blobs)
 
 
 if __name__ == "__main__":
