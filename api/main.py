@@ -6,7 +6,6 @@ do), the application store and the blob store, and keeps them in `app.state.serv
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,7 +25,7 @@ from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from store.blobs import open_blob_store
-from store.db import create_tables, make_engine
+from store.db import make_engine
 
 # Room for the multipart envelope around the largest file a route accepts.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -57,7 +56,6 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = temporal_client or await connect(settings)
         engine = make_engine(settings.resolved_database_url)
-        await asyncio.to_thread(create_tables, engine)
         app.state.services = Services(
             settings=settings,
             client=client,

@@ -17,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from config.temporal import data_converter
 from store.blobs import LocalBlobStore
-from store.db import create_tables, make_engine
+from store.db import make_engine
+from store.migrations import upgrade
 from workflows.options import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
@@ -81,14 +82,15 @@ def isolated_database(fallback_dir: Path, require_postgres: bool = False) -> Ite
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database of its own, migrated to the newest revision once."""
     with isolated_database(tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
         yield url
 
 
 @pytest.fixture(scope="module")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
-    create_tables(eng)
     yield eng
     eng.dispose()
 

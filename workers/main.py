@@ -25,7 +25,7 @@ from config.settings import Settings, get_settings
 from config.temporal import connect, worker_runtime
 from domain.naming import APPLICATION_TASK_QUEUE
 from store.blobs import BlobStore, open_blob_store
-from store.db import create_tables, make_engine
+from store.db import make_engine
 from vendors.bankcard import BankCardClient
 from vendors.bureau import BureauClient
 from vendors.carrier import CarrierClient
@@ -48,7 +48,6 @@ class Deps:
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
         engine = make_engine(settings.resolved_database_url)
-        create_tables(engine)
         return cls(settings, engine, open_blob_store(settings))
 
 
