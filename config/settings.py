@@ -22,6 +22,20 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # A secured cluster or Temporal Cloud: these, or Temporal's own environment configuration
+    # (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, a TOML profile
+    # in TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE), which LOANFLOW_TEMPORAL_* values override.
+    temporal_api_key: str = ""
+    temporal_tls: bool | None = Field(default=None, description="None: on with a cert or key")
+    temporal_tls_cert: Path | None = Field(default=None, description="mTLS client certificate")
+    temporal_tls_key: Path | None = Field(default=None, description="mTLS client private key")
+    temporal_tls_ca: Path | None = Field(default=None, description="server CA, if not public")
+    temporal_tls_server_name: str = ""
+    worker_deployment_name: str = Field(
+        default="", description="worker deployment versioning; empty = unversioned workers"
+    )
+    worker_build_id: str = ""
+    worker_versioning_behavior: Literal["pinned", "auto_upgrade"] = "auto_upgrade"
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("DATABASE_URL", "LOANFLOW_DATABASE_URL"),
@@ -81,6 +95,10 @@ class Settings(BaseSettings):
             ]
             if unsafe:
                 raise ValueError(f"development defaults refused in production: {unsafe}")
+        if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
+            raise ValueError("temporal_tls_cert and temporal_tls_key go together (mTLS)")
+        if bool(self.worker_deployment_name) != bool(self.worker_build_id):
+            raise ValueError("worker_deployment_name and worker_build_id go together")
         key = base64.b64decode(self.payload_encryption_key)
         if len(key) != 32:
             raise ValueError("payload_encryption_key must be 32 bytes, base64-encoded")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -22,7 +23,7 @@ from activities.payout import PayoutActivities
 from activities.records import RecordsActivities
 from config.logs import configure_logging
 from config.settings import Settings, get_settings
-from config.temporal import connect, worker_runtime
+from config.temporal import connect, deployment_config, worker_runtime
 from domain.naming import APPLICATION_TASK_QUEUE
 from store.blobs import BlobStore, open_blob_store
 from store.db import make_engine
@@ -37,6 +38,9 @@ from workflows.application import LoanApplicationWorkflow
 from workflows.payout import PayoutWorkflow
 
 log = logging.getLogger(__name__)
+
+# Long enough for a vendor call in flight (timeout 10 s) to finish before the process exits.
+GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 
 @dataclass
@@ -80,6 +84,8 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
         task_queue=task_queue,
         workflows=[LoanApplicationWorkflow, PayoutWorkflow],
         activities=activities(deps),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        deployment_config=deployment_config(deps.settings),
     )
 
 

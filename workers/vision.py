@@ -39,7 +39,7 @@ from temporalio.worker import SharedStateManager, Worker
 from activities.vision import VisionActivities
 from config.logs import configure_logging
 from config.settings import Settings, get_settings
-from config.temporal import connect, worker_runtime
+from config.temporal import connect, deployment_config, worker_runtime
 from domain.naming import VISION_TASK_QUEUE
 from store.blobs import BlobStore, open_blob_store
 from vision.antispoof import SpoofDetector
@@ -105,6 +105,7 @@ def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
         shared_state_manager=deps.shared_state,
         max_concurrent_activities=size,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        deployment_config=deployment_config(deps.settings),
     )
 
 
