@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="the active decision policy: a folder of policies_dir",
     )
     policies_dir: Path = PROJECT_ROOT / "policies"
+    seal_pkcs12: Path | None = Field(
+        default=None, description="the platform seal: an encrypted PKCS#12 (key + certificate)"
+    )
+    seal_pkcs12_passphrase: str = ""
+    tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority for the seal")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
