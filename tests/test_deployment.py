@@ -233,3 +233,54 @@ def test_the_grafana_dashboard_reads_metrics_the_processes_export(tmp_path: Path
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
     for figure in ("per stage", "decision latency", "vision queue", "schedule-to-start", "payout"):
         assert figure in titles, figure
+
+
+def requirement_names(text: str) -> set[str]:
+    return {
+        re.split(r"[<>=!~\[; ]", line.strip().strip('"'), maxsplit=1)[0].lower().replace("_", "-")
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "--"))
+    }
+
+
+def test_installs_come_from_locks_with_hashes() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    locks = {
+        name: (ROOT / name).read_text()
+        for name in ("requirements.lock", "requirements-runtime.lock", "requirements-nodeps.lock")
+    }
+    for name, text in locks.items():
+        pins = [line for line in text.splitlines() if re.match(r"^[A-Za-z0-9]", line)]
+        assert pins, name
+        for pin in pins:
+            assert re.match(r"^[A-Za-z0-9._-]+(\[[^]]+\])?==\S+ \\$", pin), (name, pin)
+        assert text.count("--hash=sha256:") >= len(pins), name
+    runtime = requirement_names(locks["requirements-runtime.lock"])
+    everything = requirement_names(locks["requirements.lock"])
+    wanted = requirement_names("\n".join(project["dependencies"]))
+    assert wanted <= runtime, f"relock (scripts/lock.sh): {wanted - runtime}"
+    extras = {d for deps in project["optional-dependencies"].values() for d in deps}
+    assert requirement_names("\n".join(extras)) - {"loanflow"} <= everything
+    assert not {"pandas", "scikit-learn", "optbinning", "pytest"} & runtime
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes -r requirements-runtime.lock" in dockerfile
+    bootstrap = (ROOT / "scripts" / "bootstrap.sh").read_text()
+    assert "--require-hashes" in bootstrap and "requirements.lock" in bootstrap
+    assert ".venv" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_running_processes_never_import_the_training_packages() -> None:
+    allowed = {Path("decisioning/train.py")}
+    for path in ROOT.glob("*/**/*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in ("tests", "bench", ".venv", ".data") or relative in allowed:
+            continue
+        source = path.read_text()
+        found = re.findall(
+            r"^\s*(?:import|from) (pandas|sklearn|optbinning|scipy|ortools)\b", source, re.M
+        )
+        assert not found, (relative, found)
+        assert "decisioning.train" not in source or relative.parts[0] == "decisioning", relative
