@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     )
     seal_pkcs12_passphrase: str = ""
     tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority for the seal")
+    tsa_trust_cert: Path | None = Field(
+        default=None, description="PEM root the TSA's tokens chain to (checked after sealing)"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -102,6 +105,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"development defaults refused in production: {unsafe}")
         if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
             raise ValueError("temporal_tls_cert and temporal_tls_key go together (mTLS)")
+        if self.tsa_url and not self.tsa_trust_cert:
+            raise ValueError("tsa_url needs tsa_trust_cert: a time-stamp nobody can check")
         if bool(self.worker_deployment_name) != bool(self.worker_build_id):
             raise ValueError("worker_deployment_name and worker_build_id go together")
         key = base64.b64decode(self.payload_encryption_key)
