@@ -1,5 +1,5 @@
 # The commands a person types; the README shows the same ones.
-.PHONY: demo test lint bench setup
+.PHONY: demo test lint bench setup lock
 
 setup:
 	@scripts/bootstrap.sh
@@ -16,3 +16,6 @@ lint: setup
 bench: setup
 	for b in decisioning_scorecard decisioning_speed vision_ocr vision_face vision_liveness \
 	         vision_throughput system; do .venv/bin/python -m bench.$$b || exit 1; done
+
+lock:
+	scripts/lock.sh

@@ -85,7 +85,9 @@ class SealReport(BaseModel):
     detail: str = ""
 
 
-def _new_identity_files(folder: Path, organization: str, passphrase: str) -> None:
+def _new_identity_files(
+    folder: Path, organization: str, passphrase: str, filename: str = PKCS12_FILE
+) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     name = x509.Name(
         [
@@ -130,7 +132,7 @@ def _new_identity_files(folder: Path, organization: str, passphrase: str) -> Non
         None,
         serialization.BestAvailableEncryption(passphrase.encode()),
     )
-    fd = os.open(folder / PKCS12_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(folder / filename, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(bundle)
 
@@ -311,3 +313,31 @@ def verify_seal(
         timestamp_trusted=stamp.trusted if stamp else None,
         detail=status.summary(),
     )
+
+
+def main() -> None:
+    """`python -m contracts.seal new --out deploy/secrets/seal.p12 --organization NAME`: make
+    the deployment's seal identity once, an encrypted PKCS#12 whose passphrase is read from
+    LOANFLOW_SEAL_PKCS12_PASSPHRASE (never from the command line, which others can read).
+    An existing file is never replaced."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m contracts.seal", description=main.__doc__)
+    parser.add_argument("command", choices=["new"])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--organization", required=True)
+    args = parser.parse_args()
+    passphrase = os.environ.get("LOANFLOW_SEAL_PKCS12_PASSPHRASE", "")
+    if len(passphrase) < 12:
+        parser.error("set LOANFLOW_SEAL_PKCS12_PASSPHRASE (12 characters or more)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _new_identity_files(args.out.parent, args.organization, passphrase, args.out.name)
+    except FileExistsError:
+        parser.error(f"{args.out} exists: a seal identity is made once, never replaced")
+    identity = load_pkcs12_identity(args.out, passphrase)
+    print(f"wrote {args.out}: {identity.subject}")
+
+
+if __name__ == "__main__":
+    main()
