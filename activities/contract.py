@@ -45,9 +45,13 @@ class ContractActivities:
     def __init__(
         self, blobs: BlobStore, settings: Settings, lender_name: str = DEFAULT_LENDER_NAME
     ) -> None:
-        if settings.environment == "production" and not settings.seal_pkcs12:
+        if settings.environment == "production" and not (
+            settings.seal_pkcs12 or settings.seal_pkcs11_module
+        ):
             # a key made by each host would give each host its own seal
-            raise ValueError("production needs the seal identity: set LOANFLOW_SEAL_PKCS12")
+            raise ValueError(
+                "production needs the seal identity: set LOANFLOW_SEAL_PKCS12 or _PKCS11_MODULE"
+            )
         self._blobs = blobs
         self._settings = settings
         self._key_dir = settings.data_dir / "keys"
@@ -62,15 +66,25 @@ class ContractActivities:
         # Loaded on first seal, not at worker start: a worker that never seals needs no key.
         with self._identity_lock:
             if self._identity is None:
-                s = self._settings
-                self._identity = (
-                    load_pkcs12_identity(s.seal_pkcs12, s.seal_pkcs12_passphrase)
-                    if s.seal_pkcs12
-                    else load_or_create_seal_identity(
-                        self._key_dir, self._lender_name, s.seal_pkcs12_passphrase or DEV_PASSPHRASE
-                    )
-                )
+                self._identity = self._load_identity()
             return self._identity
+
+    def _load_identity(self) -> SealIdentity:
+        s = self._settings
+        if s.seal_pkcs11_module:
+            from contracts.pkcs11_seal import open_pkcs11_identity
+
+            return open_pkcs11_identity(
+                s.seal_pkcs11_module,
+                s.seal_pkcs11_token,
+                s.seal_pkcs11_key_label,
+                s.seal_pkcs11_pin,
+            )
+        if s.seal_pkcs12:
+            return load_pkcs12_identity(s.seal_pkcs12, s.seal_pkcs12_passphrase)
+        return load_or_create_seal_identity(
+            self._key_dir, self._lender_name, s.seal_pkcs12_passphrase or DEV_PASSPHRASE
+        )
 
     def _store(self, prefix: str, pdf: bytes) -> ContractDocument:
         key, digest = self._blobs.put(prefix, pdf)

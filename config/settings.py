@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         default=None, description="the platform seal: an encrypted PKCS#12 (key + certificate)"
     )
     seal_pkcs12_passphrase: str = ""
+    seal_pkcs11_module: Path | None = Field(
+        default=None, description="PKCS#11 library holding the seal key (an HSM, SoftHSM)"
+    )
+    seal_pkcs11_token: str = ""
+    seal_pkcs11_key_label: str = "loanflow-seal"
+    seal_pkcs11_pin: str = ""
     tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority for the seal")
     tsa_trust_cert: Path | None = Field(
         default=None, description="PEM root the TSA's tokens chain to (checked after sealing)"

@@ -63,9 +63,13 @@ class SealIdentityError(RuntimeError):
 
 @dataclass(frozen=True, eq=False)
 class SealIdentity:
+    """The seal's certificate and either its key in memory (from a PKCS#12) or a signer that
+    asks a PKCS#11 token (`contracts.pkcs11_seal`)."""
+
     certificate: asn1_x509.Certificate
-    key: asn1_keys.PrivateKeyInfo
-    private_key: rsa.RSAPrivateKey
+    key: asn1_keys.PrivateKeyInfo | None = None
+    private_key: rsa.RSAPrivateKey | None = None
+    external_signer: signers.Signer | None = None
 
     @property
     def subject(self) -> str:
@@ -232,6 +236,7 @@ class _ParsedKeySigner(signers.SimpleSigner):
     the key parsed once at load instead."""
 
     def __init__(self, identity: SealIdentity) -> None:
+        assert identity.key is not None and identity.private_key is not None
         super().__init__(
             signing_cert=identity.certificate,
             signing_key=identity.key,
@@ -261,7 +266,7 @@ def seal_pdf(
 
     Synchronous and CPU-bound; pyhanko runs its own event loop inside, so async callers must
     call it in a worker thread (`asyncio.to_thread`)."""
-    signer = _ParsedKeySigner(identity)
+    signer = identity.external_signer or _ParsedKeySigner(identity)
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,

@@ -17,6 +17,18 @@ if ! fc-list 2>/dev/null | grep -qi "wqy zenhei" && [ ! -f /usr/share/fonts/true
   fi
 fi
 
+# SoftHSM: the PKCS#11 token the seal-key tests run against (skipped when it is missing)
+if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing softhsm2" >&2
+    apt-get install -y -q softhsm2 >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q softhsm2 >/dev/null 2>&1; } \
+      || echo "bootstrap: could not install softhsm2; the PKCS#11 seal tests will be skipped" >&2
+  else
+    echo "bootstrap: softhsm2 missing (needs root apt-get); the PKCS#11 seal tests are skipped" >&2
+  fi
+fi
+
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.loanflow-installed
