@@ -83,7 +83,9 @@ def test_revisions_form_one_line_with_numbered_ids() -> None:
 
 
 def test_a_worker_starting_on_an_empty_database_does_not_create_tables(tmp_path: Path) -> None:
-    settings = Settings(environment="test", data_dir=tmp_path)
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'empty.db'}"
+    )
     deps = Deps.from_settings(settings)
     try:
         assert table_names(settings.resolved_database_url) == set()
