@@ -142,3 +142,34 @@ def test_the_factory_picks_the_backend_from_the_settings(tmp_path: Path, s3_endp
 def test_an_unknown_blob_url_scheme_is_refused_by_the_settings() -> None:
     with pytest.raises(ValueError):
         Settings(blob_url="ftp://host/blobs")
+
+
+def test_the_ensure_job_creates_the_bucket_once(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from config.settings import get_settings
+    from store import blobs
+
+    bucket = f"loanflow-{uuid.uuid4().hex[:10]}"
+    for key, value in {
+        "LOANFLOW_BLOB_URL": f"s3://{bucket}/blobs",
+        "LOANFLOW_S3_ENDPOINT_URL": s3_endpoint,
+        "LOANFLOW_S3_REGION": "us-east-1",
+        "LOANFLOW_S3_ACCESS_KEY_ID": "testing",
+        "LOANFLOW_S3_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("sys.argv", ["python -m store.blobs", "check"])
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(BlobStoreUnavailable):
+            blobs.main()  # `check` does not create anything
+        for _ in range(2):  # a rerun of the job finds the bucket and passes
+            monkeypatch.setattr("sys.argv", ["python -m store.blobs", "ensure"])
+            blobs.main()
+    finally:
+        get_settings.cache_clear()
+    assert "blob store ready: S3BlobStore" in capsys.readouterr().out
+    store = S3BlobStore(bucket, "blobs", endpoint_url=s3_endpoint, **CREDENTIALS)
+    key, _ = store.put("documents/app-7/selfie", b"face")
+    assert store.get(key) == b"face"
