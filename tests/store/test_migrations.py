@@ -3,6 +3,7 @@ database and from every earlier revision; processes never create the schema them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +92,24 @@ def test_a_worker_starting_on_an_empty_database_does_not_create_tables(tmp_path:
         assert table_names(settings.resolved_database_url) == set()
     finally:
         deps.engine.dispose()
+
+
+def test_a_new_revision_is_numbered_and_empty_while_the_models_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import store.migrations as migrations
+    from store.migrations.__main__ import new_revision
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations.HERE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "HERE", copy)
+    number = len(revisions()) + 1
+    path = new_revision("nothing changed")
+    assert path.parent == copy / "versions"
+    assert path.name == f"{number:04d}_nothing_changed.py"
+    source = path.read_text()
+    assert re.search(rf"^revision: str = ['\"]{number:04d}['\"]$", source, re.M)
+    body = source.split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    assert "op." not in body  # the models and the revisions agree: nothing to migrate
