@@ -1,11 +1,14 @@
-# One image for the API, the mocks and both workers; the command picks the process.
+# One image for the API, the mocks, both workers and the one-shot jobs (migrate, blob-setup);
+# the command picks the process. Packages come from the runtime lock, hashes checked.
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-zenhei libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY scripts ./scripts
-RUN python -m venv .venv && scripts/bootstrap.sh
+COPY pyproject.toml README.md requirements-runtime.lock requirements-nodeps.lock ./
+RUN python -m venv .venv \
+    && .venv/bin/python -m pip install --no-cache-dir --require-hashes -r requirements-runtime.lock \
+    && .venv/bin/python -m pip install --no-cache-dir --require-hashes --no-deps -r requirements-nodeps.lock
 COPY . .
+RUN .venv/bin/python -m pip install --no-cache-dir --no-deps --no-build-isolation -e .
 ENV PATH=/app/.venv/bin:$PATH PYTHONPATH=/app PYTHONUNBUFFERED=1
 CMD ["python", "-m", "api", "--host", "0.0.0.0"]

@@ -13,12 +13,21 @@ import asyncio
 import hashlib
 import threading
 
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings
 from contracts.pdf import DEFAULT_LENDER_NAME, page_count, render_contract
-from contracts.seal import SealIdentity, load_or_create_seal_identity, seal_pdf, verify_seal
+from contracts.seal import (
+    DEV_PASSPHRASE,
+    SealIdentity,
+    load_or_create_seal_identity,
+    load_pkcs12_identity,
+    load_trust_certificate,
+    seal_pdf,
+    verify_seal,
+)
 from domain.models import ContractDocument, ContractInput, SealInput
 from domain.naming import ActivityName, ErrorType
 from store.blobs import BlobNotFound, BlobStore
@@ -36,8 +45,19 @@ class ContractActivities:
     def __init__(
         self, blobs: BlobStore, settings: Settings, lender_name: str = DEFAULT_LENDER_NAME
     ) -> None:
+        if settings.environment == "production" and not (
+            settings.seal_pkcs12 or settings.seal_pkcs11_module
+        ):
+            # a key made by each host would give each host its own seal
+            raise ValueError(
+                "production needs the seal identity: set LOANFLOW_SEAL_PKCS12 or _PKCS11_MODULE"
+            )
         self._blobs = blobs
+        self._settings = settings
         self._key_dir = settings.data_dir / "keys"
+        self._tsa_roots = (
+            [load_trust_certificate(settings.tsa_trust_cert)] if settings.tsa_trust_cert else []
+        )
         self._lender_name = lender_name
         self._identity: SealIdentity | None = None
         self._identity_lock = threading.Lock()
@@ -46,8 +66,25 @@ class ContractActivities:
         # Loaded on first seal, not at worker start: a worker that never seals needs no key.
         with self._identity_lock:
             if self._identity is None:
-                self._identity = load_or_create_seal_identity(self._key_dir, self._lender_name)
+                self._identity = self._load_identity()
             return self._identity
+
+    def _load_identity(self) -> SealIdentity:
+        s = self._settings
+        if s.seal_pkcs11_module:
+            from contracts.pkcs11_seal import open_pkcs11_identity
+
+            return open_pkcs11_identity(
+                s.seal_pkcs11_module,
+                s.seal_pkcs11_token,
+                s.seal_pkcs11_key_label,
+                s.seal_pkcs11_pin,
+            )
+        if s.seal_pkcs12:
+            return load_pkcs12_identity(s.seal_pkcs12, s.seal_pkcs12_passphrase)
+        return load_or_create_seal_identity(
+            self._key_dir, self._lender_name, s.seal_pkcs12_passphrase or DEV_PASSPHRASE
+        )
 
     def _store(self, prefix: str, pdf: bytes) -> ContractDocument:
         key, digest = self._blobs.put(prefix, pdf)
@@ -85,8 +122,10 @@ class ContractActivities:
                 non_retryable=True,
             )
         identity = self._seal_identity()
-        sealed = seal_pdf(signed, identity)
-        report = verify_seal(sealed, identity.certificate)
+        # a fresh client per seal: pyhanko runs each signature on an event loop of its own
+        stamper = HTTPTimeStamper(self._settings.tsa_url) if self._settings.tsa_url else None
+        sealed = seal_pdf(signed, identity, timestamper=stamper)
+        report = verify_seal(sealed, identity.certificate, self._tsa_roots)
         if not report.valid:
             # Never store a seal that does not verify; a retry signs again from scratch.
             raise ApplicationError(f"the new seal does not verify: {report.detail}")

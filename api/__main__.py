@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 import uvicorn
 
 from api.main import create_app
+from config.logs import configure_logging
 
 
 def main() -> None:
@@ -16,10 +16,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    configure_logging(args.log_level)
+    # the request telemetry writes one JSON line per request, with its id and route template
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,
+        access_log=False,
     )
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
@@ -23,12 +24,13 @@ from api.hygiene import refuse_control_characters
 from api.limits import build_limiter
 from api.ops_users import seed_dev_users
 from api.routes import applicant, callbacks, codec, ops, quotes, sessions
+from api.telemetry import ApiMetrics, RequestTelemetry, StoreCollector, bind_application_id
+from api.telemetry import router as operations_router
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
-from store.blob_crypto import EncryptedBlobStore
-from store.blobs import LocalBlobStore
-from store.db import create_tables, make_engine
+from store.blobs import open_blob_store
+from store.db import make_engine
 from vendors.gateway import PaymentGatewayClient
 
 logger = logging.getLogger(__name__)
@@ -62,7 +64,6 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = temporal_client or await connect(settings)
         engine = make_engine(settings.resolved_database_url)
-        await asyncio.to_thread(create_tables, engine)
         if settings.seed_dev_users:
             created = await asyncio.to_thread(seed_dev_users, engine)
             if created:
@@ -76,11 +77,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             settings=settings,
             client=client,
             engine=engine,
-            blobs=EncryptedBlobStore(
-                LocalBlobStore(settings.resolved_blob_dir),
-                settings.blob_keys,
-                settings.blob_key_id,
-            ),
+            blobs=open_blob_store(settings),
             workflows=ApplicationWorkflows(client),
             payments=PaymentGatewayClient(
                 settings.mocks_url, timeout=settings.vendor_timeout_seconds
@@ -106,11 +103,16 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         summary="Consumer-loan applications from submission to payout, on Temporal",
         version="1",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_control_characters)],
+        dependencies=[Depends(refuse_control_characters), Depends(bind_application_id)],
     )
     install_error_handlers(app)
     for module in (applicant, quotes, sessions, ops, callbacks, codec):
         app.include_router(module.router)
+    app.include_router(operations_router)
+    # a registry per app: tests build many apps in one process
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(lambda: app.state.services.engine))
+    app.state.metrics = metrics = ApiMetrics(registry)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)
     # The Web UI calls the codec endpoint from its own origin, with the user's credentials.
@@ -121,4 +123,6 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         allow_methods=["POST"],
         allow_headers=["content-type", "x-namespace", "authorization"],
     )
+    # outermost: every answer, refusals of the middlewares above included, is counted and tagged
+    app.add_middleware(RequestTelemetry, metrics=metrics)
     return app

@@ -22,7 +22,7 @@ from api.identity import hash_password
 from config.settings import Settings, get_settings
 from domain.enums import OpsRole
 from store import identity
-from store.db import create_tables, make_engine
+from store.db import make_engine
 from store.queries import in_session
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,6 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     args = parser.parse_args(argv)
 
     engine = make_engine((settings or get_settings()).resolved_database_url)
-    create_tables(engine)
     try:
         if args.command == "add":
             role = OpsRole(args.role)

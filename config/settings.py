@@ -23,6 +23,20 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # A secured cluster or Temporal Cloud: these, or Temporal's own environment configuration
+    # (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, a TOML profile
+    # in TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE), which LOANFLOW_TEMPORAL_* values override.
+    temporal_api_key: str = ""
+    temporal_tls: bool | None = Field(default=None, description="None: on with a cert or key")
+    temporal_tls_cert: Path | None = Field(default=None, description="mTLS client certificate")
+    temporal_tls_key: Path | None = Field(default=None, description="mTLS client private key")
+    temporal_tls_ca: Path | None = Field(default=None, description="server CA, if not public")
+    temporal_tls_server_name: str = ""
+    worker_deployment_name: str = Field(
+        default="", description="worker deployment versioning; empty = unversioned workers"
+    )
+    worker_build_id: str = ""
+    worker_versioning_behavior: Literal["pinned", "auto_upgrade"] = "auto_upgrade"
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("DATABASE_URL", "LOANFLOW_DATABASE_URL"),
@@ -34,6 +48,16 @@ class Settings(BaseSettings):
         description="key id -> 32-byte base64 key wrapping the blobs' data keys (old ids decrypt)",
     )
     blob_key_id: str = "dev-1"
+    blob_url: str = Field(
+        default="",
+        pattern=r"^((file|s3)://.+)?$",
+        description="file:///path or s3://bucket/prefix; empty means the blob_dir folder",
+    )
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_server_side_encryption: Literal["", "AES256", "aws:kms"] = ""
     mocks_url: str = "http://127.0.0.1:8100"
     api_url: str = "http://127.0.0.1:8000"
     payload_encryption_key: str = DEV_ENCRYPTION_KEY
@@ -82,7 +106,13 @@ class Settings(BaseSettings):
     max_image_bytes: int = 8 * 1024 * 1024
     max_video_bytes: int = 32 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    vision_pool_size: int = 0
+    vision_pool_size: int = Field(
+        default=0, ge=0, description="vision pool processes; 0 = the CPUs this process may use"
+    )
+    log_level: str = "INFO"
+    listen_host: str = Field(default="127.0.0.1", description="bind address of worker probes")
+    worker_health_port: int = Field(default=0, ge=0, le=65535, description="0 = no probes")
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="0 = no metrics")
     vendor_timeout_seconds: float = 10.0
     lender_name: str = "示例小额贷款有限公司"
     policy_version: str = Field(
@@ -91,6 +121,20 @@ class Settings(BaseSettings):
         description="the active decision policy: a folder of policies_dir",
     )
     policies_dir: Path = PROJECT_ROOT / "policies"
+    seal_pkcs12: Path | None = Field(
+        default=None, description="the platform seal: an encrypted PKCS#12 (key + certificate)"
+    )
+    seal_pkcs12_passphrase: str = ""
+    seal_pkcs11_module: Path | None = Field(
+        default=None, description="PKCS#11 library holding the seal key (an HSM, SoftHSM)"
+    )
+    seal_pkcs11_token: str = ""
+    seal_pkcs11_key_label: str = "loanflow-seal"
+    seal_pkcs11_pin: str = ""
+    tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority for the seal")
+    tsa_trust_cert: Path | None = Field(
+        default=None, description="PEM root the TSA's tokens chain to (checked after sealing)"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -111,6 +155,12 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"development defaults or opt-outs refused in production: {unsafe}"
                 )
+        if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
+            raise ValueError("temporal_tls_cert and temporal_tls_key go together (mTLS)")
+        if self.tsa_url and not self.tsa_trust_cert:
+            raise ValueError("tsa_url needs tsa_trust_cert: a time-stamp nobody can check")
+        if bool(self.worker_deployment_name) != bool(self.worker_build_id):
+            raise ValueError("worker_deployment_name and worker_build_id go together")
         key = base64.b64decode(self.payload_encryption_key)
         if len(key) != 32:
             raise ValueError("payload_encryption_key must be 32 bytes, base64-encoded")

@@ -2,7 +2,8 @@
 search attributes registered), mocks, API, the main worker and the vision worker.
 
 Used by `make demo` (the embedded defaults) and by the end-to-end tests (other ports, a tmp data
-folder). Each process logs to `{data_dir}/logs/{name}.log`.
+folder). The store's schema is migrated once before the API and the workers start. Each process
+logs to `{data_dir}/logs/{name}.log`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: dict[str, IO[bytes]] = field(default_factory=dict)
+    _migrated: bool = False
 
     @property
     def api_url(self) -> str:
@@ -110,9 +112,21 @@ class Stack:
             "vision-worker": [py, "-m", "workers.vision"],
         }
 
+    def migrate(self) -> None:
+        """The one-shot schema upgrade that runs before the processes that use the store."""
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "logs" / "migrate.log", "ab") as log:
+            subprocess.run(
+                [sys.executable, "-m", "store.migrations", "upgrade"], cwd=ROOT, env=self.env(),
+                stdout=log, stderr=subprocess.STDOUT, check=True, timeout=120,
+            )  # fmt: skip
+        self._migrated = True
+
     def start(self, *names: str) -> None:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         commands = self.commands()
+        if not self._migrated and {"api", "worker"} & set(names or commands):
+            self.migrate()
         for name in names or tuple(commands):
             self._close_log(name)
             log = self._logs[name] = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115

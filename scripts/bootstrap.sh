@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: Debian fonts (Chinese text on rendered ID cards), the
-# virtualenv and the pinned packages. Re-runs only what changed (pyproject.toml digest).
+# virtualenv and the locked packages (requirements.lock, hashes checked). Re-runs only what
+# changed (digest of pyproject.toml and the lock files). The Docker image sets
+# LOANFLOW_LOCK=requirements-runtime.lock: no test or training packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,18 +34,31 @@ for pair in fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.t
     echo "bootstrap: $pkg missing (needs root apt-get); the card evaluation skips its styles" >&2
   fi
 done
+# SoftHSM: the PKCS#11 token the seal-key tests run against (skipped when it is missing)
+if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing softhsm2" >&2
+    apt-get install -y -q softhsm2 >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q softhsm2 >/dev/null 2>&1; } \
+      || echo "bootstrap: could not install softhsm2; the PKCS#11 seal tests will be skipped" >&2
+  else
+    echo "bootstrap: softhsm2 missing (needs root apt-get); the PKCS#11 seal tests are skipped" >&2
+  fi
+fi
 
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.loanflow-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# the locked set, exactly (hashes checked); regenerate the locks with scripts/lock.sh
+LOCK=${LOANFLOW_LOCK:-requirements.lock}
+want=$(cat pyproject.toml "$LOCK" requirements-nodeps.lock | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "bootstrap: installing Python packages into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q 'setuptools<81' wheel
-  .venv/bin/python -m pip install -q -e '.[dev]'
-  # face-recognition pins an old dlib it would build from source; dlib-bin (a dependency above)
+  echo "bootstrap: installing Python packages into .venv from $LOCK" >&2
+  .venv/bin/python -m pip install -q --require-hashes -r "$LOCK"
+  # face-recognition pins an old dlib it would build from source; dlib-bin (locked above)
   # provides the same module prebuilt, so install face-recognition itself without its deps.
-  .venv/bin/python -m pip install -q --no-deps 'face-recognition==1.3.0'
+  .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements-nodeps.lock
+  # the project itself (no packages of its own: the rooms are imported from the checkout)
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi

@@ -89,8 +89,14 @@ class EncryptedBlobStore:
         key, _ = self.inner.put(prefix, self.seal(data, digest))
         return key, digest
 
+    def write(self, key: str, data: bytes) -> None:
+        self.inner.write(key, self.seal(data))
+
     def get(self, key: str) -> bytes:
         return self.open(self.inner.get(key))
+
+    def ping(self) -> None:
+        self.inner.ping()
 
     def exists(self, key: str) -> bool:
         return self.inner.exists(key)

@@ -1,4 +1,5 @@
-"""Engine and sessions: SQLite file by default, PostgreSQL through DATABASE_URL."""
+"""Engine and sessions: SQLite file by default, PostgreSQL through DATABASE_URL. The schema is
+owned by the migrations (`store/migrations`), never created by a process at start."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event, inspect, text
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import Engine, event
+from sqlmodel import Session, create_engine
 
 from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -29,26 +30,6 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
-
-def create_tables(engine: Engine) -> None:
-    """Create missing tables, then add missing nullable columns: the additive changes a new
-    version of the models makes. Anything else (a type change, a new NOT NULL column) needs a
-    real migration and is refused here rather than half-applied."""
-    SQLModel.metadata.create_all(engine)
-    existing = inspect(engine)
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            present = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                if not column.nullable:
-                    raise RuntimeError(
-                        f"{table.name}.{column.name} is new and NOT NULL: write a migration"
-                    )
-                kind = column.type.compile(dialect=engine.dialect)
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 @contextmanager

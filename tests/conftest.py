@@ -20,7 +20,8 @@ from config.settings import Settings
 from config.temporal import data_converter
 from domain.naming import SearchAttributeKeys
 from store.blobs import LocalBlobStore
-from store.db import create_tables, make_engine
+from store.db import make_engine
+from store.migrations import upgrade
 from tests.workflows.corpus import recording
 
 BIN = Path(sys.executable).parent
@@ -90,14 +91,15 @@ def isolated_database(fallback_dir: Path, require_postgres: bool = False) -> Ite
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database of its own, migrated to the newest revision once."""
     with isolated_database(tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
         yield url
 
 
 @pytest.fixture(scope="module")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
-    create_tables(eng)
     yield eng
     eng.dispose()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,22 +23,26 @@ from activities.esign import EsignActivities
 from activities.identity import IdentityActivities
 from activities.payout import PayoutActivities
 from activities.records import RecordsActivities
+from config.logs import configure_logging
 from config.settings import Settings, get_settings
-from config.temporal import connect
+from config.temporal import connect, deployment_config, worker_runtime
 from domain.naming import APPLICATION_TASK_QUEUE
-from store.blob_crypto import EncryptedBlobStore
-from store.blobs import BlobStore, LocalBlobStore
-from store.db import create_tables, make_engine
+from store.blobs import BlobStore, open_blob_store
+from store.db import make_engine
 from vendors.bankcard import BankCardClient
 from vendors.bureau import BureauClient
 from vendors.carrier import CarrierClient
 from vendors.esign import EsignClient
 from vendors.gateway import PaymentGatewayClient
 from vendors.identity import IdentityClient
+from workers.serve import serve
 from workflows.application import LoanApplicationWorkflow
 from workflows.payout import PayoutWorkflow
 
 log = logging.getLogger(__name__)
+
+# Long enough for a vendor call in flight (timeout 10 s) to finish before the process exits.
+GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 
 @dataclass
@@ -50,11 +54,7 @@ class Deps:
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
         engine = make_engine(settings.resolved_database_url)
-        create_tables(engine)
-        blobs = EncryptedBlobStore(
-            LocalBlobStore(settings.resolved_blob_dir), settings.blob_keys, settings.blob_key_id
-        )
-        return cls(settings, engine, blobs)
+        return cls(settings, engine, open_blob_store(settings))
 
 
 def activities(deps: Deps) -> list[Callable[..., Any]]:
@@ -86,22 +86,17 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
         task_queue=task_queue,
         workflows=[LoanApplicationWorkflow, PayoutWorkflow],
         activities=activities(deps),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        deployment_config=deployment_config(deps.settings),
     )
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    client = await connect(settings)
-    worker = build_worker(client, Deps.from_settings(settings))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        log.info("worker ready on task queue %s", APPLICATION_TASK_QUEUE)
-        await stop.wait()
-    log.info("worker stopped")
+    configure_logging(settings.log_level)
+    client = await connect(settings, worker_runtime(settings, "worker"))
+    deps = Deps.from_settings(settings)
+    await serve(build_worker(client, deps), settings, engine=deps.engine, blobs=deps.blobs)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 
 from config.settings import Settings, get_settings
 from store import retention
-from store.blob_crypto import EncryptedBlobStore
-from store.blobs import LocalBlobStore
-from store.db import create_tables, make_engine
+from store.blobs import open_blob_store
+from store.db import make_engine
 from store.queries import in_session
 
 logger = logging.getLogger(__name__)
@@ -27,10 +26,7 @@ def run(
 ) -> retention.RetentionReport:
     now = now or datetime.now(UTC)
     engine = make_engine(settings.resolved_database_url)
-    create_tables(engine)
-    blobs = EncryptedBlobStore(
-        LocalBlobStore(settings.resolved_blob_dir), settings.blob_keys, settings.blob_key_id
-    )
+    blobs = open_blob_store(settings)
     report = retention.RetentionReport()
     try:
         due = in_session(

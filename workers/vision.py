@@ -8,8 +8,9 @@ encoder for ~75 ms a call), so two liveness checks in two threads of one process
 as one after the other (measured: 1.06x), while in two processes they take half. Each process
 loads the models once when it starts (dlib detector, landmarks and encoder; RapidOCR's three
 ONNX models; the two anti-spoofing models) and runs one activity at a time; the pool and the
-concurrent-activity limit are both sized to `LOANFLOW_VISION_POOL_SIZE`, or the number of cores,
-and each ONNX call gets `cores // pool` threads. Face encodings that one activity leaves for the
+concurrent-activity limit are both sized to `LOANFLOW_VISION_POOL_SIZE`, or the CPUs the process
+may use (its container's CPU quota, not the host's cores), and each ONNX call gets
+`cpus // pool` threads. Face encodings that one activity leaves for the
 next (best video frame, card portrait) go through a dict shared by the pool's processes, and
 heartbeats and cancellation cross the process boundary through Temporal's shared state manager.
 `build_worker` also takes a thread pool (`VisionWorkerDeps.executor`), as the tests do.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -29,19 +31,21 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import SharedStateManager, Worker
 
 from activities.vision import VisionActivities
+from config.logs import configure_logging
 from config.settings import Settings, get_settings
-from config.temporal import connect
+from config.temporal import connect, deployment_config, worker_runtime
 from domain.naming import VISION_TASK_QUEUE
-from store.blob_crypto import EncryptedBlobStore
-from store.blobs import BlobStore, LocalBlobStore
+from store.blobs import BlobStore, open_blob_store
 from vision.antispoof import SpoofDetector
 from vision.faces import FaceEngine
 from vision.ocr import OcrEngine
+from workers.serve import serve
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +66,25 @@ class VisionWorkerDeps:
     cache: MutableMapping[str, bytes] | None = None
 
 
+def available_cpus(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a container's
+    `cpus:` limit), which the host's core count does not show."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = cgroup_cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus or 1, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus or 1
+
+
 def pool_size(settings: Settings) -> int:
-    return settings.vision_pool_size or os.cpu_count() or 1
+    return settings.vision_pool_size or available_cpus()
 
 
 def onnx_threads(settings: Settings) -> int:
-    return max(1, (os.cpu_count() or 1) // pool_size(settings))
+    return max(1, available_cpus() // pool_size(settings))
 
 
 def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
@@ -88,6 +105,7 @@ def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
         shared_state_manager=deps.shared_state,
         max_concurrent_activities=size,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        deployment_config=deployment_config(deps.settings),
     )
 
 
@@ -95,7 +113,7 @@ def load_models(onnx_threads: int, log_level: int = logging.INFO) -> None:
     """Run in each pool process as it starts: logging, then every model loaded and run once."""
     # Ctrl-C reaches the whole process group: the parent shuts the pool down in order
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level)
     FaceEngine.shared().warm()
     OcrEngine.shared(onnx_threads).warm()
     SpoofDetector.shared().warm()
@@ -126,11 +144,7 @@ def process_pool(settings: Settings) -> Iterator[VisionWorkerDeps]:
         pids = {future.result() for future in [executor.submit(_started) for _ in range(size)]}
         logger.info("vision pool: %d processes started, models loaded", len(pids))
         yield VisionWorkerDeps(
-            blobs=EncryptedBlobStore(
-                LocalBlobStore(settings.resolved_blob_dir),
-                settings.blob_keys,
-                settings.blob_key_id,
-            ),
+            blobs=open_blob_store(settings),
             settings=settings,
             executor=executor,
             shared_state=SharedStateManager.create_from_multiprocessing(manager),
@@ -156,19 +170,11 @@ def warm_threads(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    configure_logging(settings.log_level)
     with process_pool(settings) as deps:
-        client = await connect(settings)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with build_worker(client, deps):
-            logger.info("vision worker polling task queue %r", VISION_TASK_QUEUE)
-            await stop.wait()
-            logger.info("shutting down: finishing activities in flight")
-    logger.info("vision worker stopped")
+        client = await connect(settings, worker_runtime(settings, "vision-worker"))
+        await serve(build_worker(client, deps), settings, engine=None, blobs=deps.blobs)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -21,13 +23,14 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from contracts.pdf import render_contract
 from contracts.seal import (
-    CERT_FILE,
+    DEV_PASSPHRASE,
     IDENTITY_FOLDER,
-    KEY_FILE,
+    PKCS12_FILE,
     SEAL_FIELD,
     SealIdentity,
     SealIdentityError,
     load_or_create_seal_identity,
+    load_pkcs12_identity,
     seal_pdf,
     verify_seal,
 )
@@ -139,18 +142,21 @@ def test_content_appended_after_sealing_no_longer_covers_the_whole_file(
     assert not report.covers_whole_file  # ...but the file says more than was sealed
 
 
-def test_identity_is_created_once_and_kept_private(tmp_path: Path) -> None:
+def test_identity_is_created_once_kept_private_and_encrypted(tmp_path: Path) -> None:
     key_dir = tmp_path / "keys"
     first = load_or_create_seal_identity(key_dir)
     folder = key_dir / IDENTITY_FOLDER
-    for name in (KEY_FILE, CERT_FILE):
-        assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600
+    assert sorted(os.listdir(folder)) == [PKCS12_FILE]  # no clear key beside it
+    assert stat.S_IMODE(os.stat(folder / PKCS12_FILE).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert sorted(os.listdir(key_dir)) == [IDENTITY_FOLDER]  # no staging folder left behind
     again = load_or_create_seal_identity(key_dir)
     assert again.certificate.dump() == first.certificate.dump()
-    cert = x509.load_pem_x509_certificate((folder / CERT_FILE).read_bytes())
-    assert cert.issuer == cert.subject  # self-signed
+    bundle = (folder / PKCS12_FILE).read_bytes()
+    with pytest.raises(ValueError):
+        pkcs12.load_key_and_certificates(bundle, None)  # encrypted: no key without the passphrase
+    _key, cert, _ = pkcs12.load_key_and_certificates(bundle, DEV_PASSPHRASE.encode())
+    assert cert is not None and cert.issuer == cert.subject  # self-signed
     assert cert.public_key().key_size >= 3072
 
 
@@ -162,13 +168,48 @@ def test_workers_starting_together_end_up_with_one_identity(tmp_path: Path) -> N
     assert sorted(os.listdir(key_dir)) == [IDENTITY_FOLDER]
 
 
-def test_a_key_that_does_not_match_the_certificate_is_refused(tmp_path: Path) -> None:
-    load_or_create_seal_identity(tmp_path / "a")
-    load_or_create_seal_identity(tmp_path / "b")
-    a_key = tmp_path / "a" / IDENTITY_FOLDER / KEY_FILE
-    a_key.write_bytes((tmp_path / "b" / IDENTITY_FOLDER / KEY_FILE).read_bytes())
-    with pytest.raises(SealIdentityError, match="does not match"):
-        load_or_create_seal_identity(tmp_path / "a")
+def test_a_pkcs12_without_the_key_is_refused(tmp_path: Path) -> None:
+    identity = load_or_create_seal_identity(tmp_path / "a")
+    certificate_only = tmp_path / "cert-only.p12"
+    certificate_only.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"seal",
+            None,
+            x509.load_der_x509_certificate(identity.certificate.dump()),
+            None,
+            serialization.BestAvailableEncryption(b"pass"),
+        )
+    )
+    with pytest.raises(SealIdentityError, match="lacks a key"):
+        load_pkcs12_identity(certificate_only, "pass")
+
+
+def test_a_wrong_passphrase_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    load_or_create_seal_identity(tmp_path / "keys", passphrase="correct horse")
+    path = tmp_path / "keys" / IDENTITY_FOLDER / PKCS12_FILE
+    with pytest.raises(SealIdentityError) as refused:
+        load_pkcs12_identity(path, "battery staple")
+    assert "battery staple" not in str(refused.value)
+    assert load_pkcs12_identity(path, "correct horse").subject
+
+
+def test_a_checkout_with_the_old_clear_pem_key_keeps_its_seal_encrypted(tmp_path: Path) -> None:
+    identity = load_or_create_seal_identity(tmp_path / "new")
+    folder = tmp_path / "old" / IDENTITY_FOLDER
+    folder.mkdir(parents=True)
+    (folder / "seal-key.pem").write_bytes(
+        identity.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert = x509.load_der_x509_certificate(identity.certificate.dump())
+    (folder / "seal-cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    migrated = load_or_create_seal_identity(tmp_path / "old")
+    assert migrated.certificate.dump() == identity.certificate.dump()
+    assert not (folder / "seal-key.pem").exists()
+    assert stat.S_IMODE(os.stat(folder / PKCS12_FILE).st_mode) == 0o600
 
 
 def test_an_earlier_signature_stays_valid_under_the_seal(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from domain.enums import (
     ApplicationStatus,
@@ -32,7 +32,8 @@ from domain.models import (
 from domain.products import PRODUCTS
 from domain.reasons import ReasonCode
 from store import queries, screening
-from store.db import create_tables, digest, make_engine
+from store.db import digest, make_engine
+from store.migrations import upgrade
 from store.queries import in_session
 from store.tables import DecisionRecord
 from tests.conftest import isolated_database
@@ -43,8 +44,8 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def pg_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     with isolated_database(tmp_path_factory.mktemp("db"), require_postgres=True) as url:
+        upgrade(url)
         engine = make_engine(url)
-        create_tables(engine)
         yield engine
         engine.dispose()
 
@@ -54,8 +55,9 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     if request.param == "postgres":
         yield request.getfixturevalue("pg_engine")
         return
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    create_tables(engine)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
     yield engine
     engine.dispose()
 
@@ -345,15 +347,3 @@ def test_review_queue_and_evidence_bundle(db: Engine) -> None:
     by_key = in_session(db, queries.get_disbursement_by_key, f"payout-{app_id}")
     assert by_key is not None and by_key.application_id == app_id
     assert in_session(db, queries.evidence_bundle, "app_missing") is None
-
-
-def test_create_tables_adds_new_nullable_columns_to_an_old_database(tmp_path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    create_tables(engine)
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE decisions DROP COLUMN score_points"))
-    create_tables(engine)
-    with engine.connect() as conn:
-        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(decisions)"))}
-    assert "score_points" in columns
-    engine.dispose()
