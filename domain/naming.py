@@ -16,6 +16,24 @@ def payout_idempotency_key(application_id: str) -> str:
     return f"payout-{application_id}"
 
 
+def credit_line_workflow_id(line_id: str) -> str:
+    return f"credit-line-{line_id}"
+
+
+def draw_workflow_id(line_id: str, number: int) -> str:
+    """Also the draw's id: its payout is `payout-{draw workflow id}`, keyed the same."""
+    return f"draw-{line_id}-{number}"
+
+
+def debit_idempotency_key(line_id: str, instalment_key: str, attempt: int) -> str:
+    """One scheduled debit per instalment and attempt: a new attempt only after one failed."""
+    return f"debit-{line_id}-{instalment_key}-{attempt}"
+
+
+def repayment_idempotency_key(line_id: str, reference: str) -> str:
+    return f"repay-{line_id}-{reference}"
+
+
 def application_id_from_workflow_id(workflow_id: str) -> str:
     return workflow_id.removeprefix("loan-application-")
 
@@ -46,6 +64,10 @@ class ActivityName:
     PAYOUT_SUBMIT = "payout.submit"
     PAYOUT_QUERY = "payout.query"
     PAYOUT_RECORD = "payout.record"
+    LINE_RECORD = "lines.record"
+    LINE_EVALUATE = "lines.evaluate"
+    DEBIT_SUBMIT = "repayments.debit"
+    DEBIT_AWAIT = "repayments.await_debit"
 
 
 class ErrorType:
@@ -58,11 +80,14 @@ class ErrorType:
     VENDOR_REJECTED = "VENDOR_REJECTED"
     POLICY_ERROR = "POLICY_ERROR"
     NOT_FOUND = "NOT_FOUND"
+    DEBIT_PENDING = "DEBIT_PENDING"
 
 
 class WorkflowName:
     APPLICATION = "LoanApplicationWorkflow"
     PAYOUT = "PayoutWorkflow"
+    CREDIT_LINE = "CreditLineWorkflow"
+    DRAW = "DrawWorkflow"
 
 
 class UpdateName:
@@ -74,6 +99,9 @@ class UpdateName:
     WITHDRAW = "withdraw"
     RECORD_REVIEW = "record_review"
     PROVIDE_NEW_BANK_CARD = "provide_new_bank_card"
+    DRAW = "draw"
+    REPAY = "repay"
+    OPS_LINE_ACTION = "ops_line_action"
 
 
 class QueryName:
@@ -84,6 +112,7 @@ class SignalName:
     PAYMENT_NOTIFICATION = "payment_notification"
     NEW_BANK_CARD = "new_bank_card"
     PAYOUT_NEEDS_CARD = "payout_needs_card"
+    MONITORING_EVENT = "monitoring_event"
 
 
 class SearchAttributeName:
@@ -95,6 +124,16 @@ class SearchAttributeName:
     PRODUCT_CODE = "ProductCode"
     REQUESTED_AMOUNT = "RequestedAmount"
     REVIEW_QUEUE = "ReviewQueue"
+    LINE_STATUS = "LineStatus"
+    OVERDUE_DAYS = "OverdueDays"
 
-    KEYWORDS = (APPLICATION_STATUS, DECISION_OUTCOME, RISK_GRADE, PRODUCT_CODE, REVIEW_QUEUE)
+    KEYWORDS = (
+        APPLICATION_STATUS,
+        DECISION_OUTCOME,
+        RISK_GRADE,
+        PRODUCT_CODE,
+        REVIEW_QUEUE,
+        LINE_STATUS,
+    )
     DOUBLES = (REQUESTED_AMOUNT,)
+    INTS = (OVERDUE_DAYS,)

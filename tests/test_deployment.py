@@ -46,6 +46,8 @@ def test_compose_registers_the_search_attributes_the_workflow_upserts() -> None:
         assert f"--name {name} --type Keyword" in script
     for name in SearchAttributeName.DOUBLES:
         assert f"--name {name} --type Double" in script
+    for name in SearchAttributeName.INTS:
+        assert f"--name {name} --type Int" in script
 
 
 def test_production_secrets_are_required_not_defaulted() -> None:
