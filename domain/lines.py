@@ -341,3 +341,36 @@ class LineState(BaseModel):
         default=2_000, description="history events before continuing as new"
     )
     upsert_search_attributes: bool = True
+
+
+def open_line_state(
+    *,
+    line_id: str,
+    borrower: Borrower,
+    product: Product,
+    pricing: LinePricing,
+    limit: int,
+    opened_at: datetime,
+    bureau_fetched_at: datetime,
+    first_draw: tuple[str, Schedule] | None = None,
+    upsert_search_attributes: bool = True,
+) -> LineState:
+    """A new line; `first_draw` is the application's own payout, already made, which the line
+    books as its first draw (its instalments are the line's from day one)."""
+    ledger = LineLedger(limit=limit)
+    if first_draw is not None:
+        draw_id, schedule = first_draw
+        ledger.reserve(draw_id, schedule.principal, schedule.term_months, draw_id, opened_at)
+        ledger.disburse(draw_id, schedule, opened_at.date())
+    return LineState(
+        line_id=line_id,
+        borrower=borrower,
+        product=product,
+        pricing=pricing,
+        ledger=ledger,
+        opened_at=opened_at,
+        expires_at=opened_at + product.line.line_validity,
+        unused_expires_at=None if first_draw else opened_at + product.line.unused_validity,
+        bureau_fetched_at=bureau_fetched_at,
+        upsert_search_attributes=upsert_search_attributes,
+    )

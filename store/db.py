@@ -35,6 +35,8 @@ def create_tables(engine: Engine) -> None:
     """Create missing tables, then add missing nullable columns: the additive changes a new
     version of the models makes. Anything else (a type change, a new NOT NULL column) needs a
     real migration and is refused here rather than half-applied."""
+    from store import lines  # noqa: F401  (the credit-line tables; it imports store.queries)
+
     SQLModel.metadata.create_all(engine)
     existing = inspect(engine)
     with engine.begin() as conn:
