@@ -11,6 +11,7 @@ is scheduled for repayment exactly once.
 from __future__ import annotations
 
 import calendar
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -374,3 +375,9 @@ def open_line_state(
         bureau_fetched_at=bureau_fetched_at,
         upsert_search_attributes=upsert_search_attributes,
     )
+
+
+def customer_id_for(id_number: str) -> str:
+    """A stable, non-reversible customer id: the same person has the same id across
+    applications, lines and pre-approvals, without the ID number itself."""
+    return "C" + hashlib.sha256(id_number.strip().upper().encode()).hexdigest()[:23]

@@ -19,8 +19,10 @@ from activities.contract import ContractActivities
 from activities.decisioning import DecisioningActivities
 from activities.esign import EsignActivities
 from activities.identity import IdentityActivities
+from activities.lines import LineActivities
 from activities.payout import PayoutActivities
 from activities.records import RecordsActivities
+from activities.repayments import RepaymentActivities
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from domain.naming import APPLICATION_TASK_QUEUE
@@ -33,6 +35,8 @@ from vendors.esign import EsignClient
 from vendors.gateway import PaymentGatewayClient
 from vendors.identity import IdentityClient
 from workflows.application import LoanApplicationWorkflow
+from workflows.credit_line import CreditLineWorkflow
+from workflows.draw import DrawWorkflow
 from workflows.payout import PayoutWorkflow
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,7 @@ def activities(deps: Deps) -> list[object]:
     s = deps.settings
     url, timeout = s.mocks_url, s.vendor_timeout_seconds
     bureau = BureauClient(url, timeout=timeout)
+    gateway = PaymentGatewayClient(url, timeout=timeout)
     groups = [
         RecordsActivities(deps.engine),
         DecisioningActivities(deps.engine, bureau, s.resolved_policy_path),
@@ -64,7 +69,9 @@ def activities(deps: Deps) -> list[object]:
         BankCardActivities(BankCardClient(url, timeout=timeout)),
         ContractActivities(deps.blobs, s, lender_name=s.lender_name),
         EsignActivities(EsignClient(url, timeout=timeout), deps.blobs),
-        PayoutActivities(PaymentGatewayClient(url, timeout=timeout), deps.engine, s.api_url),
+        PayoutActivities(gateway, deps.engine, s.api_url),
+        LineActivities(deps.engine),
+        RepaymentActivities(gateway),
     ]
     return [
         getattr(group, name)
@@ -78,7 +85,7 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[LoanApplicationWorkflow, PayoutWorkflow],
+        workflows=[LoanApplicationWorkflow, PayoutWorkflow, CreditLineWorkflow, DrawWorkflow],
         activities=activities(deps),
     )
 

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         PayoutResultKind,
         ReviewOutcome,
     )
+    from domain.lines import Borrower, customer_id_for
     from domain.models import (
         BureauInput,
         BureauReport,
@@ -39,9 +40,15 @@ with workflow.unsafe.imports_passed_through():
         SealInput,
         StartApplicationInput,
     )
-    from domain.naming import ActivityName, WorkflowName, payout_workflow_id
+    from domain.naming import (
+        ActivityName,
+        WorkflowName,
+        credit_line_workflow_id,
+        payout_workflow_id,
+    )
     from domain.reasons import ReasonCode
     from workflows import options
+    from workflows.credit_line import line_for_application
     from workflows.identity import IdentityStages
     from workflows.lifecycle import Finished
 
@@ -86,6 +93,8 @@ class LoanApplicationWorkflow(IdentityStages):
         await self._signature_stage()
         await self._pre_payout()
         await self._disburse()
+        if inp.product.is_revolving:
+            await self._open_credit_line()
 
     # ------------------------------------------------------------------ stage 1
 
@@ -376,3 +385,36 @@ class LoanApplicationWorkflow(IdentityStages):
             await self._finish(
                 ApplicationStatus.FAILED, "PAYOUT_FAILED", [ReasonCode.D002_PAYOUT_FAILED]
             )
+
+    # ------------------------------------------------------------------ revolving products
+
+    async def _open_credit_line(self) -> None:
+        """A revolving approval becomes a credit line that outlives this application; the
+        payout just made is its first draw."""
+        inp, docs, accepted = self._inp, self._docs, self._accepted
+        assert docs is not None and accepted is not None and self._offer is not None
+        assert self._schedule is not None and self._bureau is not None
+        state = line_for_application(
+            application_id=inp.application_id,
+            borrower=Borrower(
+                customer_id=customer_id_for(docs.id_number),
+                full_name=docs.full_name,
+                id_number=docs.id_number,
+                phone=inp.phone,
+                device_fingerprint=inp.device.fingerprint,
+                card=self._card or accepted.bank_card,
+            ),
+            product=inp.product,
+            offer=self._offer,
+            schedule=self._schedule,
+            bureau_fetched_at=self._bureau.fetched_at,
+            opened_at=workflow.now(),
+            upsert_search_attributes=inp.upsert_search_attributes,
+        )
+        await workflow.start_child_workflow(
+            WorkflowName.CREDIT_LINE,
+            state,
+            id=credit_line_workflow_id(inp.application_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        await self._project("CREDIT_LINE_OPENED", data={"line_id": inp.application_id})

@@ -42,14 +42,18 @@ with workflow.unsafe.imports_passed_through():
         RepayResult,
     )
     from domain.lines import (
+        Borrower,
         DrawStatus,
         LedgerError,
         LimitAction,
+        LinePricing,
         LineState,
         LineStatus,
         MonitoringEventKind,
         RepaymentSource,
+        open_line_state,
     )
+    from domain.models import Offer
     from domain.naming import (
         ActivityName,
         ErrorType,
@@ -63,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         repayment_idempotency_key,
     )
     from domain.pricing import PriceAboveCap, Schedule, build_schedule
+    from domain.products import Product
     from domain.reasons import ReasonCode, applicant_reasons
     from workflows import options
     from workflows.options import CallOptions
@@ -558,3 +563,35 @@ def _midnight(day: date) -> datetime:
 
 def _step(amount: float) -> int:
     return int(amount // RAISE_STEP) * RAISE_STEP
+
+
+def line_for_application(
+    *,
+    application_id: str,
+    borrower: Borrower,
+    product: Product,
+    offer: Offer,
+    schedule: Schedule,
+    bureau_fetched_at: datetime,
+    opened_at: datetime,
+    upsert_search_attributes: bool,
+) -> LineState:
+    """The line a revolving product's approval becomes: the offer's limit and price, and the
+    application's own payout booked as the first draw (id = the application id)."""
+    return open_line_state(
+        line_id=application_id,
+        borrower=borrower,
+        product=product,
+        pricing=LinePricing(
+            annual_rate=offer.annual_rate,
+            monthly_fee_rate=offer.monthly_fee_rate,
+            apr_cap=offer.apr_cap,
+            terms=offer.terms,
+            grade=offer.grade,
+        ),
+        limit=offer.limit,
+        opened_at=opened_at,
+        bureau_fetched_at=bureau_fetched_at,
+        first_draw=(application_id, schedule),
+        upsert_search_attributes=upsert_search_attributes,
+    )

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from domain.enums import ApplicationStatus
 from domain.line_messages import (
     DrawAccepted,
     DrawRequest,
@@ -39,12 +40,15 @@ from domain.naming import (
     SignalName,
     UpdateName,
     WorkflowName,
+    application_workflow_id,
     credit_line_workflow_id,
 )
 from domain.pricing import build_schedule
 from domain.reasons import ReasonCode
-from tests.workflows.fakes import FakeActivities, Scenario
+from tests.workflows.fakes import FakeActivities, Scenario, start_input
 from tests.workflows.line_fakes import LineFakes, LineScenario, line_state
+from tests.workflows.test_application import accept_and_sign, to_offer
+from workflows.application import LoanApplicationWorkflow
 from workflows.credit_line import CreditLineWorkflow
 from workflows.draw import DrawWorkflow
 from workflows.payout import PayoutWorkflow
@@ -349,3 +353,47 @@ async def test_continue_as_new_keeps_the_whole_state(time_env: WorkflowEnvironme
         seqs = [e.seq for e in run.lines.events]
         assert seqs == sorted(set(seqs))  # the audit counter carried over
         await replay(run, line)
+
+
+async def test_a_revolving_product_opens_a_line_with_the_payout_as_its_first_draw(
+    time_env: WorkflowEnvironment,
+) -> None:
+    fakes, lines = FakeActivities(Scenario(), time_env.client), LineFakes()
+    queue, vision = f"apps-{uuid.uuid4()}", f"vision-{uuid.uuid4()}"
+    inp = start_input(search_attributes=False, vision_queue=vision, product_code="CASH_LINE")
+    async with (
+        Worker(
+            time_env.client,
+            task_queue=queue,
+            workflows=[LoanApplicationWorkflow, *WORKFLOWS],
+            activities=fakes.main_activities() + lines.activities(),
+        ),
+        Worker(time_env.client, task_queue=vision, activities=fakes.vision_activities()),
+    ):
+        handle = await time_env.client.start_workflow(
+            WorkflowName.APPLICATION,
+            inp,
+            id=application_workflow_id(inp.application_id),
+            task_queue=queue,
+        )
+        await to_offer(handle)
+        await accept_and_sign(handle)
+        assert await handle.result() == ApplicationStatus.DISBURSED
+        line = time_env.client.get_workflow_handle(credit_line_workflow_id(inp.application_id))
+        try:
+            current = await until(line, lambda v: v.limit > 0, "opened")
+            assert current.status == LineStatus.ACTIVE
+            assert current.limit == 2_000_000  # the offer's limit
+            assert current.outstanding_principal == 1_000_000
+            assert current.available == 1_000_000
+            assert [d.draw_id for d in current.draws] == [inp.application_id]
+            assert sum(i.principal for i in current.instalments) == 1_000_000
+            assert lines.events[0].event == "LINE_OPENED"
+            replayer = Replayer(
+                workflows=[LoanApplicationWorkflow, *WORKFLOWS],
+                data_converter=time_env.client.data_converter,
+            )
+            await replayer.replay_workflow(await handle.fetch_history())
+            await replayer.replay_workflow(await line.fetch_history())
+        finally:
+            await line.terminate("test finished")
