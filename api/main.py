@@ -18,7 +18,7 @@ from temporalio.client import Client
 from api.deps import Services
 from api.errors import error_response, install_error_handlers
 from api.gateway import ApplicationGateway
-from api.routes import applicant, callbacks, codec, ops, quotes
+from api.routes import applicant, callbacks, codec, lines, ops, quotes
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     install_error_handlers(app)
     for module in (applicant, quotes, ops, callbacks, codec):
         app.include_router(module.router)
+    app.include_router(lines.router)
+    app.include_router(lines.ops_router)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)
     # The Web UI calls the codec endpoint from its own origin, with the user's credentials.

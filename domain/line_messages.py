@@ -13,6 +13,7 @@ from domain.lines import (
     DrawStatus,
     Instalment,
     LimitAction,
+    LinePricing,
     LineStatus,
     MonitoringEventKind,
 )
@@ -91,6 +92,8 @@ class LineView(BaseModel):
     overdue_days: int
     next_due_on: date | None
     expires_at: datetime
+    pricing: LinePricing
+    min_draw: int
     reasons: list[ApplicantReason] = []
     reason_codes: list[ReasonCode] = []
     frozen_by: str | None = None

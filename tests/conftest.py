@@ -18,6 +18,7 @@ from config.settings import Settings
 from config.temporal import data_converter
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+from workflows.credit_line import LINE_SEARCH_ATTRIBUTE_KEYS
 from workflows.options import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
@@ -49,7 +50,7 @@ async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server with the custom search attributes registered."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=list(SEARCH_ATTRIBUTE_KEYS),
+        search_attributes=[*SEARCH_ATTRIBUTE_KEYS, *LINE_SEARCH_ATTRIBUTE_KEYS],
         data_converter=data_converter(settings),
         dev_server_extra_args=["--log-level", "error"],
     )

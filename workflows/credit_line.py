@@ -492,6 +492,8 @@ class CreditLineWorkflow:
             overdue_days=ledger.overdue_days(today),
             next_due_on=ledger.next_due_on(),
             expires_at=s.expires_at,
+            pricing=s.pricing,
+            min_draw=s.product.line.min_draw,
             reasons=applicant_reasons(s.reasons),
             reason_codes=s.reasons,
             frozen_by=s.frozen_by,
