@@ -34,6 +34,9 @@ def repayment_idempotency_key(line_id: str, reference: str) -> str:
     return f"repay-{line_id}-{reference}"
 
 
+PRECREDIT_SCHEDULE_ID = "precredit-batch"
+
+
 def application_id_from_workflow_id(workflow_id: str) -> str:
     return workflow_id.removeprefix("loan-application-")
 
@@ -68,6 +71,8 @@ class ActivityName:
     LINE_EVALUATE = "lines.evaluate"
     DEBIT_SUBMIT = "repayments.debit"
     DEBIT_AWAIT = "repayments.await_debit"
+    PRECREDIT_COUNT = "precredit.count"
+    PRECREDIT_SCORE_CHUNK = "precredit.score_chunk"
 
 
 class ErrorType:
@@ -88,6 +93,7 @@ class WorkflowName:
     PAYOUT = "PayoutWorkflow"
     CREDIT_LINE = "CreditLineWorkflow"
     DRAW = "DrawWorkflow"
+    PRECREDIT_BATCH = "PreCreditBatchWorkflow"
 
 
 class UpdateName:

@@ -35,7 +35,7 @@ def create_tables(engine: Engine) -> None:
     """Create missing tables, then add missing nullable columns: the additive changes a new
     version of the models makes. Anything else (a type change, a new NOT NULL column) needs a
     real migration and is refused here rather than half-applied."""
-    from store import lines  # noqa: F401  (the credit-line tables; it imports store.queries)
+    from store import lines, precredit  # noqa: F401  (credit lines, pre-approvals)
 
     SQLModel.metadata.create_all(engine)
     existing = inspect(engine)

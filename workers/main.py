@@ -21,6 +21,7 @@ from activities.esign import EsignActivities
 from activities.identity import IdentityActivities
 from activities.lines import LineActivities
 from activities.payout import PayoutActivities
+from activities.precredit import PreCreditActivities
 from activities.records import RecordsActivities
 from activities.repayments import RepaymentActivities
 from config.settings import Settings, get_settings
@@ -38,6 +39,7 @@ from workflows.application import LoanApplicationWorkflow
 from workflows.credit_line import CreditLineWorkflow
 from workflows.draw import DrawWorkflow
 from workflows.payout import PayoutWorkflow
+from workflows.precredit import PreCreditBatchWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +62,20 @@ def activities(deps: Deps) -> list[object]:
     url, timeout = s.mocks_url, s.vendor_timeout_seconds
     bureau = BureauClient(url, timeout=timeout)
     gateway = PaymentGatewayClient(url, timeout=timeout)
+    decisioning = DecisioningActivities(deps.engine, bureau, s.resolved_policy_path)
     groups = [
         RecordsActivities(deps.engine),
-        DecisioningActivities(deps.engine, bureau, s.resolved_policy_path),
+        decisioning,
         IdentityActivities(IdentityClient(url, timeout=timeout), deps.blobs),
         CarrierActivities(CarrierClient(url, timeout=timeout)),
-        BureauActivities(bureau),
+        BureauActivities(bureau, deps.engine),
         BankCardActivities(BankCardClient(url, timeout=timeout)),
         ContractActivities(deps.blobs, s, lender_name=s.lender_name),
         EsignActivities(EsignClient(url, timeout=timeout), deps.blobs),
         PayoutActivities(gateway, deps.engine, s.api_url),
         LineActivities(deps.engine),
         RepaymentActivities(gateway),
+        PreCreditActivities(deps.engine, bureau, decisioning.policies),
     ]
     return [
         getattr(group, name)
@@ -85,7 +89,13 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[LoanApplicationWorkflow, PayoutWorkflow, CreditLineWorkflow, DrawWorkflow],
+        workflows=[
+            LoanApplicationWorkflow,
+            PayoutWorkflow,
+            CreditLineWorkflow,
+            DrawWorkflow,
+            PreCreditBatchWorkflow,
+        ],
         activities=activities(deps),
     )
 
