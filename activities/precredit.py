@@ -22,6 +22,7 @@ from domain.precredit import ChunkResult, CountCustomersInput, PreCreditCustomer
 from domain.products import PRODUCTS
 from store import precredit as store
 from store import queries
+from store.precredit import PreApproval
 from vendors.base import VendorError
 from vendors.bureau import BureauClient
 
@@ -43,24 +44,27 @@ class PreCreditActivities:
         rows = await asyncio.to_thread(precredit.read_customers, inp.source, inp.offset, inp.limit)
         gate = asyncio.Semaphore(BUREAU_CONCURRENCY)
         outcomes = await asyncio.gather(*(self._one(row, inp, gate) for row in rows))
+        approvals = [o for o in outcomes if o is not None]
+        # one transaction per chunk: a row per customer, ignored on a retry
+        await queries.in_thread(self._engine, store.record_pre_approvals, approvals)
         result = ChunkResult(
-            scored=sum(1 for o in outcomes if o is not None),
-            approved=sum(1 for o in outcomes if o is True),
-            declined=sum(1 for o in outcomes if o is False),
-            failed=sum(1 for o in outcomes if o is None),
+            scored=len(approvals),
+            approved=sum(1 for o in approvals if o.approved),
+            declined=sum(1 for o in approvals if not o.approved),
+            failed=len(outcomes) - len(approvals),
         )
         activity.logger.info("pre-credit %s @%d: %s", inp.batch_id, inp.offset, result)
         return result
 
     async def _one(
         self, row: dict[str, str], inp: ScoreChunkInput, gate: asyncio.Semaphore
-    ) -> bool | None:
+    ) -> PreApproval | None:
         try:
             customer = PreCreditCustomer.model_validate(row)
             product = PRODUCTS[customer.product_code]
             async with gate:
                 bureau = await self._bureau.fetch_report(customer.full_name, customer.id_number)
-            approval = precredit.score_customer(
+            return precredit.score_customer(
                 self._policies,
                 customer,
                 product,
@@ -73,5 +77,3 @@ class PreCreditActivities:
             # Never the row itself in the log: it holds a name and an ID number.
             activity.logger.warning("pre-credit %s: one customer not scored", inp.batch_id)
             return None
-        await queries.in_thread(self._engine, store.record_pre_approval, approval)
-        return approval.approved

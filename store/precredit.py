@@ -52,6 +52,10 @@ def record_pre_approval(session: Session, row: PreApproval) -> bool:
     )
 
 
+def record_pre_approvals(session: Session, rows: list[PreApproval]) -> int:
+    return sum(record_pre_approval(session, row) for row in rows)
+
+
 def valid_pre_approval(
     session: Session, id_number: str, product_code: str, now: datetime
 ) -> PreApproval | None:
