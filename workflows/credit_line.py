@@ -173,16 +173,22 @@ class CreditLineWorkflow:
         length = info.get_current_history_length()
         return length > self._s.continue_as_new_after or info.is_continue_as_new_suggested()
 
-    def _until_next_wake(self) -> timedelta:
+    def _until_next_wake(self) -> timedelta | None:
+        """Time to the next thing the line must do by itself; None when only a message can
+        move it (an expired line with nothing due waits for repayments)."""
         s, now = self._s, workflow.now()
         today = now.date()
-        wakes = [s.expires_at]
-        if s.unused_expires_at and not s.ledger.draws:
-            wakes.append(s.unused_expires_at)
+        wakes: list[datetime] = []
+        if s.status in LIVE:
+            wakes.append(s.expires_at)
+            if s.unused_expires_at and not s.ledger.draws:
+                wakes.append(s.unused_expires_at)
         next_due = s.ledger.next_due_on()
         if next_due is not None:
             # due today or earlier and still unpaid: try again (and count overdue) tomorrow
             wakes.append(_midnight(max(next_due, today + timedelta(days=1))))
+        if not wakes:
+            return None
         return max(min(wakes) - now, timedelta(seconds=1))
 
     def _internal(self, kind: MonitoringEventKind) -> MonitoringSignal:

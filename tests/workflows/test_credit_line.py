@@ -397,3 +397,52 @@ async def test_a_revolving_product_opens_a_line_with_the_payout_as_its_first_dra
             await replayer.replay_workflow(await line.fetch_history())
         finally:
             await line.terminate("test finished")
+
+
+async def test_instalments_are_debited_on_their_due_date_once(
+    time_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=600_000)
+        opened = await view(line)
+        first = opened.instalments[0]
+        await time_env.sleep(timedelta(days=33))
+        current = await until(line, lambda v: v.repayments == 1, "first instalment debited")
+        assert current.overdue_days == 0 and current.status == LineStatus.ACTIVE
+        assert current.instalments[0].outstanding == 0
+        assert current.available == 400_000 + first.principal
+        assert run.lines.debit_calls == [f"debit-{opened.line_id}-{first.key}-1"]
+        assert run.lines.settled() == first.principal + first.interest + first.fee
+        await replay(run, line)
+
+
+async def test_an_expired_line_refuses_draws_collects_what_is_owed_then_ends(
+    time_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_env) as run:
+        line_id = f"L{uuid.uuid4().hex[:16]}"
+        now = await time_env.get_current_time()
+        state = line_state(line_id, now, limit=1_000_000, first_draw=300_000)
+        state = state.model_copy(update={"expires_at": now + timedelta(days=10)})
+        line = await run.client.start_workflow(
+            WorkflowName.CREDIT_LINE,
+            state,
+            id=credit_line_workflow_id(line_id),
+            task_queue=run.task_queue,
+        )
+        run.opened.append(line)
+        await time_env.sleep(timedelta(days=11))
+        expired = await until(line, lambda v: v.status == LineStatus.EXPIRED, "expired")
+        assert expired.reason_codes == [ReasonCode.M009_LINE_EXPIRED] and expired.available == 0
+        cause = await refused(
+            line, UpdateName.DRAW, DrawRequest(amount=100_000, term_months=3, reference="ref-exp")
+        )
+        assert cause.type == ErrorType.WRONG_STAGE
+        paid: RepayResult = await line.execute_update(
+            UpdateName.REPAY,
+            RepayRequest(amount=expired.outstanding, reference="pay-all"),
+            result_type=RepayResult,
+        )
+        assert paid.accepted and paid.principal == 300_000
+        assert await line.result() == LineStatus.EXPIRED
+        await replay(run, line)
