@@ -57,6 +57,7 @@ class LimitAction(StrEnum):
     FREEZE = "FREEZE"
     UNFREEZE = "UNFREEZE"
     ADJUST = "ADJUST"
+    CLOSE = "CLOSE"
 
 
 class MonitoringEventKind(StrEnum):

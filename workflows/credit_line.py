@@ -121,7 +121,9 @@ class CreditLineWorkflow:
                 await workflow.wait_condition(
                     lambda: not self._draws and workflow.all_handlers_finished()
                 )
-                workflow.continue_as_new(self._s.model_copy(update={"runs": self._s.runs + 1}))
+                if not self._events:
+                    workflow.continue_as_new(self._s.model_copy(update={"runs": self._s.runs + 1}))
+                continue
             try:
                 await workflow.wait_condition(
                     lambda: bool(self._events) or self._wake, timeout=self._until_next_wake()
@@ -452,10 +454,13 @@ class CreditLineWorkflow:
             )
         elif inp.action == LimitAction.UNFREEZE:
             s.status, s.frozen_by, s.reasons = LineStatus.ACTIVE, None, []
+        elif inp.action == LimitAction.CLOSE:
+            s.status, s.reasons = LineStatus.CLOSED, [ReasonCode.M008_OPS_ADJUSTED]
         else:
             assert inp.new_limit is not None
             s.ledger.limit, s.reasons = inp.new_limit, [ReasonCode.M008_OPS_ADJUSTED]
         self._upsert()
+        self._wake = True
         await self._record(
             f"OPS_{inp.action}",
             reasons=s.reasons,
@@ -471,11 +476,14 @@ class CreditLineWorkflow:
             LimitAction.FREEZE: {LineStatus.ACTIVE},
             LimitAction.UNFREEZE: {LineStatus.FROZEN},
             LimitAction.ADJUST: set(LIVE),
+            LimitAction.CLOSE: set(LIVE) | {LineStatus.EXPIRED},
         }
         if inp.action not in allowed:
-            _refuse(ErrorType.INVALID_INPUT, "action must be FREEZE, UNFREEZE or ADJUST")
+            _refuse(ErrorType.INVALID_INPUT, "action must be FREEZE, UNFREEZE, ADJUST or CLOSE")
         if s.status not in allowed[inp.action]:
             _refuse(ErrorType.WRONG_STAGE, f"the line is {s.status}")
+        if inp.action == LimitAction.CLOSE and (s.ledger.outstanding or s.ledger.reserved):
+            _refuse(ErrorType.INVALID_INPUT, "a line is closed once nothing is owed or pending")
         if inp.action == LimitAction.ADJUST:
             if inp.new_limit is None:
                 _refuse(ErrorType.INVALID_INPUT, "ADJUST needs new_limit")

@@ -446,3 +446,22 @@ async def test_an_expired_line_refuses_draws_collects_what_is_owed_then_ends(
         assert paid.accepted and paid.principal == 300_000
         assert await line.result() == LineStatus.EXPIRED
         await replay(run, line)
+
+
+async def test_ops_close_a_line_only_once_nothing_is_owed(time_env: WorkflowEnvironment) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=100_000)
+        close = OpsLineAction(operator="carol", action=LimitAction.CLOSE, note="customer asked")
+        cause = await refused(line, UpdateName.OPS_LINE_ACTION, close)
+        assert cause.type == ErrorType.INVALID_INPUT
+        owed = (await view(line)).outstanding
+        await line.execute_update(
+            UpdateName.REPAY,
+            RepayRequest(amount=owed, reference="pay-close"),
+            result_type=RepayResult,
+        )
+        closed = await line.execute_update(UpdateName.OPS_LINE_ACTION, close, result_type=LineView)
+        assert closed.status == LineStatus.CLOSED and closed.available == 0
+        assert await line.result() == LineStatus.CLOSED
+        assert run.lines.events[-1].event == "OPS_CLOSE" and run.lines.events[-1].actor == "carol"
+        await replay(run, line)
