@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.line_messages import LineEventInput
 from store.queries import insert_ignoring_conflict, utc
@@ -99,5 +99,5 @@ def get_line(session: Session, line_id: str) -> CreditLine | None:
 
 
 def list_line_events(session: Session, line_id: str) -> list[LineEvent]:
-    query = select(LineEvent).where(LineEvent.line_id == line_id).order_by(LineEvent.seq)
+    query = select(LineEvent).where(LineEvent.line_id == line_id).order_by(col(LineEvent.seq))
     return list(session.exec(query))
