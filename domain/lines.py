@@ -338,6 +338,9 @@ class LineState(BaseModel):
         default={}, description="failed scheduled debits per instalment: the next key's suffix"
     )
     last_debit_on: dict[str, date] = {}
+    on_time_debits: int = Field(
+        default=0, description="instalments collected on their due date: the policy's history"
+    )
     runs: int = Field(default=1, description="how many runs (continue-as-new) so far")
     continue_as_new_after: int = Field(
         default=2_000, description="history events before continuing as new"

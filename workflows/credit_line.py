@@ -220,6 +220,9 @@ class CreditLineWorkflow:
                         "INSTALMENT_DEBITED",
                         data={"instalment": row.key, "amount": paid.amount},
                     )
+                    if row.due_on >= today:
+                        s.on_time_debits += 1
+                        self._events.append(self._internal(MonitoringEventKind.PERIODIC_REVIEW))
                 else:
                     s.debit_attempts[row.key] = failed + 1
                     await self._record(
@@ -410,9 +413,7 @@ class CreditLineWorkflow:
                 outstanding_principal=s.ledger.outstanding_principal,
                 overdue_days=s.ledger.overdue_days(today),
                 new_loans=event.new_loans,
-                repayments_on_time=sum(
-                    1 for r in s.ledger.repayments if r.source == RepaymentSource.SCHEDULED_DEBIT
-                ),
+                repayments_on_time=s.on_time_debits,
             ),
             LimitDecision,
             options.LOCAL,

@@ -103,10 +103,11 @@ def line_state(
     limit: int = 1_000_000,
     first_draw: int | None = None,
     continue_as_new_after: int = 2_000,
+    first_term: int = 3,
 ) -> LineState:
     first = None
     if first_draw is not None:
-        first = (f"{line_id}-app", build_schedule(first_draw, 3, PRICING.annual_rate))
+        first = (f"{line_id}-app", build_schedule(first_draw, first_term, PRICING.annual_rate))
     state = open_line_state(
         line_id=line_id,
         borrower=BORROWER,

@@ -465,3 +465,18 @@ async def test_ops_close_a_line_only_once_nothing_is_owed(time_env: WorkflowEnvi
         assert await line.result() == LineStatus.CLOSED
         assert run.lines.events[-1].event == "OPS_CLOSE" and run.lines.events[-1].actor == "carol"
         await replay(run, line)
+
+
+async def test_six_on_time_instalments_raise_the_limit_by_policy(
+    time_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=600_000, first_term=12)
+        await time_env.sleep(timedelta(days=186))
+        raised = await until(line, lambda v: v.limit != 1_000_000, "raised")
+        assert raised.limit == 1_200_000 and raised.repayments == 6
+        assert raised.reason_codes == [ReasonCode.M006_GOOD_HISTORY]
+        assert raised.overdue_days == 0 and raised.status == LineStatus.ACTIVE
+        rules = [e.data.get("rule") for e in run.lines.events if e.actor == "policy"]
+        assert rules.count("M006_good_history_raise") == 1 and len(rules) == 6
+        await replay(run, line)
