@@ -22,6 +22,7 @@ from config.settings import get_settings
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import ScreeningSignals
+from decisioning.precredit import apply_pre_approval
 from domain.enums import ApplicationStatus, BlacklistKind
 from domain.models import (
     BureauReport,
@@ -34,7 +35,7 @@ from domain.models import (
     PrescreenResult,
 )
 from domain.naming import ActivityName, ErrorType
-from store import queries, screening
+from store import precredit, queries, screening
 from store.tables import DecisionRecord
 
 VELOCITY_WINDOW = timedelta(hours=24)
@@ -199,10 +200,19 @@ class DecisioningActivities:
     async def decide(self, inp: DecisionInput) -> Decision:
         started = time.perf_counter()
         policy = self._policies.active
+        now = datetime.now(UTC)
         try:
-            decision = await evaluate.decide_async(self._policies, policy, inp)
+            decision = await evaluate.decide_async(self._policies, policy, inp, now)
         except PolicyEvaluationError as exc:
             raise _policy_failure(exc) from exc
+        pre = await queries.in_thread(
+            self._engine,
+            precredit.pre_approval_for_application,
+            inp.application_id,
+            inp.product.code,
+            now,
+        )
+        decision = apply_pre_approval(decision, pre)
         duration_ms = (time.perf_counter() - started) * 1000
         record = _decision_record(inp, decision, duration_ms)
         # A retry carries the same input: the snapshot match keeps one record for it.

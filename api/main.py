@@ -23,7 +23,7 @@ from api.errors import error_response, install_error_handlers
 from api.hygiene import refuse_control_characters
 from api.limits import build_limiter
 from api.ops_users import seed_dev_users
-from api.routes import applicant, callbacks, codec, ops, quotes, sessions
+from api.routes import applicant, callbacks, codec, lines, ops, quotes, sessions
 from api.telemetry import ApiMetrics, RequestTelemetry, StoreCollector, bind_application_id
 from api.telemetry import router as operations_router
 from config.codec import EncryptionCodec
@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     install_error_handlers(app)
     for module in (applicant, quotes, sessions, ops, callbacks, codec):
         app.include_router(module.router)
+    app.include_router(lines.router)
+    app.include_router(lines.ops_router)
     app.include_router(operations_router)
     # a registry per app: tests build many apps in one process
     registry = CollectorRegistry()

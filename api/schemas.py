@@ -8,12 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.enums import ApplicationStatus, NextAction, OpsRole, ReviewOutcome
+from domain.enums import ApplicationStatus, BlacklistKind, NextAction, OpsRole, ReviewOutcome
 from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
 from domain.reasons import ApplicantReason, ReasonCode, applicant_reasons
-from store.screening import BlacklistKind
 from store.tables import Application
 
 PHONE_PATTERN = r"^1\d{10}$"

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from devtools.applicant import Applicant, ApplicantSession
+from devtools.line_demo import drive_line
 from devtools.stack import ROOT, Ports, Stack
 from mocks.personas import DEMO_APPROVE
 
@@ -35,7 +36,7 @@ def drive(api_url: str, ui_url: str) -> str:
     applicant = Applicant.from_persona(DEMO_APPROVE, "approve", phone=phone)
     with httpx.Client(base_url=api_url, timeout=60) as http:
         session = ApplicantSession(http, applicant)
-        started = session.start(amount=1_000_000, term=12)
+        started = session.start(amount=1_000_000, term=12, product="CASH_LINE")
         app_id = session.application_id
         say(f"\napplication {app_id} started ({started['status']})")
         actions = [w["action"] for w in (session.challenge or {}).get("windows", [])]
@@ -67,7 +68,9 @@ def drive(api_url: str, ui_url: str) -> str:
             pdf = ROOT / ".data" / f"contract-{app_id}.pdf"
             pdf.write_bytes(session.contract())
             say(f"signed contract: {pdf}")
+            drive_line(http, app_id, session.token, say)
     say(f"Web UI: {ui_url}/namespaces/default/workflows/loan-application-{app_id}")
+    say(f"        {ui_url}/namespaces/default/workflows/credit-line-{app_id}")
     return str(final["status"])
 
 

@@ -101,6 +101,8 @@ class Stack:
             temporal += ["--search-attribute", f"{name}=Keyword"]
         for name in SearchAttributeName.DOUBLES:
             temporal += ["--search-attribute", f"{name}=Double"]
+        for name in SearchAttributeName.INTS:
+            temporal += ["--search-attribute", f"{name}=Int"]
         if not self.ui:
             temporal.append("--headless")
         py = sys.executable

@@ -19,6 +19,27 @@ def payout_idempotency_key(application_id: str) -> str:
     return f"payout-{application_id}"
 
 
+def credit_line_workflow_id(line_id: str) -> str:
+    return f"credit-line-{line_id}"
+
+
+def draw_workflow_id(line_id: str, number: int) -> str:
+    """Also the draw's id: its payout is `payout-{draw workflow id}`, keyed the same."""
+    return f"draw-{line_id}-{number}"
+
+
+def debit_idempotency_key(line_id: str, instalment_key: str, attempt: int) -> str:
+    """One scheduled debit per instalment and attempt: a new attempt only after one failed."""
+    return f"debit-{line_id}-{instalment_key}-{attempt}"
+
+
+def repayment_idempotency_key(line_id: str, reference: str) -> str:
+    return f"repay-{line_id}-{reference}"
+
+
+PRECREDIT_SCHEDULE_ID = "precredit-batch"
+
+
 def application_id_from_workflow_id(workflow_id: str) -> str:
     return workflow_id.removeprefix("loan-application-")
 
@@ -49,6 +70,12 @@ class ActivityName:
     PAYOUT_SUBMIT = "payout.submit"
     PAYOUT_QUERY = "payout.query"
     PAYOUT_RECORD = "payout.record"
+    LINE_RECORD = "lines.record"
+    LINE_EVALUATE = "lines.evaluate"
+    DEBIT_SUBMIT = "repayments.debit"
+    DEBIT_AWAIT = "repayments.await_debit"
+    PRECREDIT_COUNT = "precredit.count"
+    PRECREDIT_SCORE_CHUNK = "precredit.score_chunk"
 
 
 class ErrorType:
@@ -62,11 +89,15 @@ class ErrorType:
     POLICY_ERROR = "POLICY_ERROR"
     NOT_FOUND = "NOT_FOUND"
     DATA_REFUSED = "DATA_REFUSED"
+    DEBIT_PENDING = "DEBIT_PENDING"
 
 
 class WorkflowName:
     APPLICATION = "LoanApplicationWorkflow"
     PAYOUT = "PayoutWorkflow"
+    CREDIT_LINE = "CreditLineWorkflow"
+    DRAW = "DrawWorkflow"
+    PRECREDIT_BATCH = "PreCreditBatchWorkflow"
 
 
 class UpdateName:
@@ -78,6 +109,9 @@ class UpdateName:
     WITHDRAW = "withdraw"
     RECORD_REVIEW = "record_review"
     PROVIDE_NEW_BANK_CARD = "provide_new_bank_card"
+    DRAW = "draw"
+    REPAY = "repay"
+    OPS_LINE_ACTION = "ops_line_action"
 
 
 class QueryName:
@@ -88,6 +122,7 @@ class SignalName:
     PAYMENT_NOTIFICATION = "payment_notification"
     NEW_BANK_CARD = "new_bank_card"
     PAYOUT_NEEDS_CARD = "payout_needs_card"
+    MONITORING_EVENT = "monitoring_event"
 
 
 class SearchAttributeName:
@@ -99,9 +134,19 @@ class SearchAttributeName:
     PRODUCT_CODE = "ProductCode"
     REQUESTED_AMOUNT = "RequestedAmount"
     REVIEW_QUEUE = "ReviewQueue"
+    LINE_STATUS = "LineStatus"
+    OVERDUE_DAYS = "OverdueDays"
 
-    KEYWORDS = (APPLICATION_STATUS, DECISION_OUTCOME, RISK_GRADE, PRODUCT_CODE, REVIEW_QUEUE)
+    KEYWORDS = (
+        APPLICATION_STATUS,
+        DECISION_OUTCOME,
+        RISK_GRADE,
+        PRODUCT_CODE,
+        REVIEW_QUEUE,
+        LINE_STATUS,
+    )
     DOUBLES = (REQUESTED_AMOUNT,)
+    INTS = (OVERDUE_DAYS,)
 
 
 class SearchAttributeKeys:

@@ -1,14 +1,49 @@
-"""Loan products: amounts, terms, age window and the timeout of every wait."""
+"""Loan products: amounts, terms, age window, the timeout of every wait and, after approval,
+what the approval is (a revolving line or a single-use loan), how long it stays valid and what
+lateness costs."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 # Face distance on face_recognition's scale at or under which two faces are one person: the
 # default of every product; the vision activities receive the product's value with each call.
 FACE_MATCH_THRESHOLD = 0.6
+
+
+class ApprovalKind(StrEnum):
+    """单次额度: the approval pays out once. 循环额度: repaid principal can be drawn again."""
+
+    SINGLE_USE = "SINGLE_USE"
+    REVOLVING = "REVOLVING"
+
+
+class LateFeeRule(BaseModel):
+    """Late fee on an overdue instalment: a daily rate on its unpaid principal after a grace
+    period, capped (with the interest) so the cost stays within the product's APR cap."""
+
+    grace_days: int = Field(default=3, ge=0)
+    daily_rate: float = Field(default=0.0005, ge=0, le=0.001, description="of overdue principal")
+    max_fraction: float = Field(
+        default=0.1, ge=0, le=0.24, description="cap on one instalment's late fee / principal"
+    )
+
+
+class LineTerms(BaseModel):
+    """How a revolving line lives: validity of an unused approval, of the line, and the
+    policy's room to move the limit."""
+
+    unused_validity: timedelta = Field(
+        default=timedelta(days=15), description="an approval never drawn on expires after this"
+    )
+    line_validity: timedelta = timedelta(days=365)
+    min_draw: int = Field(default=50_000, description="fen")
+    max_limit: int = Field(default=5_000_000, description="ceiling a raise can reach, fen")
+    signature_timeout: timedelta = timedelta(minutes=30)
+    debit_retry_days: int = Field(default=30, description="days a missed debit is retried")
 
 
 class Timeouts(BaseModel):
@@ -43,6 +78,13 @@ class Product(BaseModel):
     )
     bureau_max_age: timedelta = timedelta(days=7)
     timeouts: Timeouts = Timeouts()
+    approval: ApprovalKind = ApprovalKind.SINGLE_USE
+    line: LineTerms = LineTerms()
+    late_fee: LateFeeRule = LateFeeRule()
+
+    @property
+    def is_revolving(self) -> bool:
+        return self.approval == ApprovalKind.REVOLVING
 
 
 PRODUCTS: dict[str, Product] = {
@@ -59,5 +101,13 @@ PRODUCTS: dict[str, Product] = {
         min_amount=10_000,
         max_amount=500_000,
         terms=[3, 6],
+    ),
+    "CASH_LINE": Product(
+        code="CASH_LINE",
+        name="Revolving cash line",
+        min_amount=50_000,
+        max_amount=5_000_000,
+        terms=[3, 6, 12],
+        approval=ApprovalKind.REVOLVING,
     ),
 }

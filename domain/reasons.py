@@ -62,6 +62,17 @@ class ReasonCode(StrEnum):
     S001_SIGNATURE_FAILED = "S001"
     D001_PRE_PAYOUT_RISK = "D001"
     D002_PAYOUT_FAILED = "D002"
+    # credit line monitoring (after the loan)
+    M001_OVERDUE = "M001"
+    M002_NEW_LOANS_ELSEWHERE = "M002"
+    M003_DEVICE_ANOMALY = "M003"
+    M004_LOCATION_ANOMALY = "M004"
+    M005_REPAID_RESTORED = "M005"
+    M006_GOOD_HISTORY = "M006"
+    M007_OPS_FROZEN = "M007"
+    M008_OPS_ADJUSTED = "M008"
+    M009_LINE_EXPIRED = "M009"
+    M010_UNUSED_EXPIRED = "M010"
 
 
 class ReasonInfo(BaseModel):
@@ -293,6 +304,66 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
             ReasonCode.D002_PAYOUT_FAILED,
             "payout could not be completed",
             "We could not pay out to your card; please contact support.",
+            0,
+        ),
+        _r(
+            ReasonCode.M001_OVERDUE,
+            "an instalment is overdue",
+            "An instalment is overdue, so your credit line is paused until it is repaid.",
+            0,
+        ),
+        _r(
+            ReasonCode.M002_NEW_LOANS_ELSEWHERE,
+            "bureau alert: new loans at other lenders",
+            "Your credit limit was adjusted after a review of your recent borrowing.",
+            0,
+        ),
+        _r(
+            ReasonCode.M003_DEVICE_ANOMALY,
+            "account used from an unrecognised or risky device",
+            "For your security, your credit line is paused; please contact support.",
+            0,
+        ),
+        _r(
+            ReasonCode.M004_LOCATION_ANOMALY,
+            "account used from an unusual location",
+            "For your security, your credit limit was reduced for now.",
+            0,
+        ),
+        _r(
+            ReasonCode.M005_REPAID_RESTORED,
+            "overdue repaid: the freeze for overdue is lifted",
+            "Thank you for repaying; your credit line is available again.",
+            0,
+        ),
+        _r(
+            ReasonCode.M006_GOOD_HISTORY,
+            "on-time repayments: the policy raised the limit",
+            "Thanks to your on-time repayments, your credit limit was raised.",
+            0,
+        ),
+        _r(
+            ReasonCode.M007_OPS_FROZEN,
+            "frozen by an operator",
+            "Your credit line is paused; please contact support.",
+            0,
+        ),
+        _r(
+            ReasonCode.M008_OPS_ADJUSTED,
+            "limit or status changed by an operator",
+            "Your credit line was updated after a review.",
+            0,
+        ),
+        _r(
+            ReasonCode.M009_LINE_EXPIRED,
+            "the line reached the end of its validity",
+            "Your credit line has reached its end date; you may apply again.",
+            0,
+        ),
+        _r(
+            ReasonCode.M010_UNUSED_EXPIRED,
+            "the approval was never drawn within its validity",
+            "Your approval was not used in time and has expired; you may apply again.",
             0,
         ),
     ]

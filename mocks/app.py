@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from mocks import admin, bankcard, bureau, carrier, esign, gateway, identity
+from mocks import admin, bankcard, bureau, carrier, debits, esign, gateway, identity
 from mocks.errors import install_error_handlers
 from mocks.settings import MockSettings
 from mocks.state import MockState
@@ -29,7 +29,7 @@ def create_app(
     app = FastAPI(title="loanflow outside-party simulators", version="1", lifespan=lifespan)
     app.state.mocks = state
     install_error_handlers(app)
-    for module in (identity, carrier, bureau, bankcard, esign, gateway, admin):
+    for module in (identity, carrier, bureau, bankcard, esign, gateway, debits, admin):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

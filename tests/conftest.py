@@ -23,6 +23,7 @@ from store.blobs import LocalBlobStore
 from store.db import make_engine
 from store.migrations import upgrade
 from tests.workflows.corpus import recording
+from workflows.credit_line import LINE_SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server with the custom search attributes registered."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=list(SearchAttributeKeys.ALL),
+        search_attributes=[*SearchAttributeKeys.ALL, *LINE_SEARCH_ATTRIBUTE_KEYS],
         data_converter=_converter(settings),
         dev_server_extra_args=["--log-level", "error"],
     )

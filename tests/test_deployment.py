@@ -128,6 +128,8 @@ def test_compose_registers_the_search_attributes_the_workflow_upserts() -> None:
         assert f"--name {name} --type Keyword" in script
     for name in SearchAttributeName.DOUBLES:
         assert f"--name {name} --type Double" in script
+    for name in SearchAttributeName.INTS:
+        assert f"--name {name} --type Int" in script
 
 
 def test_start_order_waits_for_schemas_bucket_and_health() -> None:

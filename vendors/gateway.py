@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter
 
+from domain.line_messages import DebitInput, DebitOrder
 from domain.models import GatewayOrder, SubmitPayoutInput
 from domain.signing import SIGNATURE_HEADER, callback_signature, signature_matches
 from vendors.base import VendorClient, VendorError
@@ -90,3 +91,33 @@ class PaymentGatewayClient(VendorClient):
                 return None
             raise
         return self.parse(GatewayOrder, route, response)
+
+    async def debit(self, debit: DebitInput) -> DebitOrder:
+        """Collect from the borrower's card (代扣); one order per key, final once settled."""
+        route = "POST /gateway/v1/debits"
+        response = await self.request(
+            "POST",
+            "/gateway/v1/debits",
+            route=route,
+            accept=(200, 201),
+            headers={IDEMPOTENCY_HEADER: debit.idempotency_key},
+            json={
+                "amount": debit.amount,
+                "account_name": debit.account_name,
+                "card_number": debit.card_number,
+                "bank_code": debit.bank_code,
+            },
+        )
+        return self.parse(DebitOrder, route, response)
+
+    async def query_debit(self, idempotency_key: str) -> DebitOrder | None:
+        route = "GET /gateway/v1/debits/{key}"
+        try:
+            response = await self.request(
+                "GET", f"/gateway/v1/debits/{quote(idempotency_key, safe='')}", route=route
+            )
+        except VendorError as exc:
+            if exc.code == ORDER_NOT_FOUND:
+                return None
+            raise
+        return self.parse(DebitOrder, route, response)

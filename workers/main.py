@@ -21,8 +21,11 @@ from activities.contract import ContractActivities
 from activities.decisioning import DecisioningActivities
 from activities.esign import EsignActivities
 from activities.identity import IdentityActivities
+from activities.lines import LineActivities
 from activities.payout import PayoutActivities
+from activities.precredit import PreCreditActivities
 from activities.records import RecordsActivities
+from activities.repayments import RepaymentActivities
 from config.logs import configure_logging
 from config.settings import Settings, get_settings
 from config.temporal import connect, deployment_config, worker_runtime
@@ -37,7 +40,10 @@ from vendors.gateway import PaymentGatewayClient
 from vendors.identity import IdentityClient
 from workers.serve import serve
 from workflows.application import LoanApplicationWorkflow
+from workflows.credit_line import CreditLineWorkflow
+from workflows.draw import DrawWorkflow
 from workflows.payout import PayoutWorkflow
+from workflows.precredit import PreCreditBatchWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +67,21 @@ def activities(deps: Deps) -> list[Callable[..., Any]]:
     s = deps.settings
     url, timeout = s.mocks_url, s.vendor_timeout_seconds
     bureau = BureauClient(url, timeout=timeout)
+    gateway = PaymentGatewayClient(url, timeout=timeout)
+    decisioning = DecisioningActivities(deps.engine, bureau, s.resolved_policy_path)
     groups = [
         RecordsActivities(deps.engine),
-        DecisioningActivities(deps.engine, bureau, s.resolved_policy_path),
+        decisioning,
         IdentityActivities(IdentityClient(url, timeout=timeout), deps.blobs),
         CarrierActivities(CarrierClient(url, timeout=timeout)),
-        BureauActivities(bureau),
+        BureauActivities(bureau, deps.engine),
         BankCardActivities(BankCardClient(url, timeout=timeout)),
         ContractActivities(deps.blobs, s, lender_name=s.lender_name),
         EsignActivities(EsignClient(url, timeout=timeout), deps.blobs),
-        PayoutActivities(PaymentGatewayClient(url, timeout=timeout), deps.engine, s.api_url),
+        PayoutActivities(gateway, deps.engine, s.api_url),
+        LineActivities(deps.engine),
+        RepaymentActivities(gateway),
+        PreCreditActivities(deps.engine, bureau, decisioning.policies),
     ]
     return [
         getattr(group, name)
@@ -84,7 +95,13 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[LoanApplicationWorkflow, PayoutWorkflow],
+        workflows=[
+            LoanApplicationWorkflow,
+            PayoutWorkflow,
+            CreditLineWorkflow,
+            DrawWorkflow,
+            PreCreditBatchWorkflow,
+        ],
         activities=activities(deps),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         deployment_config=deployment_config(deps.settings),

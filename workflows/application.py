@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewOutcome,
     )
     from domain.idnumber import IdNumber, parse_id_number
+    from domain.lines import Borrower, customer_id_for
     from domain.models import (
         AcceptOfferInput,
         AcceptOfferResult,
@@ -82,10 +83,12 @@ with workflow.unsafe.imports_passed_through():
         SignalName,
         UpdateName,
         WorkflowName,
+        credit_line_workflow_id,
         payout_workflow_id,
     )
     from domain.reasons import RETAKE_REASONS, ReasonCode, reapply_after
     from workflows import calls, messages
+    from workflows.credit_line import line_for_application
     from workflows.options import carrier_report_poll
     from workflows.state import ApplicationState
 
@@ -137,6 +140,8 @@ class LoanApplicationWorkflow:
         await self._signature_stage()
         await self._pre_payout()
         await self._disburse()
+        if self._inp.product.is_revolving:
+            await self._open_credit_line()
 
     # ================================================================ stage 1: pre-screen
 
@@ -705,6 +710,40 @@ class LoanApplicationWorkflow:
                 card=card,
             )
         )
+
+    # ================================================================ revolving products
+
+    async def _open_credit_line(self) -> None:
+        """A revolving approval becomes a credit line that outlives this application; the
+        payout just made is its first draw."""
+        s, inp = self._s, self._inp
+        docs, accepted = s.docs, s.accepted
+        assert docs is not None and accepted is not None and s.offer is not None
+        assert s.schedule is not None and s.bureau is not None
+        state = line_for_application(
+            application_id=inp.application_id,
+            borrower=Borrower(
+                customer_id=customer_id_for(docs.id_number),
+                full_name=docs.full_name,
+                id_number=docs.id_number,
+                phone=inp.phone,
+                device_fingerprint=inp.device.fingerprint,
+                card=s.card or accepted.bank_card,
+            ),
+            product=inp.product,
+            offer=s.offer,
+            schedule=s.schedule,
+            bureau_fetched_at=s.bureau.fetched_at,
+            opened_at=workflow.now(),
+            upsert_search_attributes=inp.upsert_search_attributes,
+        )
+        await workflow.start_child_workflow(
+            WorkflowName.CREDIT_LINE,
+            state,
+            id=credit_line_workflow_id(inp.application_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        await self._project("CREDIT_LINE_OPENED", data={"line_id": inp.application_id})
 
     # ================================================================ moving between stages
 

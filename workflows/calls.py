@@ -16,6 +16,14 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.line_messages import (
+        AwaitDebitInput,
+        DebitInput,
+        DebitOrder,
+        LimitDecision,
+        LineEventInput,
+        MonitoringInput,
+    )
     from domain.models import (
         BankCardCheckInput,
         BankCardCheckResult,
@@ -59,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitPayoutInput,
     )
     from domain.naming import ActivityName
+    from domain.precredit import ChunkResult, CountCustomersInput, ScoreChunkInput
     from workflows import options
     from workflows.options import CallOptions
 
@@ -180,3 +189,17 @@ payout_query = ActivityCall(
     ActivityName.PAYOUT_QUERY, QueryPayoutInput, GatewayOrder, options.PAYMENT
 )
 payout_record = ActivityCall(ActivityName.PAYOUT_RECORD, DisbursementRecord, NONE, options.STORE)
+
+# credit lines: repayments by debit, monitoring, the audit trail; pre-credit batches
+debit_submit = ActivityCall(ActivityName.DEBIT_SUBMIT, DebitInput, DebitOrder, options.PAYMENT)
+debit_await = ActivityCall(ActivityName.DEBIT_AWAIT, AwaitDebitInput, DebitOrder, options.PAYMENT)
+line_evaluate = ActivityCall(
+    ActivityName.LINE_EVALUATE, MonitoringInput, LimitDecision, options.LOCAL
+)
+line_record = ActivityCall(ActivityName.LINE_RECORD, LineEventInput, NONE, options.STORE)
+precredit_count = ActivityCall(
+    ActivityName.PRECREDIT_COUNT, CountCustomersInput, int, options.STORE
+)
+precredit_score_chunk = ActivityCall(
+    ActivityName.PRECREDIT_SCORE_CHUNK, ScoreChunkInput, ChunkResult, options.STORE
+)

@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
-from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store import lines, precredit, tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

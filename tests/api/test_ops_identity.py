@@ -15,10 +15,9 @@ from api.routes import ops
 from api.schemas import ReviewRequest
 from api.security import OPS_COOKIE
 from config.settings import Settings
-from domain.enums import ApplicationStatus, OpsRole
+from domain.enums import ApplicationStatus, BlacklistKind, OpsRole
 from domain.models import ProjectionInput, ReviewInput, ReviewResult
 from store import identity, queries, screening
-from store.screening import BlacklistKind
 from tests.api.test_api import seed_review, sign_in, start
 
 

@@ -1,0 +1,192 @@
+"""Credit lines: the borrower's API (line status, trial schedule, draw, sign a draw's contract,
+repay, schedule) and the ops API (freeze, unfreeze, adjust, behaviour signals, the audit trail).
+
+A line's id is the id of the application it came from, so the borrower authenticates with that
+application's token; ops routes need the ops token. Refusals come back as 409 (wrong state) or
+422 (invalid, or refused), like the application routes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ApplicantCredentials, EngineDep, ServicesDep, SettingsDep, require_ops_caller
+from api.errors import InvalidInput, NotFound, Unprocessable
+from api.line_workflows import LineWorkflows
+from api.security import require_applicant
+from domain.line_messages import (
+    DrawAccepted,
+    DrawRequest,
+    DrawView,
+    LineView,
+    MonitoringSignal,
+    OpsLineAction,
+    RepayRequest,
+    RepayResult,
+)
+from domain.lines import Instalment
+from domain.models import SignContractInput, SignContractResult
+from domain.naming import UpdateName
+from domain.pricing import PriceAboveCap, Schedule, build_schedule
+from store import lines as line_store
+from store import queries
+
+router = APIRouter(prefix="/v1/lines", tags=["credit lines"])
+ops_router = APIRouter(
+    prefix="/v1/ops/lines",
+    tags=["ops"],
+    dependencies=[require_ops_caller],
+    responses={401: {"description": "missing or wrong ops token"}},
+)
+
+_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "missing or wrong token"},
+    404: {"description": "no such line or draw"},
+    409: {"description": "not allowed in the line's current state"},
+    422: {"description": "invalid request, or refused"},
+}
+
+
+def _line_workflows(services: ServicesDep) -> LineWorkflows:
+    return LineWorkflows(services.client)
+
+
+LinesDep = Annotated[LineWorkflows, Depends(_line_workflows)]
+
+
+def _borrower(line_id: str, settings: SettingsDep, credentials: ApplicantCredentials) -> str:
+    require_applicant(settings.token_secret, line_id, credentials)
+    return line_id
+
+
+LineId = Annotated[str, Depends(_borrower)]
+
+
+class QuoteRequest(BaseModel):
+    amount: int = Field(gt=0, description="fen")
+    term_months: int = Field(gt=0)
+
+
+class LineSchedule(BaseModel):
+    next_due_on: date | None
+    overdue_days: int
+    outstanding: int
+    instalments: list[Instalment]
+
+
+class LineEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    event: str
+    actor: str
+    status: str
+    credit_limit: int
+    available: int
+    outstanding_principal: int
+    overdue_days: int
+    reasons: list[str]
+    data: dict
+    at: datetime
+
+
+class LineEvidence(BaseModel):
+    live: LineView | None
+    events: list[LineEventOut]
+
+
+def _draw_of(line_id: str, draw_id: str) -> str:
+    if not draw_id.startswith(f"draw-{line_id}-"):
+        raise NotFound("no such draw on this line")
+    return draw_id
+
+
+@router.get("/{line_id}", responses=_ERRORS)
+async def line_status(line_id: LineId, lines: LinesDep) -> LineView:
+    return await lines.status(line_id)
+
+
+@router.get("/{line_id}/schedule", responses=_ERRORS)
+async def line_schedule(line_id: LineId, lines: LinesDep) -> LineSchedule:
+    view = await lines.status(line_id)
+    return LineSchedule(
+        next_due_on=view.next_due_on,
+        overdue_days=view.overdue_days,
+        outstanding=view.outstanding,
+        instalments=view.instalments,
+    )
+
+
+@router.post("/{line_id}/quotes", responses=_ERRORS)
+async def quote_draw(line_id: LineId, body: QuoteRequest, lines: LinesDep) -> Schedule:
+    """The trial schedule of a draw at the line's price: the contract's schedule, to the fen."""
+    pricing = (await lines.status(line_id)).pricing
+    if body.term_months not in pricing.terms:
+        raise InvalidInput(f"term must be one of {pricing.terms}")
+    try:
+        return build_schedule(
+            body.amount,
+            body.term_months,
+            pricing.annual_rate,
+            pricing.monthly_fee_rate,
+            apr_cap=pricing.apr_cap,
+        )
+    except (ValueError, PriceAboveCap) as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+@router.post("/{line_id}/draws", status_code=201, responses=_ERRORS)
+async def draw(line_id: LineId, body: DrawRequest, lines: LinesDep) -> DrawAccepted:
+    return await lines.update_line(line_id, UpdateName.DRAW, body, DrawAccepted)
+
+
+@router.get("/{line_id}/draws/{draw_id}", responses=_ERRORS)
+async def draw_status(line_id: LineId, draw_id: str, lines: LinesDep) -> DrawView:
+    return await lines.draw_status(_draw_of(line_id, draw_id))
+
+
+@router.post("/{line_id}/draws/{draw_id}/sign", responses=_ERRORS)
+async def sign_draw(
+    line_id: LineId, draw_id: str, body: SignContractInput, lines: LinesDep
+) -> SignContractResult:
+    return await lines.update_draw(
+        _draw_of(line_id, draw_id), UpdateName.SIGN_CONTRACT, body, SignContractResult
+    )
+
+
+@router.post("/{line_id}/repayments", responses=_ERRORS)
+async def repay(line_id: LineId, body: RepayRequest, lines: LinesDep) -> RepayResult:
+    result = await lines.update_line(line_id, UpdateName.REPAY, body, RepayResult)
+    if not result.accepted:
+        raise Unprocessable("repayment_refused", result.detail, reference=result.reference)
+    return result
+
+
+@ops_router.post("/{line_id}/actions", responses=_ERRORS)
+async def ops_action(line_id: str, body: OpsLineAction, lines: LinesDep) -> LineView:
+    return await lines.update_line(line_id, UpdateName.OPS_LINE_ACTION, body, LineView)
+
+
+@ops_router.post("/{line_id}/signals", status_code=202, responses=_ERRORS)
+async def behaviour_signal(line_id: str, body: MonitoringSignal, lines: LinesDep) -> LineView:
+    """A behaviour signal (bureau alert, device or location anomaly) for the monitoring
+    policy; the line evaluates it in the background."""
+    view = await lines.status(line_id)
+    await lines.signal_line(line_id, body)
+    return view
+
+
+@ops_router.get("/{line_id}", responses=_ERRORS)
+async def line_evidence(line_id: str, engine: EngineDep, lines: LinesDep) -> LineEvidence:
+    events = await queries.in_thread(engine, line_store.list_line_events, line_id)
+    try:
+        live: LineView | None = await lines.status(line_id)
+    except NotFound:
+        live = None
+    if live is None and not events:
+        raise NotFound("no such credit line")
+    return LineEvidence(live=live, events=[LineEventOut.model_validate(e) for e in events])

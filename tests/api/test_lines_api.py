@@ -1,0 +1,203 @@
+"""The credit-line API over a real dev server (search attributes registered) and the real line
+workflows, store and monitoring policy; vendors are the workflow tests' stand-ins."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.lines import LineActivities
+from api.main import create_app
+from api.security import applicant_token
+from config.settings import Settings
+from domain.naming import WorkflowName, credit_line_workflow_id
+from tests.workflows.fakes import FakeActivities, Scenario
+from tests.workflows.line_fakes import LineFakes, line_state
+from workflows.credit_line import CreditLineWorkflow
+from workflows.draw import DrawWorkflow
+from workflows.payout import PayoutWorkflow
+
+OPS = {"Authorization": "Bearer test-ops-token"}
+
+
+@pytest.fixture(scope="module")
+def api_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=database_url,
+        token_secret="test-token-secret",
+        ops_token="test-ops-token",
+    )
+
+
+@pytest.fixture
+async def lines_api(
+    local_env: WorkflowEnvironment, api_settings: Settings, engine: Engine
+) -> AsyncIterator[tuple[httpx.AsyncClient, Client, str]]:
+    client = local_env.client
+    fakes, stand_ins = FakeActivities(Scenario(), client), LineFakes()
+    real = LineActivities(engine)
+    queue = f"lines-{uuid.uuid4()}"
+    activities = [a for a in fakes.main_activities() if a not in (fakes.project, fakes.register)]
+    activities += [real.record, real.evaluate, stand_ins.debit, stand_ins.await_debit]
+    app = create_app(api_settings, temporal_client=client)
+    async with (
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=[CreditLineWorkflow, DrawWorkflow, PayoutWorkflow],
+            activities=activities,
+        ),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
+    ):
+        yield http, client, queue
+
+
+async def open_line(client: Client, queue: str, **kwargs: object) -> str:
+    line_id = f"app_{uuid.uuid4().hex[:24]}"
+    state = line_state(line_id, datetime.now(UTC), **kwargs)  # type: ignore[arg-type]
+    state = state.model_copy(update={"upsert_search_attributes": True})
+    await client.start_workflow(
+        WorkflowName.CREDIT_LINE, state, id=credit_line_workflow_id(line_id), task_queue=queue
+    )
+    return line_id
+
+
+def borrower(line_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {applicant_token('test-token-secret', line_id)}"}
+
+
+async def eventually(http: httpx.AsyncClient, url: str, headers: dict, check) -> dict:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        body = (await http.get(url, headers=headers)).json()
+        if check(body):
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url}: {body}")
+
+
+async def test_borrower_draws_repays_and_ops_freeze_with_the_audit_trail(
+    lines_api: tuple[httpx.AsyncClient, Client, str],
+) -> None:
+    http, client, queue = lines_api
+    line_id = await open_line(client, queue, limit=1_000_000)
+    me = borrower(line_id)
+    assert (await http.get(f"/v1/lines/{line_id}")).status_code == 401
+    assert (
+        await http.get(f"/v1/lines/{line_id}", headers=borrower("app_other"))
+    ).status_code == 401
+    line = (await http.get(f"/v1/lines/{line_id}", headers=me)).json()
+    assert line["status"] == "ACTIVE" and line["available"] == 1_000_000
+
+    quote = await http.post(
+        f"/v1/lines/{line_id}/quotes", json={"amount": 600_000, "term_months": 3}, headers=me
+    )
+    assert quote.status_code == 200
+    over = await http.post(
+        f"/v1/lines/{line_id}/draws",
+        json={"amount": 1_000_001, "term_months": 3, "reference": "ref-over"},
+        headers=me,
+    )
+    assert over.status_code == 422 and over.json()["error"] == "invalid_input"
+    drawn = await http.post(
+        f"/v1/lines/{line_id}/draws",
+        json={"amount": 600_000, "term_months": 3, "reference": "ref-0001"},
+        headers=me,
+    )
+    assert drawn.status_code == 201, drawn.text
+    draw = drawn.json()
+    assert draw["schedule"] == quote.json()  # the trial schedule is the contract's, to the fen
+    url = f"/v1/lines/{line_id}/draws/{draw['draw_id']}"
+    await eventually(http, url, me, lambda b: b["stage"] == "AWAITING_SIGNATURE")
+    signed = await http.post(f"{url}/sign", json={"otp": "135790"}, headers=me)
+    assert signed.status_code == 200 and signed.json()["signed"]
+    line = await eventually(
+        http, f"/v1/lines/{line_id}", me, lambda b: b["outstanding_principal"] == 600_000
+    )
+    assert line["available"] == 400_000
+    schedule = (await http.get(f"/v1/lines/{line_id}/schedule", headers=me)).json()
+    assert sum(i["principal"] for i in schedule["instalments"]) == 600_000
+
+    paid = await http.post(
+        f"/v1/lines/{line_id}/repayments",
+        json={"amount": 200_000, "reference": "pay-0001"},
+        headers=me,
+    )
+    assert paid.status_code == 200 and paid.json()["accepted"]
+    again = await http.post(
+        f"/v1/lines/{line_id}/repayments",
+        json={"amount": 200_000, "reference": "pay-0001"},
+        headers=me,
+    )
+    assert again.json() == paid.json()
+    too_much = await http.post(
+        f"/v1/lines/{line_id}/repayments",
+        json={"amount": 10_000_000, "reference": "pay-0002"},
+        headers=me,
+    )
+    assert too_much.status_code == 422
+
+    assert (await http.post(f"/v1/ops/lines/{line_id}/actions", json={})).status_code == 401
+    frozen = await http.post(
+        f"/v1/ops/lines/{line_id}/actions",
+        json={"operator": "alice", "action": "FREEZE", "note": "fraud call"},
+        headers=OPS,
+    )
+    assert frozen.status_code == 200 and frozen.json()["status"] == "FROZEN"
+    refused = await http.post(
+        f"/v1/lines/{line_id}/draws",
+        json={"amount": 100_000, "term_months": 3, "reference": "ref-0002"},
+        headers=me,
+    )
+    assert refused.status_code == 409 and refused.json()["error"] == "wrong_stage"
+    evidence = (await http.get(f"/v1/ops/lines/{line_id}", headers=OPS)).json()
+    events = [(e["event"], e["actor"]) for e in evidence["events"]]
+    assert ("OPS_FREEZE", "alice") in events and ("REPAID", "borrower") in events
+    assert events[0] == ("LINE_OPENED", "system")
+
+    found = []
+    for _ in range(100):
+        found = [
+            w.id
+            async for w in client.list_workflows(
+                f'LineStatus="FROZEN" AND WorkflowId="{credit_line_workflow_id(line_id)}"'
+            )
+        ]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [credit_line_workflow_id(line_id)]
+    await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")
+
+
+async def test_a_bureau_alert_through_the_ops_api_lowers_the_limit(
+    lines_api: tuple[httpx.AsyncClient, Client, str],
+) -> None:
+    http, client, queue = lines_api
+    line_id = await open_line(client, queue, limit=1_000_000, first_draw=200_000)
+    sent = await http.post(
+        f"/v1/ops/lines/{line_id}/signals",
+        json={"kind": "BUREAU_ALERT", "reference": "alert-7", "new_loans": 4},
+        headers=OPS,
+    )
+    assert sent.status_code == 202
+    me = borrower(line_id)
+    line = await eventually(http, f"/v1/lines/{line_id}", me, lambda b: b["status"] == "FROZEN")
+    assert line["reason_codes"] == ["M002"] and line["available"] == 0
+    assert line["reasons"][0]["message"]
+    bad = await http.post(
+        f"/v1/ops/lines/{line_id}/signals", json={"kind": "NOPE", "reference": "x"}, headers=OPS
+    )
+    assert bad.status_code == 422
+    await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")
