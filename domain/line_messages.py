@@ -66,7 +66,7 @@ class MonitoringSignal(BaseModel):
 
 
 class OpsLineAction(BaseModel):
-    operator: str = Field(min_length=1, max_length=64)
+    operator: str = Field(default="", max_length=64, description="set from the ops sign-in")
     action: LimitAction
     new_limit: int | None = Field(default=None, gt=0, description="ADJUST: the new limit, fen")
     note: str = Field(default="", max_length=2000)

@@ -11,11 +11,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ApplicantCredentials, EngineDep, ServicesDep, SettingsDep, require_ops_caller
+from api.deps import (
+    ApplicantCredentials,
+    EngineDep,
+    InspectorPrincipal,
+    SeniorPrincipal,
+    ServicesDep,
+    SettingsDep,
+)
 from api.errors import InvalidInput, NotFound, Unprocessable
+from api.identity import Scope
 from api.line_workflows import LineWorkflows
 from api.security import require_applicant
 from domain.line_messages import (
@@ -39,8 +47,10 @@ router = APIRouter(prefix="/v1/lines", tags=["credit lines"])
 ops_router = APIRouter(
     prefix="/v1/ops/lines",
     tags=["ops"],
-    dependencies=[require_ops_caller],
-    responses={401: {"description": "missing or wrong ops token"}},
+    responses={
+        401: {"description": "not signed in"},
+        403: {"description": "the signed-in role may not do this"},
+    },
 )
 
 _ERRORS: dict[int | str, dict[str, str]] = {
@@ -58,8 +68,13 @@ def _line_workflows(services: ServicesDep) -> LineWorkflows:
 LinesDep = Annotated[LineWorkflows, Depends(_line_workflows)]
 
 
-def _borrower(line_id: str, settings: SettingsDep, credentials: ApplicantCredentials) -> str:
-    require_applicant(settings.token_secret, line_id, credentials)
+def _borrower(
+    line_id: str, request: Request, settings: SettingsDep, credentials: ApplicantCredentials
+) -> str:
+    write = request.method not in ("GET", "HEAD")
+    require_applicant(
+        settings.token_keys, line_id, credentials, Scope.WRITE if write else Scope.READ
+    )
     return line_id
 
 
@@ -167,12 +182,18 @@ async def repay(line_id: LineId, body: RepayRequest, lines: LinesDep) -> RepayRe
 
 
 @ops_router.post("/{line_id}/actions", responses=_ERRORS)
-async def ops_action(line_id: str, body: OpsLineAction, lines: LinesDep) -> LineView:
-    return await lines.update_line(line_id, UpdateName.OPS_LINE_ACTION, body, LineView)
+async def ops_action(
+    line_id: str, body: OpsLineAction, principal: SeniorPrincipal, lines: LinesDep
+) -> LineView:
+    """A senior's freeze, unfreeze or adjustment; the operator is the signed-in person."""
+    action = body.model_copy(update={"operator": principal.username})
+    return await lines.update_line(line_id, UpdateName.OPS_LINE_ACTION, action, LineView)
 
 
 @ops_router.post("/{line_id}/signals", status_code=202, responses=_ERRORS)
-async def behaviour_signal(line_id: str, body: MonitoringSignal, lines: LinesDep) -> LineView:
+async def behaviour_signal(
+    line_id: str, body: MonitoringSignal, principal: InspectorPrincipal, lines: LinesDep
+) -> LineView:
     """A behaviour signal (bureau alert, device or location anomaly) for the monitoring
     policy; the line evaluates it in the background."""
     view = await lines.status(line_id)
@@ -181,7 +202,9 @@ async def behaviour_signal(line_id: str, body: MonitoringSignal, lines: LinesDep
 
 
 @ops_router.get("/{line_id}", responses=_ERRORS)
-async def line_evidence(line_id: str, engine: EngineDep, lines: LinesDep) -> LineEvidence:
+async def line_evidence(
+    line_id: str, principal: InspectorPrincipal, engine: EngineDep, lines: LinesDep
+) -> LineEvidence:
     events = await queries.in_thread(engine, line_store.list_line_events, line_id)
     try:
         live: LineView | None = await lines.status(line_id)

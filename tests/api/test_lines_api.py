@@ -20,13 +20,14 @@ from api.main import create_app
 from api.security import applicant_token
 from config.settings import Settings
 from domain.naming import WorkflowName, credit_line_workflow_id
+from tests.api.test_api import sign_in
 from tests.workflows.fakes import FakeActivities, Scenario
 from tests.workflows.line_fakes import LineFakes, line_state
 from workflows.credit_line import CreditLineWorkflow
 from workflows.draw import DrawWorkflow
 from workflows.payout import PayoutWorkflow
 
-OPS = {"Authorization": "Bearer test-ops-token"}
+OPS: dict[str, str] = {}  # a senior's sign-in, made by the lines_api fixture
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,6 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
         data_dir=tmp_path_factory.mktemp("data"),
         database_url=database_url,
         token_secret="test-token-secret",
-        ops_token="test-ops-token",
     )
 
 
@@ -61,6 +61,8 @@ async def lines_api(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
     ):
+        OPS.clear()
+        OPS.update(await sign_in(http, "senior"))
         yield http, client, queue
 
 
