@@ -202,7 +202,7 @@ class DecisioningActivities:
         policy = self._policies.active
         now = datetime.now(UTC)
         try:
-            decision = await evaluate.decide_async(self._policies, policy, inp, now)
+            decision = await evaluate.decide_async(self._policies, policy, inp)
         except PolicyEvaluationError as exc:
             raise _policy_failure(exc) from exc
         pre = await queries.in_thread(

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from decisioning.engine import PolicyEngine, PolicyEvaluationError
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio import activity
 
 from decisioning import precredit
+from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from domain.idnumber import InvalidIdNumber
 from domain.naming import ActivityName
 from domain.precredit import ChunkResult, CountCustomersInput, PreCreditCustomer, ScoreChunkInput
@@ -30,7 +30,7 @@ BUREAU_CONCURRENCY = 16
 
 
 class PreCreditActivities:
-    def __init__(self, engine: Engine, bureau: BureauClient, policies: PolicyEngine) -> None:
+    def __init__(self, engine: Engine, bureau: BureauClient, policies: PolicyEvaluator) -> None:
         self._engine = engine
         self._bureau = bureau
         self._policies = policies

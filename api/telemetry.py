@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
+from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.health import readiness
@@ -71,15 +72,15 @@ class StoreCollector(Collector):
         try:
             with self._engine_of().connect() as conn:
                 statuses = conn.execute(
-                    select(Application.status, func.count()).group_by(Application.status)
+                    select(col(Application.status), func.count()).group_by(Application.status)
                 ).all()
                 reviews = conn.execute(
-                    select(Application.review_queue, func.count())
-                    .where(Application.status == ApplicationStatus.MANUAL_REVIEW.value)
+                    select(col(Application.review_queue), func.count())
+                    .where(col(Application.status) == ApplicationStatus.MANUAL_REVIEW.value)
                     .group_by(Application.review_queue)
                 ).all()
                 payouts = conn.execute(
-                    select(Disbursement.status, func.count()).group_by(Disbursement.status)
+                    select(col(Disbursement.status), func.count()).group_by(Disbursement.status)
                 ).all()
         except Exception as exc:  # noqa: BLE001  (a scrape reports the store down, never fails)
             logger.warning("store metrics unavailable: %s", type(exc).__name__)

@@ -23,13 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from decisioning.engine import PolicyEngine
 
 from activities.precredit import PreCreditActivities
 from api.security import applicant_token
 from bench.report import update_section
 from config.settings import DEV_SECRET, Settings
 from config.temporal import connect
+from decisioning.evaluator import PolicyEvaluator
 from devtools.stack import Ports, Stack
 from domain.lines import Borrower, LinePricing, open_line_state
 from domain.models import BankCard
@@ -61,7 +61,7 @@ async def precredit(n: int, work: Path) -> dict[str, float]:
     app = create_app(MockSettings())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
         acts = PreCreditActivities(
-            engine, BureauClient("http://mocks", client=http), PolicyEngine(POLICY)
+            engine, BureauClient("http://mocks", client=http), PolicyEvaluator(POLICY)
         )
         gate = asyncio.Semaphore(PARALLEL)
         batch, now = f"bench-{uuid.uuid4().hex[:8]}", datetime.now(UTC)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from decisioning import evaluate
-from decisioning.engine import PolicyEngine
+from decisioning.evaluator import PolicyEvaluator
 from domain.enums import DecisionOutcome
 from domain.idnumber import parse_id_number
 from domain.lines import customer_id_for
@@ -62,7 +62,7 @@ def decision_input(
 
 
 def score_customer(
-    engine: PolicyEngine,
+    engine: PolicyEvaluator,
     customer: PreCreditCustomer,
     product: Product,
     bureau: BureauReport,
@@ -73,7 +73,7 @@ def score_customer(
     """One pre-approval row: approved only on a clean APPROVE (a grey-zone score waits for a
     real application with its review)."""
     policy = engine.active
-    decision = evaluate.decide(engine, policy, decision_input(customer, product, bureau, now), now)
+    decision = evaluate.decide(engine, policy, decision_input(customer, product, bureau, now))
     offer = decision.offer if decision.outcome == DecisionOutcome.APPROVE else None
     return PreApproval(
         customer_id=customer.customer_id or customer_id_for(customer.id_number),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from decisioning.engine import PolicyEngine
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -25,6 +24,7 @@ from activities.bureau import BureauActivities
 from activities.decisioning import DecisioningActivities
 from activities.precredit import PreCreditActivities
 from activities.records import RecordsActivities
+from decisioning.evaluator import PolicyEvaluator
 from decisioning.precredit import PRE_APPROVED_RULE
 from domain.enums import ApplicationStatus, DecisionOutcome
 from domain.idnumber import parse_id_number
@@ -52,8 +52,8 @@ BASE = "http://mocks"
 
 
 @pytest.fixture(scope="module")
-def policies() -> PolicyEngine:
-    return PolicyEngine(POLICY)
+def policies() -> PolicyEvaluator:
+    return PolicyEvaluator(POLICY)
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def chunk(source: Path, batch: str, offset: int = 0, limit: int = 1000) -> Score
 
 
 async def test_a_chunk_approves_good_files_declines_bad_ones_and_survives_bad_rows(
-    tmp_path: Path, engine: Engine, bureau: BureauClient, policies: PolicyEngine
+    tmp_path: Path, engine: Engine, bureau: BureauClient, policies: PolicyEvaluator
 ) -> None:
     people = customers(60, seed=1)
     bad = [
@@ -109,7 +109,7 @@ async def test_a_chunk_approves_good_files_declines_bad_ones_and_survives_bad_ro
 
 
 async def test_an_application_of_a_pre_approved_customer_reuses_the_report_and_the_limit(
-    tmp_path: Path, engine: Engine, bureau: BureauClient, policies: PolicyEngine
+    tmp_path: Path, engine: Engine, bureau: BureauClient, policies: PolicyEvaluator
 ) -> None:
     good = next(c for c in customers(40, seed=2) if int(c.id_number[14:16]) < 60)
     source = write_csv(tmp_path / "one.csv", [good])
@@ -190,7 +190,7 @@ async def test_the_batch_runs_as_a_temporal_schedule(
     engine: Engine,
     local_env: WorkflowEnvironment,
     bureau: BureauClient,
-    policies: PolicyEngine,
+    policies: PolicyEvaluator,
 ) -> None:
     client: Client = local_env.client
     source = write_csv(tmp_path / "batch.csv", customers(25, seed=3))
