@@ -17,9 +17,9 @@ from synthetic.card_renderers import Drawn, Shot, photograph
 from synthetic.id_cards import card_back, random_holder
 from tests.vision.support import jpeg
 from tests.vision.test_idfields import back_lines, front_lines, line
-from vision.idcard import CardRejected, check_fields, confirm, read_side
+from vision.idcard import CARD_GATES, CardRejected, check_fields, confirm, read_side
 from vision.idfields import REPAIRED_CONFIDENCE, parse_back, parse_front
-from vision.images import BadImage, ImageLimits, VisionError, decode_image
+from vision.images import BadImage, ImageLimits, Quality, VisionError, decode_image
 from vision.ocr import OcrEngine
 
 TODAY = date(2026, 11, 23)
@@ -225,3 +225,24 @@ def test_the_evaluation_scores_a_slice_of_the_held_out_split_through_the_activit
     assert score["accepted_with_misread"] == 0
     assert score["expired_accepted"] == 0 and score["retakes_accepted"] == 0
     assert score["I010_with_correct_entries"] == 0
+
+
+def test_a_pale_evenly_lit_card_back_is_read_not_refused_as_over_exposed(ocr) -> None:
+    assert CARD_GATES.problem(Quality(brightness=249, sharpness=100)) is None
+    holder = random_holder(np.random.default_rng(4), TODAY)
+    shot = Shot(
+        background="desk",
+        angle=8,
+        card_width=0.6,
+        perspective=0.0,
+        blur=0,
+        light=1.3,
+        noise=1,
+        jpeg_quality=92,
+        glare=0.0,
+        shadow=False,
+        seed=4,
+    )
+    reading = _read(photograph(Drawn(card_back(holder, 4)), shot)[0], "back", ocr)
+    assert reading.quality.brightness > 238
+    assert reading.fields.values["issuing_authority"] == holder.authority
