@@ -52,6 +52,7 @@ from vision.images import (
     VisionError,
     decode_image,
 )
+from vision.landmarks import LandmarkModel, landmark_model
 from vision.liveness import LivenessPolicy, assess_liveness, best_face_frame
 from vision.match import match_selfie
 from vision.ocr import OcrEngine
@@ -154,6 +155,7 @@ class VisionActivities:
         )
         self._video_limits = VideoLimits(max_bytes=settings.max_video_bytes)
         self._liveness_policy = LivenessPolicy(same_person_threshold=settings.face_match_threshold)
+        self._landmark_backend = settings.landmark_backend
         self._engine, self._ocr, self._spoof = engine, ocr, spoof
         shared = {} if cache is None else cache
         self.best_frames = _Cache(_Prefixed(shared, "best-frame:"))
@@ -171,6 +173,10 @@ class VisionActivities:
         if self._engine is None:
             self._engine = FaceEngine.shared()
         return self._engine
+
+    @property
+    def landmarks(self) -> LandmarkModel:
+        return landmark_model(self._landmark_backend, self.engine)
 
     @property
     def ocr(self) -> OcrEngine:
@@ -285,6 +291,7 @@ class VisionActivities:
                     windows=input.challenge.windows,
                     policy=self._liveness_policy,
                     spoof=self.spoof,
+                    landmarks=self.landmarks,
                     progress=_heartbeat,
                 )
 
@@ -338,7 +345,12 @@ class VisionActivities:
 
             def best():
                 with open_video(data, self._video_limits) as stream:
-                    return best_face_frame(stream.frames(), self.engine, progress=_heartbeat)
+                    return best_face_frame(
+                        stream.frames(),
+                        self.engine,
+                        progress=_heartbeat,
+                        landmarks=self.landmarks,
+                    )
 
             frame = self._guarded("liveness video", best)
             encoding = frame.encoding if frame else None

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_image_pixels: int = 40_000_000
     vision_pool_size: int = 0
     face_match_threshold: float = 0.6
+    landmark_backend: Literal["dlib", "facemesh"] = Field(
+        default="dlib",
+        description="face landmarks for liveness: dlib (iBUG 300-W, non-commercial) or "
+        "facemesh (MediaPipe Face Mesh, Apache-2.0); see README, Licences",
+    )
     vendor_timeout_seconds: float = 10.0
     lender_name: str = "示例小额贷款有限公司"
     policy_version: str = Field(

@@ -98,7 +98,7 @@ def test_a_still_photo_fails(tmp_path: Path, face_engine: FaceEngine, spoof: Spo
     result = liveness(data, face_engine, spoof, windows=windows(*CHALLENGE))
     assert not result.passed
     assert result.reasons == [ReasonCode.I007_LIVENESS_FAILED, ReasonCode.I012_LIVENESS_ACTIONS]
-    assert "no motion" in result.detail
+    assert "a still image" in result.detail
     assert result.actions_seen == []
 
 

@@ -1,0 +1,1 @@
+"""Generators of test, benchmark and demo data (issue 8 moves the existing ones here)."""
