@@ -138,8 +138,8 @@ class Session:
 
     def sway(self, column: int, window: ActionWindow) -> float:
         """The person's natural excursion from rest on one measure, outside the window: the
-        75th percentile, so that another window's deliberate action (a quarter of the clip at
-        most) does not count as natural movement."""
+        75th percentile, so that other windows' deliberate actions (a second or so each) do not
+        count as natural movement."""
         outside = self.features[~self._mask(window), column]
         if len(outside) == 0:
             return 0.0
