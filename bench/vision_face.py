@@ -233,9 +233,9 @@ How a product sets its threshold: `face_match_threshold` is per product (`domain
 0.6 by default; `LOANFLOW_FACE_MATCH_THRESHOLD` is the liveness same-person check). Set it from
 the lender's own verified pairs (selfie against card portrait and registry portrait, the
 population it lends to: the dlib model is known to be weaker on East-Asian faces than on this
-set), calibrated on one part and checked
-on another as above: at the midpoint of the gap between the farthest genuine and the closest
-impostor pair, and only where each side keeps at least {THIN} of margin; where the gap is
+set), calibrated on one part and checked on another as above: at the midpoint of the gap
+between the farthest genuine and the closest impostor pair, and only where each side keeps at
+least {THIN} of margin; where the gap is
 thinner, or the pairs overlap, keep the threshold low (no false accept) and let the grey zone
 (distances between the genuine tail and the threshold) go to manual review rather than raising
 it. Re-measure after any change of camera, card generation or model. Twenty-nine photos of ten

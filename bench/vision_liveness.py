@@ -99,9 +99,12 @@ class Assessor:
         self.models = {b: landmark_model(b, self.engine) for b in backends}
         self.tallies = {(s, b): Tally() for s in SPLITS for b in backends}
 
-    def assess(self, split: str, data: bytes, challenge) -> dict[LandmarkBackend, LivenessReport]:
+    def assess(
+        self, split: str, data: bytes, challenge, first_only: bool = False
+    ) -> dict[LandmarkBackend, LivenessReport]:
+        """The clip judged with every backend, or with the first (the default) only."""
         reports = {}
-        for backend, model in self.models.items():
+        for backend, model in list(self.models.items())[: 1 if first_only else None]:
             tally = self.tallies[(split, backend)]
             cpu = time.process_time()
             frames = sample_video(data, VideoLimits())
@@ -133,8 +136,10 @@ def run_photo(a: Assessor, split: str, name: str, rng: np.random.Generator, inde
     others = [o for o in ORDERS if set(o) == set(order) and o != order]
     other = windows(others[int(rng.integers(len(others)))])
     lines = []
-    genuine, swapped = a.assess(split, clip, challenge), a.assess(split, clip, other)
-    stills, moveds = a.assess(split, still, challenge), a.assess(split, moved, challenge)
+    genuine = a.assess(split, clip, challenge)
+    swapped = a.assess(split, clip, other, first_only=True)
+    stills = a.assess(split, still, challenge, first_only=True)
+    moveds = a.assess(split, moved, challenge, first_only=True)
     for backend, report in genuine.items():
         t = a.tallies[(split, backend)]
         t.photos += 1
@@ -146,15 +151,20 @@ def run_photo(a: Assessor, split: str, name: str, rng: np.random.Generator, inde
             why = "; ".join(v.describe() for v in report.windows if not v.passed)
             codes = ", ".join(r.value for r in report.reasons)
             t.failures.append(f"`{name}` ({camera}): {why or report.detail[:80]} ({codes})")
+        lines.append(
+            f"{split} {backend} {name} {camera}: genuine {report.passed} "
+            f"({report.face_change.describe()}; {report.detail[:150]})"
+        )
+        if backend not in swapped:
+            continue
         t.swapped += 1
         t.swapped_accepted += swapped[backend].passed
         t.still_accepted += stills[backend].passed
         t.moved_accepted += moveds[backend].passed
         lines.append(
-            f"{split} {backend} {name} {camera}: genuine {report.passed}, "
-            f"{report.face_change.describe()}; still {stills[backend].passed} "
-            f"({stills[backend].face_change.describe()}); moved {moveds[backend].passed} "
-            f"({moveds[backend].face_change.describe()})"
+            f"  still {stills[backend].passed} ({stills[backend].face_change.describe()}); "
+            f"moved {moveds[backend].passed} ({moveds[backend].face_change.describe()}); "
+            f"other order {swapped[backend].passed}"
         )
     return "\n".join(lines)
 
@@ -167,12 +177,12 @@ def run_spoofs(a: Assessor, split: str, rng: np.random.Generator) -> None:
             data = synthesize_challenge_video(photo, challenge, seed=3)
         else:
             data = challenge_clip(photo, challenge, Filming.draw(rng, camera_moves=False), seed=3)
-        for backend, report in a.assess(split, data, challenge).items():
+        for backend, report in a.assess(split, data, challenge, first_only=True).items():
             a.tallies[(split, backend)].spoofs[sample] = report
 
 
 def pct(k: int, n: int) -> str:
-    return f"{k}/{n} ({k / max(n, 1):.0%})"
+    return f"{k}/{n} ({k / n:.0%})" if n else "-"
 
 
 def table(a: Assessor, backends: list[LandmarkBackend]) -> str:
@@ -194,8 +204,8 @@ def table(a: Assessor, backends: list[LandmarkBackend]) -> str:
     for action in LivenessAction:
         row(f"{action.value} seen in its window", lambda t, x=action: pct(t.seen[x], t.asked[x]))
     row("**same clip, another order: accepted**", lambda t: pct(t.swapped_accepted, t.swapped))
-    row("**still photo accepted**", lambda t: pct(t.still_accepted, t.photos))
-    row("**photo moved by hand accepted**", lambda t: pct(t.moved_accepted, t.photos))
+    row("**still photo accepted**", lambda t: pct(t.still_accepted, t.swapped))
+    row("**photo moved by hand accepted**", lambda t: pct(t.moved_accepted, t.swapped))
     for sample, kind in (("F1", "print"), ("F2", "screen"), ("T1", "live sample")):
 
         def spoof(t: Tally, s=sample) -> str:
@@ -214,7 +224,7 @@ def table(a: Assessor, backends: list[LandmarkBackend]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--photos", type=int, default=12, help="photos per split")
+    parser.add_argument("--photos", type=int, default=8, help="photos per split")
     parser.add_argument("--backends", default="dlib,facemesh")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -240,7 +250,8 @@ the neck, other action timings, 15-30 fps, portrait and landscape, half of the c
 propped phone without camera movement, sensor noise); nothing was tuned on it. Attacks: the photo
 filmed still; moved by a hand (development: in the image plane; held-out: tilted and turned in
 depth up to ~18°, as a print waved to fake a nod or a shake); the print and screen samples made
-to perform their challenge. Every clip is judged with both landmark backends.
+to perform their challenge. The genuine clips are judged with each landmark backend; the attacks
+with the default one (dlib) only, to spare a shared CPU ("-" where not measured).
 
 {table(a, backends)}
 
