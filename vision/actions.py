@@ -4,17 +4,20 @@ Four measures per frame: the eye aspect ratio (Soukupova and Cech, 2016), the mo
 (the inner lips' gap over the distance between the outer eye corners: over the mouth's own width,
 as the classic mouth aspect ratio does, a broad toothy smile scores like a half-open mouth,
 0.43, because a smile widens the mouth while opening it narrows it), and the head's yaw and
-pitch (`vision.headpose`). Each is normalised per session
-against the person's own resting value, the median over the whole video: narrow eyes, a
-habitually parted mouth or a camera held below the chin do not read as actions. Then per
-challenge window:
+pitch (`vision.headpose`). Each is judged against the person's own resting value, the median
+over the whole video, and their own natural movement, the `sway`: how far the measure strays
+from rest outside the window (its 75th percentile). Narrow eyes, a habitually parted mouth, a
+talker's lips, a lively head or a camera held below the chin do not read as actions. An action
+is a deliberate movement: away from rest, beyond `SWAY_FACTOR` times the sway, and back towards
+rest (to `RETURN` of its reach within the window or `RETURN_GRACE` after it). Per window:
 
 - BLINK: the eyes close to at most `BLINK_RATIO` of their resting opening for at most half a
   second, open before and after (eyes narrowed by a smile stay narrowed longer);
-- OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest, to at least `MOUTH_MIN` of the
-  eye-corner distance (the broadest smiles in the reference photos reach 0.23);
-- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees;
-- NOD: the pitch sweeps over `NOD_SPAN` degrees.
+- OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest (and beyond the sway), to at least
+  `MOUTH_MIN` of the eye-corner distance (a surprised "O" reaches ~0.25; the broadest smiles in
+  the reference photos 0.22-0.23, and they come from a closed resting mouth), and close again;
+- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees and reaches half of it away from rest;
+- NOD: the pitch sweeps over `NOD_SPAN` degrees and reaches half of it away from rest.
 
 The challenge passes when each window holds its own action and no other deliberate action (a
 blink elsewhere is involuntary and allowed): a video that performs every action everywhere, or
