@@ -169,6 +169,7 @@ def test_the_committed_sample_performs_its_recorded_challenge(face_engine, spoof
     assert np.array_equal(best.encoding, result.best.encoding)
 
 
+@pytest.mark.slow
 def test_a_propped_phone_clip_passes(face_engine: FaceEngine, spoof: SpoofDetector) -> None:
     """A live person filmed by a phone standing on a desk: no camera movement, the person
     still but for the challenged actions (and a little sway), sensor noise. Made by the
@@ -181,6 +182,7 @@ def test_a_propped_phone_clip_passes(face_engine: FaceEngine, spoof: SpoofDetect
     assert result.face_change.shape > 0.03
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tilted", [False, True])
 def test_a_photo_filmed_still_or_tilted_by_hand_fails(face_engine, spoof, tilted) -> None:
     """The photo as a flat picture under the same propped camera: still, or held by a hand
