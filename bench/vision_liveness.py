@@ -206,7 +206,7 @@ def table(a: Assessor, backends: list[LandmarkBackend]) -> str:
     row("**same clip, another order: accepted**", lambda t: pct(t.swapped_accepted, t.swapped))
     row("**still photo accepted**", lambda t: pct(t.still_accepted, t.swapped))
     row("**photo moved by hand accepted**", lambda t: pct(t.moved_accepted, t.swapped))
-    for sample, kind in (("F1", "print"), ("F2", "screen"), ("T1", "live sample")):
+    for sample, kind in (("F1", "print"), ("F2", "screen"), ("T1", "live")):
 
         def spoof(t: Tally, s=sample) -> str:
             r = t.spoofs.get(s)
@@ -271,6 +271,14 @@ assets/faces 0.65-1.00, while the issue's studio-lit real person scored 0.31, in
 range: no threshold separates that person from the screen sample, so lowering it would let the
 screen through. That refusal (I013) sends the applicant back for a retake (three attempts); the
 app should ask for even light without a lamp behind or beside the face.
+
+Known weakness, diagnosed on held-out clips after the run (nothing was changed for it): the
+held-out synthesis opens the mouth by 0.35-0.6 mouth widths, which on several faces peaks at
+0.21-0.24 of the eye-corner distance: far above the resting mouth, but under the 0.24 floor
+(`MOUTH_MIN`) kept so that a broad smile (0.22-0.23 in the reference photos) never counts as an
+open mouth. That floor should give way to a measure that tells a smile from an opening (the
+chin dropping, the mouth narrowing), set on development clips; until then a moderate opening is
+refused with I012 (a retake). Propped-phone clips are no longer taken for still images.
 
 These clips are synthetic, made from photos: they show that the checks do not hinge on one
 synthesis's look, not how they fare on real phone recordings or real attacks (the issue's 11
