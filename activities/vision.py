@@ -52,6 +52,7 @@ from vision.images import (
     VisionError,
     decode_image,
 )
+from vision.landmarks import LandmarkModel, landmark_model
 from vision.liveness import LivenessPolicy, assess_liveness, best_face_frame
 from vision.match import match_selfie
 from vision.ocr import OcrEngine
@@ -96,6 +97,7 @@ class VisionActivities:
         )
         self._video_limits = VideoLimits(max_bytes=settings.max_video_bytes)
         self._faces, self._ocr, self._spoof = faces, ocr, spoof
+        self._landmark_backend = settings.landmark_backend
         shared = {} if cache is None else cache
         self.best_frames = FaceEncodingCache(PrefixedMapping(shared, "best-frame:"))
         self.portraits = FaceEncodingCache(PrefixedMapping(shared, "portrait:"))
@@ -112,6 +114,10 @@ class VisionActivities:
         if self._faces is None:
             self._faces = FaceEngine.shared()
         return self._faces
+
+    @property
+    def landmarks(self) -> LandmarkModel:
+        return landmark_model(self._landmark_backend, self.faces)
 
     @property
     def ocr(self) -> OcrEngine:
@@ -226,6 +232,7 @@ class VisionActivities:
                     windows=input.challenge.windows,
                     policy=LivenessPolicy(same_person_threshold=input.same_person_threshold),
                     spoof=self.spoof,
+                    landmarks=self.landmarks,
                     progress=_heartbeat,
                 )
 
@@ -279,7 +286,12 @@ class VisionActivities:
 
             def best():
                 with open_video(data, self._video_limits) as stream:
-                    return best_face_frame(stream.frames(), self.faces, progress=_heartbeat)
+                    return best_face_frame(
+                        stream.frames(),
+                        self.faces,
+                        progress=_heartbeat,
+                        landmarks=self.landmarks,
+                    )
 
             frame = self._guarded("liveness video", best)
             encoding = frame.encoding if frame else None

@@ -1,16 +1,17 @@
-"""Liveness on challenge videos synthesised from the real photos of assets/faces: the challenged
-sequence accepted, the same video against other orders rejected, still photos and the
-anti-spoofing samples rejected; per-action detection rates and CPU per second of video.
+"""Liveness on two independent syntheses of challenge clips, side by side: the development set
+(`synthetic.challenge_video`, the one thresholds may be tuned on) and the held-out set
+(`synthetic.liveness_clips`: another warp model, other timings, 15-30 fps, portrait and
+landscape, with and without camera movement; nothing is tuned on it).
 
-    .venv/bin/python -m bench.vision_liveness [--seed 1]
+    .venv/bin/python -m bench.vision_liveness [--photos 12] [--backends dlib,facemesh]
 
-For every single-person photo, a random challenge like the workflow's (3 of the 4 actions in
-random order, 2.5 s windows) is drawn and a video performing it is synthesised
-(synthetic.challenge_video: landmark-guided warping, hand-held camera, MPEG-4). It is checked
-against its own challenge and against two other orders of the same actions. The photo is also
-shown still (the same frame throughout) and held up to the camera by hand (moved, no action).
-The anti-spoofing samples (a printed photo, a face on a screen) are made to perform their
-challenge perfectly; only the passive anti-spoofing can stop them.
+Per photo of assets/faces (single-person photos, taken in a seeded random order) and per split:
+a random challenge like the workflow's (3 of the 4 actions in random order, 2.5 s windows) is
+performed in a clip; the clip is checked against its own challenge and against another order
+of the same actions; the photo is filmed still and moved by a hand (the held-out hand tilts the
+photo in depth, as a print waved to fake a nod). The anti-spoofing samples (a print, a screen)
+perform a challenge perfectly in each split: only passive anti-spoofing can stop them. Every
+clip is assessed with each landmark backend (`vision.landmarks`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import itertools
 import math
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -29,21 +31,17 @@ from bench.report import update_section
 from domain.enums import LivenessAction
 from domain.models import ActionWindow
 from synthetic.challenge_video import VIDEO_SIZE, encode_video, synthesize_challenge_video
+from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceEngine
 from vision.images import ImageLimits, decode_image
+from vision.landmarks import LandmarkBackend, landmark_model
 from vision.liveness import LivenessReport, assess_liveness
 from vision.video import VideoLimits, sample_video
 
 FACES = Path(__file__).resolve().parent.parent / "assets" / "faces"
 ORDERS = list(itertools.permutations(list(LivenessAction), 3))
-LIMITS = """Where a genuine video fails, the landmark predictor did not follow the synthesised
-action: dlib's 68-point model keeps an open-eye shape over a warped closed eye on some faces
-(glasses, deep-set or narrow eyes) and loses the lower lip of a painted-in open mouth on others;
-on the two test photos whose face is cut by the photo's edge, the mean 3D face fits half a face
-and a 24° turn reads as less than the 20° sweep required. These videos are synthetic: the rates
-show the pipeline working end to end and the order check rejecting replays, not how it fares on
-real recordings or real attacks; a set of real phone videos is the next measurement."""
+SPLITS = ("development", "held-out")
 
 
 def windows(actions) -> list[ActionWindow]:
@@ -57,24 +55,8 @@ def photos() -> list[str]:
     return [r.split(",")[0] for r in rows if r.split(",")[1] not in ("MULTI", "video")]
 
 
-class Meter:
-    def __init__(self) -> None:
-        self.cpu = 0.0
-        self.wall = 0.0
-        self.seconds_of_video = 0.0
-
-    def assess(self, data: bytes, challenge, engine, spoof) -> LivenessReport:
-        cpu, wall = time.process_time(), time.perf_counter()
-        frames = sample_video(data, VideoLimits())
-        report = assess_liveness(frames, engine, windows=challenge, spoof=spoof)
-        self.cpu += time.process_time() - cpu
-        self.wall += time.perf_counter() - wall
-        self.seconds_of_video += frames[-1].t_s + 0.1
-        return report
-
-
 def held_up(rgb: np.ndarray, seconds: float, still: bool) -> bytes:
-    """The photo filling a phone frame, either perfectly still or moved by a hand."""
+    """Development attack: the photo filling a phone frame, still or moved in the image plane."""
     width, height = VIDEO_SIZE
     scale = max(width / rgb.shape[1], height / rgb.shape[0])
     frames = []
@@ -93,85 +75,215 @@ def held_up(rgb: np.ndarray, seconds: float, still: bool) -> bytes:
     return encode_video(frames, 15.0)
 
 
+@dataclass
+class Tally:
+    genuine: Counter = field(default_factory=Counter)  # (camera, passed)
+    swapped_accepted: int = 0
+    swapped: int = 0
+    still_accepted: int = 0
+    moved_accepted: int = 0
+    photos: int = 0
+    asked: Counter = field(default_factory=Counter)
+    seen: Counter = field(default_factory=Counter)
+    spoofs: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    cpu: float = 0.0
+    seconds: float = 0.0
+
+
+class Assessor:
+    def __init__(self, backends: list[LandmarkBackend]) -> None:
+        self.engine, self.spoof = FaceEngine.shared(), SpoofDetector.shared()
+        self.engine.warm()
+        self.spoof.warm()
+        self.models = {b: landmark_model(b, self.engine) for b in backends}
+        self.tallies = {(s, b): Tally() for s in SPLITS for b in backends}
+
+    def assess(
+        self, split: str, data: bytes, challenge, first_only: bool = False
+    ) -> dict[LandmarkBackend, LivenessReport]:
+        """The clip judged with every backend, or with the first (the default) only."""
+        reports = {}
+        for backend, model in list(self.models.items())[: 1 if first_only else None]:
+            tally = self.tallies[(split, backend)]
+            cpu = time.process_time()
+            frames = sample_video(data, VideoLimits())
+            reports[backend] = assess_liveness(
+                frames, self.engine, windows=challenge, spoof=self.spoof, landmarks=model
+            )
+            tally.cpu += time.process_time() - cpu
+            tally.seconds += frames[-1].t_s + 0.1
+        return reports
+
+
+def run_photo(a: Assessor, split: str, name: str, rng: np.random.Generator, index: int) -> str:
+    order = ORDERS[int(rng.integers(len(ORDERS)))]
+    challenge = windows(order)
+    photo = (FACES / name).read_bytes()
+    seed = int(rng.integers(1 << 30))
+    rgb = decode_image(photo, ImageLimits(), max_side=960)
+    if split == "development":
+        camera = "hand-held"
+        clip = synthesize_challenge_video(photo, challenge, seed=seed)
+        still, moved = held_up(rgb, 8, True), held_up(rgb, 8, False)
+    else:
+        filming = Filming.draw(rng, camera_moves=index % 2 == 1)
+        camera = "hand-held" if filming.camera_moves else "propped"
+        clip = challenge_clip(photo, challenge, filming, seed=seed)
+        still_filming = Filming.draw(rng, camera_moves=False)
+        still = photo_clip(photo, still_filming, 8, seed=seed, tilted=False)
+        moved = photo_clip(photo, Filming.draw(rng, camera_moves=True), 8, seed=seed, tilted=True)
+    others = [o for o in ORDERS if set(o) == set(order) and o != order]
+    other = windows(others[int(rng.integers(len(others)))])
+    lines = []
+    genuine = a.assess(split, clip, challenge)
+    swapped = a.assess(split, clip, other, first_only=True)
+    stills = a.assess(split, still, challenge, first_only=True)
+    moveds = a.assess(split, moved, challenge, first_only=True)
+    for backend, report in genuine.items():
+        t = a.tallies[(split, backend)]
+        t.photos += 1
+        t.genuine[(camera, report.passed)] += 1
+        for verdict in report.windows:
+            t.asked[verdict.window.action] += 1
+            t.seen[verdict.window.action] += verdict.seen
+        if not report.passed:
+            why = "; ".join(v.describe() for v in report.windows if not v.passed)
+            codes = ", ".join(r.value for r in report.reasons)
+            t.failures.append(f"`{name}` ({camera}): {why or report.detail[:80]} ({codes})")
+        lines.append(
+            f"{split} {backend} {name} {camera}: genuine {report.passed} "
+            f"({report.face_change.describe()}; {report.detail[:150]})"
+        )
+        if backend not in swapped:
+            continue
+        t.swapped += 1
+        t.swapped_accepted += swapped[backend].passed
+        t.still_accepted += stills[backend].passed
+        t.moved_accepted += moveds[backend].passed
+        lines.append(
+            f"  still {stills[backend].passed} ({stills[backend].face_change.describe()}); "
+            f"moved {moveds[backend].passed} ({moveds[backend].face_change.describe()}); "
+            f"other order {swapped[backend].passed}"
+        )
+    return "\n".join(lines)
+
+
+def run_spoofs(a: Assessor, split: str, rng: np.random.Generator) -> None:
+    for sample in ("T1", "F1", "F2"):
+        challenge = windows(ORDERS[int(rng.integers(len(ORDERS)))])
+        photo = (MODELS / f"antispoof_sample_image_{sample}.jpg").read_bytes()
+        if split == "development":
+            data = synthesize_challenge_video(photo, challenge, seed=3)
+        else:
+            data = challenge_clip(photo, challenge, Filming.draw(rng, camera_moves=False), seed=3)
+        for backend, report in a.assess(split, data, challenge, first_only=True).items():
+            a.tallies[(split, backend)].spoofs[sample] = report
+
+
+def pct(k: int, n: int) -> str:
+    return f"{k}/{n} ({k / n:.0%})" if n else "-"
+
+
+def table(a: Assessor, backends: list[LandmarkBackend]) -> str:
+    columns = [(s, b) for b in backends for s in SPLITS]
+    head = "| measure | " + " | ".join(f"{s} ({b.value})" for s, b in columns) + " |"
+    rows = [head, "|---" * (len(columns) + 1) + "|"]
+
+    def row(label, fn):
+        rows.append(f"| {label} | " + " | ".join(fn(a.tallies[c]) for c in columns) + " |")
+
+    def genuine(t: Tally, camera: str | None) -> str:
+        cams = [camera] if camera else ["hand-held", "propped"]
+        ok = sum(t.genuine[(c, True)] for c in cams)
+        return pct(ok, ok + sum(t.genuine[(c, False)] for c in cams))
+
+    row("**genuine challenged clips accepted**", lambda t: genuine(t, None))
+    row("… hand-held camera", lambda t: genuine(t, "hand-held"))
+    row("… propped phone (no camera movement)", lambda t: genuine(t, "propped"))
+    for action in LivenessAction:
+        row(f"{action.value} seen in its window", lambda t, x=action: pct(t.seen[x], t.asked[x]))
+    row("**same clip, another order: accepted**", lambda t: pct(t.swapped_accepted, t.swapped))
+    row("**still photo accepted**", lambda t: pct(t.still_accepted, t.swapped))
+    row("**photo moved by hand accepted**", lambda t: pct(t.moved_accepted, t.swapped))
+    for sample, kind in (("F1", "print"), ("F2", "screen"), ("T1", "live")):
+
+        def spoof(t: Tally, s=sample) -> str:
+            r = t.spoofs.get(s)
+            if r is None:
+                return "-"
+            verdict = "accepted" if r.passed else "refused " + "/".join(x.value for x in r.reasons)
+            live = "-" if r.live_score is None else f"{r.live_score:.2f}"
+            return f"{verdict}, live {live}"
+
+        row(f"{kind} sample performing its challenge", spoof)
+    row("CPU s per s of video", lambda t: f"{t.cpu / max(t.seconds, 1e-9):.3f}")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--limit", type=int, default=0, help="first N photos only")
+    parser.add_argument("--photos", type=int, default=8, help="photos per split")
+    parser.add_argument("--backends", default="dlib,facemesh")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    engine, spoof = FaceEngine.shared(), SpoofDetector.shared()
-    engine.warm()
-    spoof.warm()
-    rng = np.random.default_rng(args.seed)
-    meter = Meter()
-    genuine, swapped, still, moved = Counter(), Counter(), Counter(), Counter()
-    asked, seen = Counter(), Counter()
-    failures: list[str] = []
-    names = photos()[: args.limit or None]
-    for name in names:
-        order = ORDERS[int(rng.integers(len(ORDERS)))]
-        challenge = windows(order)
-        data = synthesize_challenge_video(
-            (FACES / name).read_bytes(), challenge, seed=int(rng.integers(1 << 30))
-        )
-        report = meter.assess(data, challenge, engine, spoof)
-        genuine[report.passed] += 1
-        for verdict in report.windows:
-            asked[verdict.window.action] += 1
-            seen[verdict.window.action] += verdict.seen
-        if not report.passed:
-            failures.append(
-                f"`{name}`: "
-                + "; ".join(v.describe() for v in report.windows if not v.passed)
-                + (f" ({', '.join(r.value for r in report.reasons)})")
-            )
-        others = [o for o in ORDERS if set(o) == set(order) and o != order]
-        for other in [others[i] for i in rng.choice(len(others), 2, replace=False)]:
-            swapped[not meter.assess(data, windows(other), engine, spoof).passed] += 1
-        rgb = decode_image((FACES / name).read_bytes(), ImageLimits(), max_side=960)
-        still[not meter.assess(held_up(rgb, 8, True), challenge, engine, spoof).passed] += 1
-        moved[not meter.assess(held_up(rgb, 8, False), challenge, engine, spoof).passed] += 1
-        print(f"{name}: {'accepted' if report.passed else 'REJECTED'} ({report.detail[:160]})")
-    spoofs = {}
-    for sample in ("T1", "F1", "F2"):
-        challenge = windows(ORDERS[int(rng.integers(len(ORDERS)))])
-        data = synthesize_challenge_video(
-            (MODELS / f"antispoof_sample_image_{sample}.jpg").read_bytes(), challenge, seed=3
-        )
-        report = meter.assess(data, challenge, engine, spoof)
-        spoofs[sample] = (report.passed, report.live_score, [r.value for r in report.reasons])
-    n = len(names)
-    rows = ["| action | seen in its window |", "|---|---|"] + [
-        f"| {a.value} | {seen[a]}/{asked[a]} ({seen[a] / max(asked[a], 1):.0%}) |"
-        for a in LivenessAction
-    ]
-    cpu_rate = meter.cpu / meter.seconds_of_video
-    wall_rate = meter.wall / meter.seconds_of_video
+    backends = [LandmarkBackend(b) for b in args.backends.split(",")]
+    a = Assessor(backends)
+    names = photos()
+    for split_index, split in enumerate(SPLITS):
+        rng = np.random.default_rng(args.seed * 100 + split_index)
+        chosen = [names[i] for i in rng.permutation(len(names))[: args.photos]]
+        for index, name in enumerate(chosen):
+            print(run_photo(a, split, name, rng, index), flush=True)
+        run_spoofs(a, split, rng)
+    failures = "\n".join(
+        f"- {s} ({b.value}): " + ("; ".join(a.tallies[(s, b)].failures) or "none")
+        for b in backends
+        for s in SPLITS
+    )
+    body = f"""{args.photos} photos of assets/faces per split (seed {args.seed}), each performing a
+random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
+(piecewise-affine warp, mean-3D-face turns, 15 fps portrait, hand-held camera); the liveness thresholds were set on
+it. Held-out: `synthetic/liveness_clips.py` (thin-plate-spline warp, an ellipsoid head turned at
+the neck, other action timings, 15-30 fps, portrait and landscape, half of the clips from a
+propped phone without camera movement, sensor noise); nothing was tuned on it. Attacks: the photo
+filmed still; moved by a hand (development: in the image plane; held-out: tilted and turned in
+depth up to ~18°, as a print waved to fake a nod or a shake); the print and screen samples made
+to perform their challenge. The genuine clips are judged with each landmark backend; the attacks
+with the default one (dlib) only, to spare a shared CPU ("-" where not measured).
 
-    def spoof_line(sample: str, kind: str) -> str:
-        passed, live, reasons = spoofs[sample]
-        verdict = "accepted" if passed else f"rejected {reasons}"
-        return f"{kind} {sample}: {verdict}, live {live:.2f}"
+{table(a, backends)}
 
-    body = f"""{n} real photos, each animated to perform a random challenge (3 of 4 actions,
-2.5 s windows, seed {args.seed}):
+Refused genuine clips:
+{failures}
 
-- challenged sequence **accepted: {genuine[True]}/{n} ({genuine[True] / n:.0%})**
-- the same video against two other orders of its actions
-  **rejected: {swapped[True]}/{2 * n} ({swapped[True] / (2 * n):.0%})**
-- the photo shown perfectly still **rejected: {still[True]}/{n}**;
-  held up and moved by hand, no action, **rejected: {moved[True]}/{n}**
-- anti-spoofing samples made to perform their challenge: {spoof_line("T1", "live")};
-  {spoof_line("F1", "print")}; {spoof_line("F2", "screen")}
-- cost: **{cpu_rate:.3f} CPU s per second of video** ({wall_rate:.3f} s wall): decoding,
-  sampling at 10 fps, detection every 5th sample, landmarks on every sample, the two
-  anti-spoofing models on every detection, an encoding on every 3rd detection
+How the checks decide (`vision.liveness`, `vision.facechange`, `vision.actions`): a clip is "a
+still image" when the face itself does not change, whatever the camera does: the landmarks'
+departure from one perspective map of a flat picture (shape, in eye-corner distances) must peak
+at least 0.03 above the clip's noise floor and the aligned face texture at least 0.2; both floors
+were set on development clips, where photos (still or moved) reached shape 0.018 at most and
+live faces 0.057 at least. An action counts only beyond the person's own resting value and
+natural sway (75th percentile of the distance from rest outside the window, times 1.6), and must
+come back towards rest. Passive anti-spoofing keeps its threshold (mean live score 0.5 over the
+detection frames): the print and screen samples score 0.03-0.32 as stills and the real photos of
+assets/faces 0.65-1.00, while the issue's studio-lit real person scored 0.31, inside the spoof
+range: no threshold separates that person from the screen sample, so lowering it would let the
+screen through. That refusal (I013) sends the applicant back for a retake (three attempts); the
+app should ask for even light without a lamp behind or beside the face.
 
-{chr(10).join(rows)}
+Known weakness, diagnosed on held-out clips after the run (nothing was changed for it): the
+held-out synthesis opens the mouth by 0.35-0.6 mouth widths, which on several faces peaks at
+0.21-0.24 of the eye-corner distance: far above the resting mouth, but under the 0.24 floor
+(`MOUTH_MIN`) kept so that a broad smile (0.22-0.23 in the reference photos) never counts as an
+open mouth. That floor should give way to a measure that tells a smile from an opening (the
+chin dropping, the mouth narrowing), set on development clips; until then a moderate opening is
+refused with I012 (a retake). Propped-phone clips are no longer taken for still images.
 
-Rejected genuine videos: {"; ".join(failures) or "none"}
-
-{LIMITS}
+These clips are synthetic, made from photos: they show that the checks do not hinge on one
+synthesis's look, not how they fare on real phone recordings or real attacks (the issue's 11
+real face videos are not in this repository). CPU figures were taken on a shared, loaded
+machine (7 engineers on 2 cores) and are noisy.
 """
     print(body)
     if not args.no_write:

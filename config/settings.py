@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     listen_host: str = Field(default="127.0.0.1", description="bind address of worker probes")
     worker_health_port: int = Field(default=0, ge=0, le=65535, description="0 = no probes")
     worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="0 = no metrics")
+    landmark_backend: Literal["dlib", "facemesh"] = Field(
+        default="dlib",
+        description="face landmarks for liveness: dlib (iBUG 300-W, non-commercial) or "
+        "facemesh (MediaPipe Face Mesh, Apache-2.0); see README, Licences",
+    )
     vendor_timeout_seconds: float = 10.0
     lender_name: str = "示例小额贷款有限公司"
     policy_version: str = Field(

@@ -4,17 +4,20 @@ Four measures per frame: the eye aspect ratio (Soukupova and Cech, 2016), the mo
 (the inner lips' gap over the distance between the outer eye corners: over the mouth's own width,
 as the classic mouth aspect ratio does, a broad toothy smile scores like a half-open mouth,
 0.43, because a smile widens the mouth while opening it narrows it), and the head's yaw and
-pitch (`vision.headpose`). Each is normalised per session
-against the person's own resting value, the median over the whole video: narrow eyes, a
-habitually parted mouth or a camera held below the chin do not read as actions. Then per
-challenge window:
+pitch (`vision.headpose`). Each is judged against the person's own resting value, the median
+over the whole video, and their own natural movement, the `sway`: how far the measure strays
+from rest outside the window (its 75th percentile). Narrow eyes, a habitually parted mouth, a
+talker's lips, a lively head or a camera held below the chin do not read as actions. An action
+is a deliberate movement: away from rest, beyond `SWAY_FACTOR` times the sway, and back towards
+rest (to `RETURN` of its reach within the window or `RETURN_GRACE` after it). Per window:
 
 - BLINK: the eyes close to at most `BLINK_RATIO` of their resting opening for at most half a
   second, open before and after (eyes narrowed by a smile stay narrowed longer);
-- OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest, to at least `MOUTH_MIN` of the
-  eye-corner distance (the broadest smiles in the reference photos reach 0.23);
-- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees;
-- NOD: the pitch sweeps over `NOD_SPAN` degrees.
+- OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest (and beyond the sway), to at least
+  `MOUTH_MIN` of the eye-corner distance (a surprised "O" reaches ~0.25; the broadest smiles in
+  the reference photos 0.22-0.23, and they come from a closed resting mouth), and close again;
+- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees and reaches half of it away from rest;
+- NOD: the pitch sweeps over `NOD_SPAN` degrees and reaches half of it away from rest.
 
 The challenge passes when each window holds its own action and no other deliberate action (a
 blink elsewhere is involuntary and allowed): a video that performs every action everywhere, or
@@ -41,11 +44,18 @@ _INNER_MOUTH = slice(60, 68)
 BLINK_RATIO = 0.7
 BLINK_LONGEST, BLINK_CONTEXT, REOPEN = 0.5, 0.8, 0.85
 # Thresholds for an action that was asked for, and stricter ones for calling an action that was
-# not asked for "performed" (a smile, a glance aside must not fail an honest applicant).
-MOUTH_RISE, MOUTH_MIN = 0.15, 0.3
+# not asked for "performed" (a smile, a glance aside must not fail an honest applicant). Each is
+# a floor: the person's own natural movement outside the window (`sway`) raises it.
+MOUTH_RISE, MOUTH_MIN = 0.15, 0.24
+# A head turn sweeps SPAN degrees and reaches half of it away from rest.
 SHAKE_SPAN, NOD_SPAN = 20.0, 14.0
 EXTRA_MOUTH_RISE, EXTRA_MOUTH_MIN = 0.25, 0.4
 EXTRA_SHAKE_SPAN, EXTRA_NOD_SPAN = 30.0, 20.0
+# A deliberate movement reaches this many times the person's natural excursion (`sway`: the
+# 75th percentile of the distance from rest outside the window), and comes back: after its
+# farthest point the measure falls to RETURN of it, inside the window or RETURN_GRACE after.
+SWAY_FACTOR = 1.6
+RETURN, RETURN_GRACE = 0.5, 0.8
 # A window needs this many frames with the face before anything is said about it.
 MIN_WINDOW_SAMPLES = 3
 DELIBERATE = (LivenessAction.OPEN_MOUTH, LivenessAction.SHAKE_HEAD, LivenessAction.NOD)
@@ -124,7 +134,41 @@ class Session:
 
     def inside(self, window: ActionWindow) -> np.ndarray:
         """The features of the samples inside the window."""
-        return self.features[(self.times >= window.start_s) & (self.times <= window.end_s)]
+        return self.features[self._mask(window)]
+
+    def _mask(self, window: ActionWindow) -> np.ndarray:
+        return (self.times >= window.start_s) & (self.times <= window.end_s)
+
+    def sway(self, column: int, window: ActionWindow) -> float:
+        """The person's natural excursion from rest on one measure, outside the window: the
+        75th percentile, so that other windows' deliberate actions (a second or so each) do not
+        count as natural movement."""
+        outside = self.features[~self._mask(window), column]
+        if len(outside) == 0:
+            return 0.0
+        return float(np.percentile(np.abs(outside - self.resting[column]), 75))
+
+    def excursion(
+        self, column: int, window: ActionWindow, *, span: float, reach: float, signed: int = 0
+    ) -> bool:
+        """A deliberate movement on one measure inside the window: it sweeps at least `span`,
+        goes at least `reach` (and SWAY_FACTOR times the natural sway) away from rest, and
+        comes back towards rest after its farthest point. `signed` +1 counts only movements
+        above rest (an opening mouth), 0 either way."""
+        mask = self._mask(window)
+        values = self.features[mask, column]
+        if len(values) == 0 or np.ptp(values) < span:
+            return False
+        away = values - self.resting[column]
+        away = away * signed if signed else np.abs(away)
+        peak = int(np.argmax(away))
+        if away[peak] < max(reach, SWAY_FACTOR * self.sway(column, window)):
+            return False
+        peak_t = self.times[mask][peak]
+        later = (self.times > peak_t) & (self.times <= window.end_s + RETURN_GRACE)
+        after = self.features[later, column] - self.resting[column]
+        after = after * signed if signed else np.abs(after)
+        return bool(len(after)) and float(after.min()) <= RETURN * away[peak]
 
 
 def blinked(session: Session, window: ActionWindow) -> bool:
@@ -161,33 +205,43 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def mouth_opened(session: Session, frames: np.ndarray, *, rise: float, least: float) -> bool:
-    widest = frames[:, 1].max()
-    return widest >= least and widest - session.resting[1] >= rise
+def mouth_opened(session: Session, window: ActionWindow, *, rise: float, least: float) -> bool:
+    """The lips part `rise` beyond their resting gap (and beyond the person's own movement, a
+    talker's), to at least `least`, and close again: a mouth held open all along is its rest."""
+    frames = session.inside(window)
+    if len(frames) == 0 or frames[:, 1].max() < least:
+        return False
+    return session.excursion(1, window, span=rise, reach=rise, signed=1)
 
 
-def head_turned(frames: np.ndarray, *, span: float, axis: int) -> bool:
-    """A sweep of at least `span` degrees about `axis` (2 yaw, 3 pitch), larger than the sweep
-    about the other axis: a turned head also reads as a little pitch through the mean face's
-    imperfect fit, and the larger sweep names the movement."""
+def head_turned(
+    session: Session, window: ActionWindow, *, span: float, reach: float, axis: int
+) -> bool:
+    """A turn about `axis` (2 yaw, 3 pitch) away from the resting pose and back, larger than
+    the person's natural sway, and larger than the sweep about the other axis: a turned head
+    also reads as a little pitch through the mean face's imperfect fit."""
+    frames = session.inside(window)
+    if len(frames) == 0:
+        return False
     sweep, other = float(np.ptp(frames[:, axis])), float(np.ptp(frames[:, 5 - axis]))
-    return sweep >= span and sweep > other
+    return sweep > other and session.excursion(axis, window, span=span, reach=reach)
 
 
 def performed(
     action: LivenessAction, session: Session, window: ActionWindow, *, asked: bool
 ) -> bool:
     """Whether `action` happened in the window; with stricter thresholds when not `asked`."""
-    frames = session.inside(window)
     if action == LivenessAction.BLINK:
         return blinked(session, window)
     if action == LivenessAction.OPEN_MOUTH:
         if asked:
-            return mouth_opened(session, frames, rise=MOUTH_RISE, least=MOUTH_MIN)
-        return mouth_opened(session, frames, rise=EXTRA_MOUTH_RISE, least=EXTRA_MOUTH_MIN)
+            return mouth_opened(session, window, rise=MOUTH_RISE, least=MOUTH_MIN)
+        return mouth_opened(session, window, rise=EXTRA_MOUTH_RISE, least=EXTRA_MOUTH_MIN)
     if action == LivenessAction.SHAKE_HEAD:
-        return head_turned(frames, span=SHAKE_SPAN if asked else EXTRA_SHAKE_SPAN, axis=2)
-    return head_turned(frames, span=NOD_SPAN if asked else EXTRA_NOD_SPAN, axis=3)
+        span = SHAKE_SPAN if asked else EXTRA_SHAKE_SPAN
+        return head_turned(session, window, span=span, reach=span / 2, axis=2)
+    span = NOD_SPAN if asked else EXTRA_NOD_SPAN
+    return head_turned(session, window, span=span, reach=span / 2, axis=3)
 
 
 @dataclass(frozen=True)
