@@ -51,8 +51,8 @@ class LivenessPolicy:
     # a flat picture's perspective map, in eye-corner distances, and the aligned texture's
     # change, in standard deviations of its grey levels. A live face must show both. On the
     # development clips (synthetic.challenge_video, tests/vision) photos, still or moved,
-    # reach shape 0.015 and texture 0.23; live faces performing a challenge, with or without camera movement, at
-    # least 0.057 and 0.44.
+    # reach shape 0.015 and texture 0.23; live faces performing a challenge, with or without
+    # camera movement, at least 0.057 and 0.44.
     min_shape_change: float = 0.03
     min_texture_change: float = 0.2
     detect_every: int = 5
