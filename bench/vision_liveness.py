@@ -242,9 +242,9 @@ def main() -> None:
         for b in backends
         for s in SPLITS
     )
-    body = f"""{args.photos} photos of assets/faces per split (seed {args.seed}), each performing a random
-challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video` (piecewise-
-affine warp, mean-3D-face turns, 15 fps portrait, hand-held camera); the liveness thresholds
+    body = f"""{args.photos} photos of assets/faces per split (seed {args.seed}), each performing a
+random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
+(piecewise-affine warp, mean-3D-face turns, 15 fps portrait, hand-held camera); the liveness thresholds
 were set on it. Held-out: `synthetic/liveness_clips.py` (thin-plate-spline warp, an ellipsoid
 head turned at the neck, other action timings, 15-30 fps, portrait and landscape, half of the
 clips from a propped phone without camera movement, sensor noise); nothing was tuned on it.
