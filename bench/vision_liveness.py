@@ -244,11 +244,11 @@ def main() -> None:
     )
     body = f"""{args.photos} photos of assets/faces per split (seed {args.seed}), each performing a
 random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
-(piecewise-affine warp, mean-3D-face turns, 15 fps portrait, hand-held camera); the liveness thresholds
-were set on it. Held-out: `synthetic/liveness_clips.py` (thin-plate-spline warp, an ellipsoid
-head turned at the neck, other action timings, 15-30 fps, portrait and landscape, half of the
-clips from a propped phone without camera movement, sensor noise); nothing was tuned on it.
-Attacks: the photo filmed still; moved by a hand (development: in the image plane; held-out:
+(piecewise-affine warp, mean-3D-face turns, 15 fps portrait, hand-held camera); the liveness
+thresholds were set on it. Held-out: `synthetic/liveness_clips.py` (thin-plate-spline warp, an
+ellipsoid head turned at the neck, other action timings, 15-30 fps, portrait and landscape, half
+of the clips from a propped phone without camera movement, sensor noise); nothing was tuned on
+it. Attacks: the photo filmed still; moved by a hand (development: in the image plane; held-out:
 tilted and turned in depth up to ~18°, as a print waved to fake a nod or a shake); the print and
 screen samples made to perform their challenge. The genuine clips are judged with each landmark
 backend; the attacks with the default one (dlib) only, to spare a shared CPU ("-" where not
