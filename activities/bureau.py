@@ -17,7 +17,7 @@ class BureauActivities:
     @activity.defn(name=ActivityName.BUREAU_FETCH_REPORT)
     @vendor_call
     async def fetch_report(self, inp: BureauInput) -> BureauReport:
-        report = await self._client.fetch_report(inp.full_name, inp.id_number)
+        report = await self._client.fetch_report(inp.applicant.full_name, inp.applicant.id_number)
         activity.logger.info(
             "bureau report for %s: record %s", inp.application_id, report.has_record
         )

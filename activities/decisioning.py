@@ -224,8 +224,8 @@ class DecisioningActivities:
             self._engine,
             screening.blacklist_hits,
             {
-                BlacklistKind.ID_NUMBER: inp.id_number,
-                BlacklistKind.PHONE: inp.phone,
+                BlacklistKind.ID_NUMBER: inp.applicant.id_number,
+                BlacklistKind.PHONE: inp.applicant.phone,
                 BlacklistKind.DEVICE: inp.device_fingerprint,
             },
         )
@@ -277,4 +277,4 @@ class DecisioningActivities:
 
     @vendor_call
     async def _fetch_report(self, inp: PrePayoutInput) -> BureauReport:
-        return await self._bureau.fetch_report(inp.full_name, inp.id_number)
+        return await self._bureau.fetch_report(inp.applicant.full_name, inp.applicant.id_number)

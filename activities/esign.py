@@ -47,7 +47,11 @@ class EsignActivities:
         # response must not send the applicant a second OTP for a second envelope.
         biz_no = f"esign-{inp.application_id}-{inp.contract.sha256[:16]}"
         envelope_id = await self._client.create_envelope(
-            pdf, name=inp.full_name, id_number=inp.id_number, phone=inp.phone, biz_no=biz_no
+            pdf,
+            name=inp.applicant.full_name,
+            id_number=inp.applicant.id_number,
+            phone=inp.applicant.phone,
+            biz_no=biz_no,
         )
         activity.logger.info("envelope %s created for %s", envelope_id, inp.application_id)
         return EsignEnvelope(envelope_id=envelope_id)

@@ -23,7 +23,7 @@ class IdentityActivities:
     @activity.defn(name=ActivityName.VERIFY_IDENTITY)
     @vendor_call
     async def verify(self, inp: IdentityCheckInput) -> IdentityCheckResult:
-        answer = await self._client.verify(inp.full_name, inp.id_number)
+        answer = await self._client.verify(inp.applicant.full_name, inp.applicant.id_number)
         activity.logger.info(
             "identity check of %s: %s (request %s)",
             inp.application_id,

@@ -88,6 +88,15 @@ class DocumentRef(BaseModel):
     content_type: str
 
 
+class Applicant(BaseModel):
+    """The person an application is about, as entered and checked: what every vendor call and
+    the contract need to name them."""
+
+    full_name: str
+    id_number: str
+    phone: str
+
+
 class SubmitDocumentsInput(BaseModel):
     documents: list[DocumentRef]
     full_name: str = Field(min_length=1, max_length=64)
@@ -122,9 +131,6 @@ class IdCardFields(BaseModel):
 class IdCardResult(BaseModel):
     passed: bool
     reasons: list[ReasonCode] = []
-    fields: IdCardFields | None = Field(
-        default=None, description="OCR fields, where the reader produced them"
-    )
     portrait_found: bool = False
     detail: str = ""
 
@@ -150,8 +156,7 @@ class LivenessResult(BaseModel):
 
 class IdentityCheckInput(BaseModel):
     application_id: str
-    full_name: str
-    id_number: str
+    applicant: Applicant
 
 
 class IdentityCheckResult(BaseModel):
@@ -208,9 +213,7 @@ class CarrierCodeInput(BaseModel):
 
 class CarrierAuthorizeInput(BaseModel):
     application_id: str
-    phone: str
-    full_name: str
-    id_number: str
+    applicant: Applicant
     code: str
 
 
@@ -252,8 +255,7 @@ class CarrierReport(BaseModel):
 
 class BureauInput(BaseModel):
     application_id: str
-    full_name: str
-    id_number: str
+    applicant: Applicant
 
 
 class BureauReport(BaseModel):
@@ -343,9 +345,7 @@ class IdBlacklistInput(BaseModel):
 
 class PrePayoutInput(BaseModel):
     application_id: str
-    full_name: str
-    id_number: str
-    phone: str
+    applicant: Applicant
     device_fingerprint: str
     bureau_fetched_at: datetime
     max_bureau_age_seconds: float
@@ -389,8 +389,7 @@ class AcceptOfferInput(BaseModel):
 
 class BankCardCheckInput(BaseModel):
     application_id: str
-    full_name: str
-    id_number: str
+    applicant: Applicant
     card: BankCard
 
 
@@ -407,9 +406,7 @@ class AcceptOfferResult(BaseModel):
 
 class ContractInput(BaseModel):
     application_id: str
-    full_name: str
-    id_number: str
-    phone: str
+    applicant: Applicant
     product_name: str
     schedule: Schedule
     generated_at: datetime
@@ -423,9 +420,7 @@ class ContractDocument(BaseModel):
 
 class EsignEnvelopeInput(BaseModel):
     application_id: str
-    full_name: str
-    id_number: str
-    phone: str
+    applicant: Applicant
     contract: ContractDocument
 
 

@@ -244,9 +244,7 @@ class LoanApplicationWorkflow:
                 vision_queue=queue,
             ),
             calls.verify_identity(
-                IdentityCheckInput(
-                    application_id=app_id, full_name=docs.full_name, id_number=id_number.value
-                )
+                IdentityCheckInput(application_id=app_id, applicant=self._s.applicant())
             ),
         )
         reasons: list[ReasonCode] = []
@@ -329,11 +327,7 @@ class LoanApplicationWorkflow:
         assert docs is not None and self._s.identity is not None
         await self._enter(ApplicationStatus.DECISIONING, NextAction.WAIT, "DECISIONING")
         self._s.bureau = await calls.bureau_fetch_report(
-            BureauInput(
-                application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-            )
+            BureauInput(application_id=inp.application_id, applicant=self._s.applicant())
         )
         decision = await calls.decide(
             DecisionInput(
@@ -480,9 +474,7 @@ class LoanApplicationWorkflow:
         contract = await calls.contract_generate(
             ContractInput(
                 application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                applicant=self._s.applicant(),
                 product_name=inp.product.name,
                 schedule=schedule,
                 generated_at=workflow.now(),
@@ -491,9 +483,7 @@ class LoanApplicationWorkflow:
         envelope = await calls.esign_create_envelope(
             EsignEnvelopeInput(
                 application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                applicant=self._s.applicant(),
                 contract=contract,
             )
         )
@@ -509,9 +499,7 @@ class LoanApplicationWorkflow:
         check = await calls.pre_payout_check(
             PrePayoutInput(
                 application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                applicant=self._s.applicant(),
                 device_fingerprint=inp.device.fingerprint,
                 bureau_fetched_at=self._s.bureau.fetched_at,
                 max_bureau_age_seconds=inp.product.bureau_max_age.total_seconds(),
@@ -594,9 +582,7 @@ class LoanApplicationWorkflow:
             result = await calls.carrier_authorize(
                 CarrierAuthorizeInput(
                     application_id=self._inp.application_id,
-                    phone=self._inp.phone,
-                    full_name=docs.full_name,
-                    id_number=docs.id_number,
+                    applicant=self._s.applicant(),
                     code=inp.code,
                 )
             )
@@ -699,10 +685,7 @@ class LoanApplicationWorkflow:
         assert docs is not None
         return await calls.bankcard_verify(
             BankCardCheckInput(
-                application_id=self._inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                card=card,
+                application_id=self._inp.application_id, applicant=self._s.applicant(), card=card
             )
         )
 

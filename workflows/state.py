@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.enums import ApplicationStatus, NextAction
     from domain.models import (
         AcceptOfferInput,
+        Applicant,
         ApplicationView,
         BankCard,
         BureauReport,
@@ -78,6 +79,14 @@ class ApplicationState:
             document_attempts_left=inp.product.document_attempts,
             carrier_attempts_left=inp.product.carrier_sms_attempts,
             esign_attempts_left=inp.product.esign_otp_attempts,
+        )
+
+    def applicant(self) -> Applicant:
+        """The person the submitted documents name (ID number canonical), with the phone they
+        applied from."""
+        assert self.docs is not None
+        return Applicant(
+            full_name=self.docs.full_name, id_number=self.docs.id_number, phone=self.inp.phone
         )
 
     def set_next(self, action: NextAction, deadline: datetime | None) -> None:

@@ -18,6 +18,7 @@ from activities.decisioning import DecisioningActivities
 from activities.records import RecordsActivities
 from domain.enums import ApplicationStatus, BlacklistKind, DecisionOutcome
 from domain.models import (
+    Applicant,
     BureauReport,
     Consents,
     DecisionInput,
@@ -124,12 +125,10 @@ def pre_payout_input(
 ) -> PrePayoutInput:
     return PrePayoutInput(
         application_id=app_id,
-        full_name="张三",
-        id_number=id_number,
-        phone=phone,
         device_fingerprint=device,
         bureau_fetched_at=fetched_at,
         max_bureau_age_seconds=timedelta(days=7).total_seconds(),
+        applicant=Applicant(full_name="张三", id_number=id_number, phone=phone),
     )
 
 
