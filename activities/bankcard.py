@@ -6,8 +6,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.vendor_errors import vendor_call
-from domain.models import BankCardCheckInput, BankCardCheckResult
 from domain.naming import ActivityName
+from domain.offer import BankCardCheckInput, BankCardCheckResult
 from vendors.bankcard import BankCardClient, CardResult
 
 

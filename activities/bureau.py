@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.vendor_errors import vendor_call
-from domain.models import BureauInput, BureauReport
+from domain.decision import BureauInput, BureauReport
 from domain.naming import ActivityName
 from vendors.bureau import BureauClient
 

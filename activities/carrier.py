@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import vendor_call
-from domain.models import (
+from domain.carrier import (
     CarrierAuthorizeInput,
     CarrierAuthorizeResult,
     CarrierReport,

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from config.settings import Settings
 from contracts.pdf import DEFAULT_LENDER_NAME, page_count, render_contract
 from contracts.seal import SealIdentity, load_or_create_seal_identity, seal_pdf, verify_seal
-from domain.models import ContractDocument, ContractInput, SealInput
+from domain.contract import ContractDocument, ContractInput, SealInput
 from domain.naming import ActivityName, ErrorType
 from store.blobs import BlobNotFound, BlobStore
 

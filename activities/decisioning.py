@@ -21,8 +21,7 @@ from config.settings import get_settings
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import ScreeningSignals
-from domain.enums import ApplicationStatus, BlacklistKind
-from domain.models import (
+from domain.decision import (
     BureauReport,
     Decision,
     DecisionInput,
@@ -32,6 +31,7 @@ from domain.models import (
     PrescreenInput,
     PrescreenResult,
 )
+from domain.enums import ApplicationStatus, BlacklistKind
 from domain.naming import ActivityName, ErrorType
 from store import queries, screening
 from store.tables import DecisionRecord

@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import vendor_call
-from domain.models import (
+from domain.contract import (
     ContractDocument,
     EsignEnvelope,
     EsignEnvelopeInput,

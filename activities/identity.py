@@ -9,7 +9,7 @@ from temporalio import activity
 
 from activities.vendor_errors import vendor_call
 from domain.enums import DocumentKind
-from domain.models import DocumentRef, IdentityCheckInput, IdentityCheckResult
+from domain.identity import DocumentRef, IdentityCheckInput, IdentityCheckResult
 from domain.naming import ActivityName
 from store.blobs import BlobStore
 from vendors.identity import IdentityClient, IdentityResult

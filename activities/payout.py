@@ -12,7 +12,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import vendor_call
-from domain.models import (
+from domain.naming import ActivityName, ErrorType
+from domain.payout import (
     DisbursementRecord,
     GatewayOrder,
     QueryPayoutInput,
@@ -20,7 +21,6 @@ from domain.models import (
     RouteResult,
     SubmitPayoutInput,
 )
-from domain.naming import ActivityName, ErrorType
 from store import queries
 from vendors.gateway import PaymentGatewayClient
 

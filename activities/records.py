@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
-from domain.models import ProjectionInput, StartApplicationInput
+from domain.application import StartApplicationInput
 from domain.naming import ActivityName
+from domain.status import ProjectionInput
 from store import queries
 
 

@@ -23,7 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from config.settings import Settings
-from domain.models import (
+from domain.identity import (
     DocumentRef,
     FaceMatchInput,
     FaceMatchResult,

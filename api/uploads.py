@@ -24,7 +24,7 @@ from api.errors import (
     WrongStage,
 )
 from domain.enums import APPLICANT_DOCUMENTS, ApplicationStatus, DocumentKind
-from domain.models import DocumentRef
+from domain.identity import DocumentRef
 from store import queries
 
 CHUNK = 1024 * 1024

@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.report import update_section
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from synthetic.challenge_video import VIDEO_SIZE, encode_video, synthesize_challenge_video
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceEngine

@@ -25,7 +25,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from domain.models import ContractInput
+from domain.contract import ContractInput
 from domain.pricing import Schedule
 
 FONT = "STSong-Light"

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter
 
-from domain.models import GatewayOrder, SubmitPayoutInput
+from domain.payout import GatewayOrder, SubmitPayoutInput
 from vendors.base import VendorClient, VendorError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from domain.reasons import ReasonCode
 from vision.actions import LandmarkSample, Session, WindowVerdict, check_challenge
 from vision.antispoof import SpoofDetector

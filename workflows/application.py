@@ -20,6 +20,34 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.application import StartApplicationInput, WithdrawInput
+    from domain.carrier import (
+        CarrierAuthorizeInput,
+        CarrierAuthorizeResult,
+        CarrierCodeInput,
+        CarrierReportInput,
+        CarrierSmsInput,
+        CarrierSmsResult,
+    )
+    from domain.contract import (
+        ContractDocument,
+        ContractInput,
+        EsignEnvelopeInput,
+        EsignSignInput,
+        SealInput,
+        SignContractInput,
+        SignContractResult,
+    )
+    from domain.decision import (
+        BureauInput,
+        Decision,
+        DecisionInput,
+        IdBlacklistInput,
+        PrePayoutInput,
+        PrescreenInput,
+        ReviewInput,
+        ReviewResult,
+    )
     from domain.enums import (
         ApplicationStatus,
         DecisionOutcome,
@@ -29,53 +57,18 @@ with workflow.unsafe.imports_passed_through():
         PayoutResultKind,
         ReviewOutcome,
     )
-    from domain.idnumber import IdNumber, parse_id_number
-    from domain.models import (
-        AcceptOfferInput,
-        AcceptOfferResult,
+    from domain.identity import (
         ActionWindow,
-        ApplicationView,
-        BankCard,
-        BankCardCheckInput,
-        BankCardCheckResult,
-        BureauInput,
-        CarrierAuthorizeInput,
-        CarrierAuthorizeResult,
-        CarrierCodeInput,
-        CarrierReportInput,
-        CarrierSmsInput,
-        CarrierSmsResult,
-        ContractDocument,
-        ContractInput,
-        Decision,
-        DecisionInput,
         DocumentRef,
-        EsignEnvelopeInput,
-        EsignSignInput,
         FaceMatchInput,
-        IdBlacklistInput,
         IdCardInput,
         IdentityCheckInput,
         IdentityOutcome,
         LivenessChallenge,
         LivenessInput,
-        NewBankCardInput,
-        NewBankCardResult,
-        PayoutInput,
-        PayoutNeedsCard,
-        PayoutOutcome,
-        PrePayoutInput,
-        PrescreenInput,
-        ProjectionInput,
-        ReviewInput,
-        ReviewResult,
-        SealInput,
-        SignContractInput,
-        SignContractResult,
-        StartApplicationInput,
         SubmitDocumentsInput,
-        WithdrawInput,
     )
+    from domain.idnumber import IdNumber, parse_id_number
     from domain.naming import (
         QueryName,
         SearchAttributeKeys,
@@ -84,7 +77,22 @@ with workflow.unsafe.imports_passed_through():
         WorkflowName,
         payout_workflow_id,
     )
+    from domain.offer import (
+        AcceptOfferInput,
+        AcceptOfferResult,
+        BankCard,
+        BankCardCheckInput,
+        BankCardCheckResult,
+    )
+    from domain.payout import (
+        NewBankCardInput,
+        NewBankCardResult,
+        PayoutInput,
+        PayoutNeedsCard,
+        PayoutOutcome,
+    )
     from domain.reasons import RETAKE_REASONS, ReasonCode, reapply_after
+    from domain.status import ApplicationView, ProjectionInput
     from workflows import calls, messages
     from workflows.options import carrier_report_poll
     from workflows.state import ApplicationState

@@ -16,49 +16,56 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.models import (
-        BankCardCheckInput,
-        BankCardCheckResult,
-        BureauInput,
-        BureauReport,
+    from domain.application import StartApplicationInput
+    from domain.carrier import (
         CarrierAuthorizeInput,
         CarrierAuthorizeResult,
         CarrierReport,
         CarrierReportInput,
         CarrierSmsInput,
         CarrierSmsResult,
+    )
+    from domain.contract import (
         ContractDocument,
         ContractInput,
-        Decision,
-        DecisionInput,
-        DisbursementRecord,
         EsignEnvelope,
         EsignEnvelopeInput,
         EsignSignInput,
         EsignSignResult,
+        SealInput,
+    )
+    from domain.decision import (
+        BureauInput,
+        BureauReport,
+        Decision,
+        DecisionInput,
+        IdBlacklistInput,
+        PrePayoutInput,
+        PrePayoutResult,
+        PrescreenInput,
+        PrescreenResult,
+    )
+    from domain.identity import (
         FaceMatchInput,
         FaceMatchResult,
-        GatewayOrder,
-        IdBlacklistInput,
         IdCardInput,
         IdCardResult,
         IdentityCheckInput,
         IdentityCheckResult,
         LivenessInput,
         LivenessResult,
-        PrePayoutInput,
-        PrePayoutResult,
-        PrescreenInput,
-        PrescreenResult,
-        ProjectionInput,
+    )
+    from domain.naming import ActivityName
+    from domain.offer import BankCardCheckInput, BankCardCheckResult
+    from domain.payout import (
+        DisbursementRecord,
+        GatewayOrder,
         QueryPayoutInput,
         RouteInput,
         RouteResult,
-        SealInput,
-        StartApplicationInput,
         SubmitPayoutInput,
     )
-    from domain.naming import ActivityName
+    from domain.status import ProjectionInput
     from workflows import options
     from workflows.options import CallOptions
 

@@ -9,27 +9,17 @@ from datetime import date, datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.application import StartApplicationInput, WithdrawInput
+    from domain.carrier import CarrierReport
+    from domain.contract import ContractDocument
+    from domain.decision import BureauReport, Decision, Offer, ReviewInput
     from domain.enums import ApplicationStatus, NextAction
-    from domain.models import (
-        AcceptOfferInput,
-        Applicant,
-        ApplicationView,
-        BankCard,
-        BureauReport,
-        CarrierReport,
-        ContractDocument,
-        Decision,
-        IdentityOutcome,
-        LivenessChallenge,
-        Offer,
-        PayoutNeedsCard,
-        ReviewInput,
-        StartApplicationInput,
-        SubmitDocumentsInput,
-        WithdrawInput,
-    )
+    from domain.identity import Applicant, IdentityOutcome, LivenessChallenge, SubmitDocumentsInput
+    from domain.offer import AcceptOfferInput, BankCard
+    from domain.payout import PayoutNeedsCard
     from domain.pricing import Schedule
     from domain.reasons import ReasonCode, applicant_reasons
+    from domain.status import ApplicationView
 
 
 @dataclass

@@ -14,8 +14,8 @@ from api.errors import InvalidRequest
 from api.schemas import CallbackAck
 from api.security import require_signature
 from domain.enums import PayoutStatus
-from domain.models import PaymentNotification
 from domain.naming import payout_idempotency_key
+from domain.payout import PaymentNotification
 from store import queries
 
 logger = logging.getLogger(__name__)

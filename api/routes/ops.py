@@ -20,7 +20,7 @@ from api.schemas import (
     EvidenceResponse,
     ReviewItem,
 )
-from domain.models import ReviewInput, ReviewResult
+from domain.decision import ReviewInput, ReviewResult
 from domain.naming import UpdateName
 from store import queries, screening
 

@@ -14,7 +14,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.contract import ContractActivities
 from config.settings import Settings
 from contracts.seal import load_or_create_seal_identity, verify_seal
-from domain.models import Applicant, ContractDocument, ContractInput, SealInput
+from domain.contract import ContractDocument, ContractInput, SealInput
+from domain.identity import Applicant
 from domain.naming import ErrorType
 from domain.pricing import build_schedule
 from store.blobs import LocalBlobStore

@@ -16,23 +16,20 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.decisioning import DecisioningActivities
 from activities.records import RecordsActivities
-from domain.enums import ApplicationStatus, BlacklistKind, DecisionOutcome
-from domain.models import (
-    Applicant,
+from domain.application import Consents, Device, StartApplicationInput
+from domain.decision import (
     BureauReport,
-    Consents,
     DecisionInput,
-    Device,
     IdBlacklistInput,
-    IdentityOutcome,
     PrePayoutInput,
     PrescreenInput,
-    ProjectionInput,
-    StartApplicationInput,
 )
+from domain.enums import ApplicationStatus, BlacklistKind, DecisionOutcome
+from domain.identity import Applicant, IdentityOutcome
 from domain.naming import ErrorType
 from domain.products import PRODUCTS
 from domain.reasons import ReasonCode
+from domain.status import ProjectionInput
 from store import queries, screening
 from store.db import digest
 from store.queries import in_session

@@ -21,25 +21,14 @@ from activities.carrier import CarrierActivities
 from activities.esign import EsignActivities, page_count
 from activities.identity import IdentityActivities
 from activities.payout import PayoutActivities
+from domain.carrier import CarrierAuthorizeInput, CarrierReportInput, CarrierSmsInput
+from domain.contract import ContractDocument, EsignEnvelopeInput, EsignSignInput
+from domain.decision import BureauInput
 from domain.enums import DocumentKind, PayoutStatus
-from domain.models import (
-    Applicant,
-    BankCard,
-    BankCardCheckInput,
-    BureauInput,
-    CarrierAuthorizeInput,
-    CarrierReportInput,
-    CarrierSmsInput,
-    ContractDocument,
-    DisbursementRecord,
-    EsignEnvelopeInput,
-    EsignSignInput,
-    IdentityCheckInput,
-    QueryPayoutInput,
-    RouteInput,
-    SubmitPayoutInput,
-)
+from domain.identity import Applicant, IdentityCheckInput
 from domain.naming import ErrorType, payout_idempotency_key
+from domain.offer import BankCard, BankCardCheckInput
+from domain.payout import DisbursementRecord, QueryPayoutInput, RouteInput, SubmitPayoutInput
 from mocks.app import create_app
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW, id_number_in_bucket, make_card_number
 from mocks.settings import MockSettings

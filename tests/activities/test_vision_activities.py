@@ -20,7 +20,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.vision import VisionActivities
 from config.settings import Settings
 from domain.enums import DocumentKind, LivenessAction
-from domain.models import (
+from domain.identity import (
     ActionWindow,
     DocumentRef,
     FaceMatchInput,

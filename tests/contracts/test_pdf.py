@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 
 from contracts.pdf import contract_number, page_count, percent, render_contract, yuan
-from domain.models import ContractInput
+from domain.contract import ContractInput
 from domain.pricing import build_schedule
 from tests.contracts.pdftext import page_texts, pdf_text
 

@@ -31,7 +31,8 @@ from contracts.seal import (
     seal_pdf,
     verify_seal,
 )
-from domain.models import Applicant, ContractInput
+from domain.contract import ContractInput
+from domain.identity import Applicant
 from domain.pricing import build_schedule
 
 

@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfgen import canvas
 
+from domain.carrier import CarrierReport
+from domain.decision import BureauReport
 from domain.enums import PayoutFailure, PayoutStatus
-from domain.models import BureauReport, CarrierReport, SubmitPayoutInput
+from domain.payout import SubmitPayoutInput
 from domain.signatures import payment_callback_signed as verify_signature
 from domain.signatures import sign_payment_callback as sign
 from mocks.app import create_app
