@@ -6,8 +6,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.vendor_errors import vendor_call
-from domain.models import BankCardCheckInput, BankCardCheckResult
 from domain.naming import ActivityName
+from domain.offer import BankCardCheckInput, BankCardCheckResult
 from vendors.bankcard import BankCardClient, CardResult
 
 
@@ -19,7 +19,10 @@ class BankCardActivities:
     @vendor_call
     async def verify(self, inp: BankCardCheckInput) -> BankCardCheckResult:
         answer = await self._client.verify(
-            inp.full_name, inp.id_number, inp.card.number, inp.card.reserved_phone
+            inp.applicant.full_name,
+            inp.applicant.id_number,
+            inp.card.number,
+            inp.card.reserved_phone,
         )
         activity.logger.info("card check for %s: %s", inp.application_id, answer.result)
         detail = answer.result.value

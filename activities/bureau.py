@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.vendor_errors import vendor_call
-from domain.models import BureauInput, BureauReport
+from domain.decision import BureauInput, BureauReport
 from domain.naming import ActivityName
 from store import precredit, queries
 from vendors.bureau import BureauClient
@@ -26,12 +26,12 @@ class BureauActivities:
     async def fetch_report(self, inp: BureauInput) -> BureauReport:
         if self._engine is not None:
             known = await queries.in_thread(
-                self._engine, precredit.fresh_bureau, inp.id_number, datetime.now(UTC)
+                self._engine, precredit.fresh_bureau, inp.applicant.id_number, datetime.now(UTC)
             )
             if known is not None:
                 activity.logger.info("bureau report for %s: pre-credit's", inp.application_id)
                 return BureauReport.model_validate(known)
-        report = await self._client.fetch_report(inp.full_name, inp.id_number)
+        report = await self._client.fetch_report(inp.applicant.full_name, inp.applicant.id_number)
         activity.logger.info(
             "bureau report for %s: record %s", inp.application_id, report.has_record
         )

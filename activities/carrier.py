@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import vendor_call
-from domain.models import (
+from domain.carrier import (
     CarrierAuthorizeInput,
     CarrierAuthorizeResult,
     CarrierReport,
@@ -34,7 +34,9 @@ class CarrierActivities:
     @activity.defn(name=ActivityName.CARRIER_AUTHORIZE)
     @vendor_call
     async def authorize(self, inp: CarrierAuthorizeInput) -> CarrierAuthorizeResult:
-        task_id = await self._client.authorize(inp.phone, inp.full_name, inp.id_number, inp.code)
+        task_id = await self._client.authorize(
+            inp.applicant.phone, inp.applicant.full_name, inp.applicant.id_number, inp.code
+        )
         if task_id is None:
             activity.logger.info("carrier code refused for %s", inp.application_id)
             return CarrierAuthorizeResult(accepted=False, detail="WRONG_CODE")

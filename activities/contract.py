@@ -28,7 +28,7 @@ from contracts.seal import (
     seal_pdf,
     verify_seal,
 )
-from domain.models import ContractDocument, ContractInput, SealInput
+from domain.contract import ContractDocument, ContractInput, SealInput
 from domain.naming import ActivityName, ErrorType
 from store.blobs import BlobNotFound, BlobStore
 

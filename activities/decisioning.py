@@ -23,8 +23,7 @@ from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import ScreeningSignals
 from decisioning.precredit import apply_pre_approval
-from domain.enums import ApplicationStatus, BlacklistKind
-from domain.models import (
+from domain.decision import (
     BureauReport,
     Decision,
     DecisionInput,
@@ -34,6 +33,7 @@ from domain.models import (
     PrescreenInput,
     PrescreenResult,
 )
+from domain.enums import ApplicationStatus, BlacklistKind
 from domain.naming import ActivityName, ErrorType
 from store import precredit, queries, screening
 from store.tables import DecisionRecord
@@ -235,8 +235,8 @@ class DecisioningActivities:
             self._engine,
             screening.blacklist_hits,
             {
-                BlacklistKind.ID_NUMBER: inp.id_number,
-                BlacklistKind.PHONE: inp.phone,
+                BlacklistKind.ID_NUMBER: inp.applicant.id_number,
+                BlacklistKind.PHONE: inp.applicant.phone,
                 BlacklistKind.DEVICE: inp.device_fingerprint,
             },
         )
@@ -286,4 +286,4 @@ class DecisioningActivities:
 
     @vendor_call
     async def _fetch_report(self, inp: PrePayoutInput) -> BureauReport:
-        return await self._bureau.fetch_report(inp.full_name, inp.id_number)
+        return await self._bureau.fetch_report(inp.applicant.full_name, inp.applicant.id_number)

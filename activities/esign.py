@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.vendor_errors import vendor_call
-from domain.models import (
+from domain.contract import (
     ContractDocument,
     EsignEnvelope,
     EsignEnvelopeInput,
@@ -47,7 +47,11 @@ class EsignActivities:
         # response must not send the applicant a second OTP for a second envelope.
         biz_no = f"esign-{inp.application_id}-{inp.contract.sha256[:16]}"
         envelope_id = await self._client.create_envelope(
-            pdf, name=inp.full_name, id_number=inp.id_number, phone=inp.phone, biz_no=biz_no
+            pdf,
+            name=inp.applicant.full_name,
+            id_number=inp.applicant.id_number,
+            phone=inp.applicant.phone,
+            biz_no=biz_no,
         )
         activity.logger.info("envelope %s created for %s", envelope_id, inp.application_id)
         return EsignEnvelope(envelope_id=envelope_id)

@@ -9,7 +9,7 @@ from temporalio import activity
 
 from activities.vendor_errors import vendor_call
 from domain.enums import DocumentKind
-from domain.models import DocumentRef, IdentityCheckInput, IdentityCheckResult
+from domain.identity import DocumentRef, IdentityCheckInput, IdentityCheckResult
 from domain.naming import ActivityName
 from store.blobs import BlobStore
 from vendors.identity import IdentityClient, IdentityResult
@@ -23,7 +23,7 @@ class IdentityActivities:
     @activity.defn(name=ActivityName.VERIFY_IDENTITY)
     @vendor_call
     async def verify(self, inp: IdentityCheckInput) -> IdentityCheckResult:
-        answer = await self._client.verify(inp.full_name, inp.id_number)
+        answer = await self._client.verify(inp.applicant.full_name, inp.applicant.id_number)
         activity.logger.info(
             "identity check of %s: %s (request %s)",
             inp.application_id,

@@ -13,7 +13,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.storage import store_call
 from activities.vendor_errors import vendor_call
-from domain.models import (
+from domain.naming import ActivityName, ErrorType
+from domain.payout import (
     DisbursementRecord,
     GatewayOrder,
     QueryPayoutInput,
@@ -21,7 +22,6 @@ from domain.models import (
     RouteResult,
     SubmitPayoutInput,
 )
-from domain.naming import ActivityName, ErrorType
 from store import queries
 from vendors.gateway import PaymentGatewayClient
 

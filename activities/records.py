@@ -7,8 +7,9 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.storage import store_call
-from domain.models import ProjectionInput, StartApplicationInput
+from domain.application import StartApplicationInput
 from domain.naming import ActivityName
+from domain.status import ProjectionInput
 from store import queries
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -22,7 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from config.settings import Settings
-from domain.models import (
+from domain.identity import (
     DocumentRef,
     FaceMatchInput,
     FaceMatchResult,
@@ -63,6 +64,12 @@ from vision.video import VideoLimits, open_video
 # cannot give.
 OCR_LONG_SIDE = 1600
 V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class IdCardReading:
+    result: IdCardResult
+    fields: IdCardFields | None
 
 
 def _heartbeat(frames_done: int) -> None:
@@ -159,7 +166,12 @@ class VisionActivities:
     @activity.defn(name=ActivityName.INSPECT_ID_CARD)
     def inspect_id_card(self, input: IdCardInput) -> IdCardResult:
         """Read both sides, cross-check the fields and the applicant's entries, find the
-        portrait; every problem is a reason code on the result."""
+        portrait; every problem is a reason code on the result. The fields read stay here: no
+        step after this one reads them, so they do not go into the workflow's history."""
+        return self.read_id_card(input).result
+
+    def read_id_card(self, input: IdCardInput) -> IdCardReading:
+        """`inspect_id_card` with the fields it read (the OCR tests and tools look at them)."""
         failures: list[tuple[ReasonCode, str]] = []
         if input.front.sha256 == input.back.sha256:
             failures.append((ReasonCode.I006_IMAGE_UNREADABLE, "front and back are the same image"))
@@ -184,7 +196,6 @@ class VisionActivities:
         result = IdCardResult(
             passed=not failures,
             reasons=_dedupe([code for code, _ in failures]),
-            fields=fields,
             portrait_found=portrait_found,
             detail="; ".join(detail for _, detail in failures) or "both sides read and checked",
         )
@@ -194,7 +205,7 @@ class VisionActivities:
             [r.value for r in result.reasons],
             min(fields.confidence.values(), default=None) if fields else None,
         )
-        return result
+        return IdCardReading(result, fields)
 
     def _read_side(
         self, ref: DocumentRef, side: str, failures: list[tuple[ReasonCode, str]]

@@ -34,8 +34,8 @@ from api.errors import (
     UpstreamTimeout,
     WrongStage,
 )
+from domain.application import StartApplicationInput
 from domain.enums import ApplicationStatus
-from domain.models import ApplicationView, PaymentNotification, StartApplicationInput
 from domain.naming import (
     APPLICATION_TASK_QUEUE,
     ErrorType,
@@ -46,6 +46,8 @@ from domain.naming import (
     application_workflow_id,
     payout_workflow_id,
 )
+from domain.payout import PaymentNotification
+from domain.status import ApplicationView
 
 logger = logging.getLogger(__name__)
 

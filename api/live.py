@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 
 from api.application_workflows import ApplicationWorkflows
 from api.errors import Unavailable, UpstreamTimeout
-from domain.models import ApplicationView
+from domain.status import ApplicationView
 from store import queries
 from store.tables import Application
 

@@ -8,11 +8,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.application import Consents, Device
+from domain.decision import Offer
 from domain.enums import ApplicationStatus, BlacklistKind, NextAction, OpsRole, ReviewOutcome
-from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
+from domain.identity import LivenessChallenge
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
 from domain.reasons import ApplicantReason, ReasonCode, applicant_reasons
+from domain.status import ApplicationView
 from store.tables import Application
 
 PHONE_PATTERN = r"^1\d{10}$"

@@ -25,7 +25,7 @@ from api.errors import (
 )
 from api.live import live_or_recorded
 from domain.enums import APPLICANT_DOCUMENTS, ApplicationStatus, DocumentKind
-from domain.models import DocumentRef
+from domain.identity import DocumentRef
 from store import queries
 
 CHUNK = 1024 * 1024

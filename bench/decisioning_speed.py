@@ -29,7 +29,7 @@ from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluator
 from decisioning.facts import decision_context
 from decisioning.loader import Policy, load_policy
-from domain.models import DecisionInput
+from domain.decision import DecisionInput
 from mocks.personas import applicant_population
 from synthetic.population import decision_input
 

@@ -32,8 +32,8 @@ from config.temporal import connect
 from decisioning.evaluator import PolicyEvaluator
 from devtools.stack import Ports, Stack
 from domain.lines import Borrower, LinePricing, open_line_state
-from domain.models import BankCard
 from domain.naming import APPLICATION_TASK_QUEUE, WorkflowName, credit_line_workflow_id
+from domain.offer import BankCard
 from domain.precredit import ScoreChunkInput
 from domain.products import PRODUCTS
 from mocks.app import create_app

@@ -29,7 +29,7 @@ import numpy as np
 
 from bench.report import update_section
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from synthetic.challenge_video import VIDEO_SIZE, encode_video, synthesize_challenge_video
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
 from vision.antispoof import MODELS, SpoofDetector

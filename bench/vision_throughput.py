@@ -43,7 +43,7 @@ from bench.report import update_section
 from config.settings import Settings
 from config.temporal import data_converter
 from domain.enums import DocumentKind, LivenessAction
-from domain.models import (
+from domain.identity import (
     ActionWindow,
     DocumentRef,
     FaceMatchInput,

@@ -25,7 +25,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from domain.models import ContractInput
+from domain.contract import ContractInput
 from domain.pricing import Schedule
 
 FONT = "STSong-Light"
@@ -199,7 +199,7 @@ def _signatures(inp: ContractInput, lender_name: str) -> Table:
         [
             [
                 _p(f"甲方（贷款人）：{escape(lender_name)}"),
-                _p(f"乙方（借款人）：{escape(inp.full_name)}"),
+                _p(f"乙方（借款人）：{escape(inp.applicant.full_name)}"),
             ],
             [_p("电子印章："), _p("电子签名：")],
             [_p("日期：____年__月__日"), _p("日期：____年__月__日")],
@@ -230,9 +230,9 @@ def _story(inp: ContractInput, lender_name: str) -> list[Flowable]:
         _key_value_table(
             [
                 ("贷款人（甲方）", lender_name),
-                ("借款人（乙方）", inp.full_name),
-                ("身份证号码", inp.id_number),
-                ("手机号码", inp.phone),
+                ("借款人（乙方）", inp.applicant.full_name),
+                ("身份证号码", inp.applicant.id_number),
+                ("手机号码", inp.applicant.phone),
             ]
         ),
         _p("二、借款信息", _HEADING),

@@ -23,8 +23,8 @@ from decisioning.facts import (
     screening_context,
 )
 from decisioning.loader import Policy
+from domain.decision import Decision, DecisionInput, PrescreenResult
 from domain.enums import DecisionOutcome
-from domain.models import Decision, DecisionInput, PrescreenResult
 from domain.policy import PrePayoutVerdict, PriceBand, RuleHit, fold, make_offer
 from domain.pricing import PriceAboveCap
 from domain.reasons import ReasonCode

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from domain.models import DecisionInput
+from domain.decision import DecisionInput
 
 Feature = int | float | None
 

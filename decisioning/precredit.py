@@ -10,10 +10,11 @@ from pathlib import Path
 
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluator
+from domain.decision import BureauReport, Decision, DecisionInput
 from domain.enums import DecisionOutcome
+from domain.identity import IdentityOutcome
 from domain.idnumber import parse_id_number
 from domain.lines import customer_id_for
-from domain.models import BureauReport, Decision, DecisionInput, IdentityOutcome
 from domain.precredit import PreCreditCustomer
 from domain.products import Product
 from store.db import digest

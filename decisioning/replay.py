@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.loader import Policy
+from domain.decision import DecisionInput
 from domain.enums import DecisionOutcome
-from domain.models import DecisionInput
 
 
 class StoredDecision(Protocol):

@@ -129,7 +129,7 @@ class ApplicantSession:
         """A recorded sample cannot follow a random challenge: like a person in front of the
         camera, perform the challenge this application was issued, animating the persona's
         photo (landmark-guided warping, `synthetic.challenge_video`)."""
-        from domain.models import ActionWindow
+        from domain.identity import ActionWindow
         from synthetic.challenge_video import synthesize_challenge_video
 
         photo = self.applicant.video_photo

@@ -17,7 +17,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.models import BankCard
+from domain.identity import Applicant
+from domain.offer import BankCard
 from domain.pricing import Schedule
 from domain.products import LateFeeRule, Product
 from domain.reasons import ReasonCode
@@ -306,6 +307,10 @@ class Borrower(BaseModel):
     phone: str
     device_fingerprint: str
     card: BankCard
+
+    @property
+    def applicant(self) -> Applicant:
+        return Applicant(full_name=self.full_name, id_number=self.id_number, phone=self.phone)
 
 
 class LinePricing(BaseModel):

@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.decision import Offer
 from domain.enums import DecisionOutcome
-from domain.models import Offer
 from domain.pricing import APR_LEGAL_CAP, PriceAboveCap, build_schedule
 from domain.products import Product
 from domain.reasons import REASONS, ReasonCode

@@ -9,7 +9,7 @@ import binascii
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.models import BureauReport
+from domain.decision import BureauReport
 from mocks.errors import VendorHTTPError, require_id_number
 from mocks.payments import CHANNELS
 from mocks.personas import BUILT_IN_PERSONAS, CardResult, PayoutFault

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from domain.models import BureauReport
+from domain.decision import BureauReport
 from mocks.errors import require_id_number
 from mocks.personas import bureau_report_for
 from mocks.state import StateDep

@@ -20,9 +20,12 @@ from sqlalchemy import Engine, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from domain.application import StartApplicationInput
 from domain.enums import ApplicationStatus, DocumentKind, PayoutStatus
+from domain.identity import DocumentRef
 from domain.idnumber import mask_phone
-from domain.models import DisbursementRecord, DocumentRef, ProjectionInput, StartApplicationInput
+from domain.payout import DisbursementRecord
+from domain.status import ProjectionInput
 from store.db import digest
 from store.tables import Application, AuditEvent, DecisionRecord, Disbursement, Document
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from domain.enums import DocumentKind
-from domain.models import DocumentRef, IdCardInput, IdCardResult
+from domain.identity import DocumentRef, IdCardInput, IdCardResult
 from synthetic.card_renderers import (
     STYLES,
     Drawn,

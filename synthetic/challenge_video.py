@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from vision.faces import FaceEngine
 from vision.headpose import MEAN_FACE, camera, fit, turn
 from vision.images import ImageLimits, decode_image

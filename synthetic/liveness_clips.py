@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from vision.faces import FaceEngine
 from vision.images import ImageLimits, decode_image
 

@@ -24,8 +24,8 @@ import numpy as np
 from PIL import Image
 
 from domain.enums import LivenessAction
+from domain.identity import ActionWindow
 from domain.idnumber import make_id_number
-from domain.models import ActionWindow
 from synthetic.challenge_video import synthesize_challenge_video
 from synthetic.id_cards import FACES, CardHolder, card_back, card_front, font, jpeg, portrait
 from vision.antispoof import SpoofDetector

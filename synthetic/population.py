@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from decisioning.facts import FEATURES, scorecard_features
-from domain.models import BureauReport, CarrierReport, DecisionInput, IdentityOutcome
+from domain.carrier import CarrierReport
+from domain.decision import BureauReport, DecisionInput
+from domain.identity import IdentityOutcome
 from domain.products import PRODUCTS
 from mocks.personas import GeneratedApplicant, applicant_population, bureau_bucket
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.models import BureauReport
+from domain.decision import BureauReport
 from vendors.base import VendorClient
 
 

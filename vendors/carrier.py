@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from domain.models import CarrierReport, CarrierSmsResult
+from domain.carrier import CarrierReport, CarrierSmsResult
 from vendors.base import VendorClient, VendorError
 
 WRONG_CODE = "WRONG_CODE"

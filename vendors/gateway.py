@@ -13,7 +13,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, TypeAdapter
 
 from domain.line_messages import DebitInput, DebitOrder
-from domain.models import GatewayOrder, SubmitPayoutInput
+from domain.payout import GatewayOrder, SubmitPayoutInput
 from domain.signing import SIGNATURE_HEADER, callback_signature, signature_matches
 from vendors.base import VendorClient, VendorError
 

@@ -34,7 +34,7 @@ from functools import cached_property
 import numpy as np
 
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from vision.headpose import head_pose
 
 _RIGHT_EYE = slice(36, 42)

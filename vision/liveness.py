@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from domain.enums import LivenessAction
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from domain.reasons import ReasonCode
 from vision.actions import LandmarkSample, Session, WindowVerdict, check_challenge
 from vision.antispoof import SpoofDetector

@@ -20,6 +20,34 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.application import StartApplicationInput, WithdrawInput
+    from domain.carrier import (
+        CarrierAuthorizeInput,
+        CarrierAuthorizeResult,
+        CarrierCodeInput,
+        CarrierReportInput,
+        CarrierSmsInput,
+        CarrierSmsResult,
+    )
+    from domain.contract import (
+        ContractDocument,
+        ContractInput,
+        EsignEnvelopeInput,
+        EsignSignInput,
+        SealInput,
+        SignContractInput,
+        SignContractResult,
+    )
+    from domain.decision import (
+        BureauInput,
+        Decision,
+        DecisionInput,
+        IdBlacklistInput,
+        PrePayoutInput,
+        PrescreenInput,
+        ReviewInput,
+        ReviewResult,
+    )
     from domain.enums import (
         ApplicationStatus,
         DecisionOutcome,
@@ -29,54 +57,19 @@ with workflow.unsafe.imports_passed_through():
         PayoutResultKind,
         ReviewOutcome,
     )
-    from domain.idnumber import IdNumber, parse_id_number
-    from domain.lines import Borrower, customer_id_for
-    from domain.models import (
-        AcceptOfferInput,
-        AcceptOfferResult,
+    from domain.identity import (
         ActionWindow,
-        ApplicationView,
-        BankCard,
-        BankCardCheckInput,
-        BankCardCheckResult,
-        BureauInput,
-        CarrierAuthorizeInput,
-        CarrierAuthorizeResult,
-        CarrierCodeInput,
-        CarrierReportInput,
-        CarrierSmsInput,
-        CarrierSmsResult,
-        ContractDocument,
-        ContractInput,
-        Decision,
-        DecisionInput,
         DocumentRef,
-        EsignEnvelopeInput,
-        EsignSignInput,
         FaceMatchInput,
-        IdBlacklistInput,
         IdCardInput,
         IdentityCheckInput,
         IdentityOutcome,
         LivenessChallenge,
         LivenessInput,
-        NewBankCardInput,
-        NewBankCardResult,
-        PayoutInput,
-        PayoutNeedsCard,
-        PayoutOutcome,
-        PrePayoutInput,
-        PrescreenInput,
-        ProjectionInput,
-        ReviewInput,
-        ReviewResult,
-        SealInput,
-        SignContractInput,
-        SignContractResult,
-        StartApplicationInput,
         SubmitDocumentsInput,
-        WithdrawInput,
     )
+    from domain.idnumber import IdNumber, parse_id_number
+    from domain.lines import Borrower, customer_id_for
     from domain.naming import (
         QueryName,
         SearchAttributeKeys,
@@ -86,7 +79,22 @@ with workflow.unsafe.imports_passed_through():
         credit_line_workflow_id,
         payout_workflow_id,
     )
+    from domain.offer import (
+        AcceptOfferInput,
+        AcceptOfferResult,
+        BankCard,
+        BankCardCheckInput,
+        BankCardCheckResult,
+    )
+    from domain.payout import (
+        NewBankCardInput,
+        NewBankCardResult,
+        PayoutInput,
+        PayoutNeedsCard,
+        PayoutOutcome,
+    )
     from domain.reasons import RETAKE_REASONS, ReasonCode, reapply_after
+    from domain.status import ApplicationView, ProjectionInput
     from workflows import calls, messages
     from workflows.credit_line import line_for_application
     from workflows.options import carrier_report_poll
@@ -249,9 +257,7 @@ class LoanApplicationWorkflow:
                 vision_queue=queue,
             ),
             calls.verify_identity(
-                IdentityCheckInput(
-                    application_id=app_id, full_name=docs.full_name, id_number=id_number.value
-                )
+                IdentityCheckInput(application_id=app_id, applicant=self._s.applicant())
             ),
         )
         reasons: list[ReasonCode] = []
@@ -334,11 +340,7 @@ class LoanApplicationWorkflow:
         assert docs is not None and self._s.identity is not None
         await self._enter(ApplicationStatus.DECISIONING, NextAction.WAIT, "DECISIONING")
         self._s.bureau = await calls.bureau_fetch_report(
-            BureauInput(
-                application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-            )
+            BureauInput(application_id=inp.application_id, applicant=self._s.applicant())
         )
         decision = await calls.decide(
             DecisionInput(
@@ -485,9 +487,7 @@ class LoanApplicationWorkflow:
         contract = await calls.contract_generate(
             ContractInput(
                 application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                applicant=self._s.applicant(),
                 product_name=inp.product.name,
                 schedule=schedule,
                 generated_at=workflow.now(),
@@ -496,9 +496,7 @@ class LoanApplicationWorkflow:
         envelope = await calls.esign_create_envelope(
             EsignEnvelopeInput(
                 application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                applicant=self._s.applicant(),
                 contract=contract,
             )
         )
@@ -514,9 +512,7 @@ class LoanApplicationWorkflow:
         check = await calls.pre_payout_check(
             PrePayoutInput(
                 application_id=inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                applicant=self._s.applicant(),
                 device_fingerprint=inp.device.fingerprint,
                 bureau_fetched_at=self._s.bureau.fetched_at,
                 max_bureau_age_seconds=inp.product.bureau_max_age.total_seconds(),
@@ -599,9 +595,7 @@ class LoanApplicationWorkflow:
             result = await calls.carrier_authorize(
                 CarrierAuthorizeInput(
                     application_id=self._inp.application_id,
-                    phone=self._inp.phone,
-                    full_name=docs.full_name,
-                    id_number=docs.id_number,
+                    applicant=self._s.applicant(),
                     code=inp.code,
                 )
             )
@@ -704,10 +698,7 @@ class LoanApplicationWorkflow:
         assert docs is not None
         return await calls.bankcard_verify(
             BankCardCheckInput(
-                application_id=self._inp.application_id,
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                card=card,
+                application_id=self._inp.application_id, applicant=self._s.applicant(), card=card
             )
         )
 

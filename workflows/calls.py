@@ -16,6 +16,45 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.application import StartApplicationInput
+    from domain.carrier import (
+        CarrierAuthorizeInput,
+        CarrierAuthorizeResult,
+        CarrierReport,
+        CarrierReportInput,
+        CarrierSmsInput,
+        CarrierSmsResult,
+    )
+    from domain.contract import (
+        ContractDocument,
+        ContractInput,
+        EsignEnvelope,
+        EsignEnvelopeInput,
+        EsignSignInput,
+        EsignSignResult,
+        SealInput,
+    )
+    from domain.decision import (
+        BureauInput,
+        BureauReport,
+        Decision,
+        DecisionInput,
+        IdBlacklistInput,
+        PrePayoutInput,
+        PrePayoutResult,
+        PrescreenInput,
+        PrescreenResult,
+    )
+    from domain.identity import (
+        FaceMatchInput,
+        FaceMatchResult,
+        IdCardInput,
+        IdCardResult,
+        IdentityCheckInput,
+        IdentityCheckResult,
+        LivenessInput,
+        LivenessResult,
+    )
     from domain.line_messages import (
         AwaitDebitInput,
         DebitInput,
@@ -24,50 +63,18 @@ with workflow.unsafe.imports_passed_through():
         LineEventInput,
         MonitoringInput,
     )
-    from domain.models import (
-        BankCardCheckInput,
-        BankCardCheckResult,
-        BureauInput,
-        BureauReport,
-        CarrierAuthorizeInput,
-        CarrierAuthorizeResult,
-        CarrierReport,
-        CarrierReportInput,
-        CarrierSmsInput,
-        CarrierSmsResult,
-        ContractDocument,
-        ContractInput,
-        Decision,
-        DecisionInput,
+    from domain.naming import ActivityName
+    from domain.offer import BankCardCheckInput, BankCardCheckResult
+    from domain.payout import (
         DisbursementRecord,
-        EsignEnvelope,
-        EsignEnvelopeInput,
-        EsignSignInput,
-        EsignSignResult,
-        FaceMatchInput,
-        FaceMatchResult,
         GatewayOrder,
-        IdBlacklistInput,
-        IdCardInput,
-        IdCardResult,
-        IdentityCheckInput,
-        IdentityCheckResult,
-        LivenessInput,
-        LivenessResult,
-        PrePayoutInput,
-        PrePayoutResult,
-        PrescreenInput,
-        PrescreenResult,
-        ProjectionInput,
         QueryPayoutInput,
         RouteInput,
         RouteResult,
-        SealInput,
-        StartApplicationInput,
         SubmitPayoutInput,
     )
-    from domain.naming import ActivityName
     from domain.precredit import ChunkResult, CountCustomersInput, ScoreChunkInput
+    from domain.status import ProjectionInput
     from workflows import options
     from workflows.options import CallOptions
 

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.decision import Offer
     from domain.line_messages import (
         AwaitDebitInput,
         DebitInput,
@@ -53,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
         RepaymentSource,
         open_line_state,
     )
-    from domain.models import Offer
     from domain.naming import (
         ErrorType,
         QueryName,

@@ -17,25 +17,21 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from domain.enums import DecisionOutcome, PayoutResultKind
-    from domain.line_messages import DrawInput, DrawOutcome, DrawStage, DrawView
-    from domain.lines import DrawStatus
-    from domain.models import (
+    from domain.contract import (
         ContractDocument,
         ContractInput,
         EsignEnvelope,
         EsignEnvelopeInput,
         EsignSignInput,
         EsignSignResult,
-        PayoutInput,
-        PayoutNeedsCard,
-        PayoutOutcome,
-        PrePayoutInput,
-        PrePayoutResult,
         SealInput,
         SignContractInput,
         SignContractResult,
     )
+    from domain.decision import PrePayoutInput, PrePayoutResult
+    from domain.enums import DecisionOutcome, PayoutResultKind
+    from domain.line_messages import DrawInput, DrawOutcome, DrawStage, DrawView
+    from domain.lines import DrawStatus
     from domain.naming import (
         ErrorType,
         QueryName,
@@ -44,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowName,
         payout_workflow_id,
     )
+    from domain.payout import PayoutInput, PayoutNeedsCard, PayoutOutcome
     from domain.reasons import ReasonCode, applicant_reasons
     from workflows import calls, options
 
@@ -93,9 +90,7 @@ class DrawWorkflow:
         check: PrePayoutResult = await calls.pre_payout_check(
             PrePayoutInput(
                 application_id=inp.draw_id,
-                full_name=who.full_name,
-                id_number=who.id_number,
-                phone=who.phone,
+                applicant=who.applicant,
                 device_fingerprint=who.device_fingerprint,
                 bureau_fetched_at=inp.bureau_fetched_at,
                 max_bureau_age_seconds=inp.product.bureau_max_age.total_seconds(),
@@ -113,9 +108,7 @@ class DrawWorkflow:
         self._contract = await calls.contract_generate(
             ContractInput(
                 application_id=inp.draw_id,
-                full_name=who.full_name,
-                id_number=who.id_number,
-                phone=who.phone,
+                applicant=who.applicant,
                 product_name=inp.product.name,
                 schedule=inp.schedule,
                 generated_at=workflow.now(),
@@ -125,9 +118,7 @@ class DrawWorkflow:
         envelope: EsignEnvelope = await calls.esign_create_envelope(
             EsignEnvelopeInput(
                 application_id=inp.draw_id,
-                full_name=who.full_name,
-                id_number=who.id_number,
-                phone=who.phone,
+                applicant=who.applicant,
                 contract=self._contract,
             ),
             opts=options.VENDOR,

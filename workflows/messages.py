@@ -18,10 +18,12 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.decision import Offer, ReviewInput
     from domain.enums import APPLICANT_DOCUMENTS, ApplicationStatus
+    from domain.identity import SubmitDocumentsInput
     from domain.idnumber import InvalidIdNumber, parse_id_number
-    from domain.models import AcceptOfferInput, Offer, ReviewInput, SubmitDocumentsInput
     from domain.naming import ErrorType
+    from domain.offer import AcceptOfferInput
     from domain.pricing import PriceAboveCap, Schedule, build_schedule
     from workflows.state import ApplicationState
 

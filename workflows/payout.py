@@ -17,8 +17,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.enums import PayoutFailure, PayoutResultKind, PayoutStatus
-    from domain.models import (
-        BankCard,
+    from domain.naming import (
+        QueryName,
+        SignalName,
+        WorkflowName,
+        payout_idempotency_key,
+    )
+    from domain.offer import BankCard
+    from domain.payout import (
         DisbursementRecord,
         GatewayOrder,
         PaymentNotification,
@@ -28,12 +34,6 @@ with workflow.unsafe.imports_passed_through():
         QueryPayoutInput,
         RouteInput,
         SubmitPayoutInput,
-    )
-    from domain.naming import (
-        QueryName,
-        SignalName,
-        WorkflowName,
-        payout_idempotency_key,
     )
     from workflows import calls
 

@@ -9,26 +9,17 @@ from datetime import date, datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.application import StartApplicationInput, WithdrawInput
+    from domain.carrier import CarrierReport
+    from domain.contract import ContractDocument
+    from domain.decision import BureauReport, Decision, Offer, ReviewInput
     from domain.enums import ApplicationStatus, NextAction
-    from domain.models import (
-        AcceptOfferInput,
-        ApplicationView,
-        BankCard,
-        BureauReport,
-        CarrierReport,
-        ContractDocument,
-        Decision,
-        IdentityOutcome,
-        LivenessChallenge,
-        Offer,
-        PayoutNeedsCard,
-        ReviewInput,
-        StartApplicationInput,
-        SubmitDocumentsInput,
-        WithdrawInput,
-    )
+    from domain.identity import Applicant, IdentityOutcome, LivenessChallenge, SubmitDocumentsInput
+    from domain.offer import AcceptOfferInput, BankCard
+    from domain.payout import PayoutNeedsCard
     from domain.pricing import Schedule
     from domain.reasons import ReasonCode, applicant_reasons
+    from domain.status import ApplicationView
 
 
 @dataclass
@@ -78,6 +69,14 @@ class ApplicationState:
             document_attempts_left=inp.product.document_attempts,
             carrier_attempts_left=inp.product.carrier_sms_attempts,
             esign_attempts_left=inp.product.esign_otp_attempts,
+        )
+
+    def applicant(self) -> Applicant:
+        """The person the submitted documents name (ID number canonical), with the phone they
+        applied from."""
+        assert self.docs is not None
+        return Applicant(
+            full_name=self.docs.full_name, id_number=self.docs.id_number, phone=self.inp.phone
         )
 
     def set_next(self, action: NextAction, deadline: datetime | None) -> None:

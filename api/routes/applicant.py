@@ -43,24 +43,16 @@ from api.schemas import (
 )
 from api.security import application_id_for, issue_applicant_tokens, require_applicant
 from api.uploads import UploadKind, store_upload, uploaded_documents
+from domain.application import StartApplicationInput, WithdrawInput
+from domain.carrier import CarrierAuthorizeResult, CarrierCodeInput, CarrierSmsResult
+from domain.contract import SignContractInput, SignContractResult
 from domain.enums import ApplicationStatus
-from domain.models import (
-    AcceptOfferInput,
-    AcceptOfferResult,
-    ApplicationView,
-    CarrierAuthorizeResult,
-    CarrierCodeInput,
-    CarrierSmsResult,
-    NewBankCardInput,
-    NewBankCardResult,
-    SignContractInput,
-    SignContractResult,
-    StartApplicationInput,
-    SubmitDocumentsInput,
-    WithdrawInput,
-)
+from domain.identity import SubmitDocumentsInput
 from domain.naming import UpdateName
+from domain.offer import AcceptOfferInput, AcceptOfferResult
+from domain.payout import NewBankCardInput, NewBankCardResult
 from domain.products import PRODUCTS
+from domain.status import ApplicationView
 from store import identity, queries
 from store.blobs import BlobNotFound
 

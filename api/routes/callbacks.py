@@ -17,8 +17,8 @@ from api.errors import BadSignature, InvalidRequest, Unavailable
 from api.schemas import CallbackAck
 from api.security import require_signature
 from domain.enums import PayoutStatus
-from domain.models import PaymentNotification
 from domain.naming import payout_idempotency_key
+from domain.payout import PaymentNotification
 from domain.signing import MAX_CALLBACK_AGE_SECONDS as MAX_AGE
 from store import queries
 from vendors.base import VendorError

@@ -26,6 +26,7 @@ from api.errors import InvalidInput, NotFound, Unprocessable
 from api.identity import Scope
 from api.line_workflows import LineWorkflows
 from api.security import require_applicant
+from domain.contract import SignContractInput, SignContractResult
 from domain.line_messages import (
     DrawAccepted,
     DrawRequest,
@@ -37,7 +38,6 @@ from domain.line_messages import (
     RepayResult,
 )
 from domain.lines import Instalment
-from domain.models import SignContractInput, SignContractResult
 from domain.naming import UpdateName
 from domain.pricing import PriceAboveCap, Schedule, build_schedule
 from store import lines as line_store

@@ -29,8 +29,8 @@ from api.schemas import (
     ReviewItem,
     ReviewRequest,
 )
+from domain.decision import ReviewInput, ReviewResult
 from domain.enums import OpsRole
-from domain.models import ReviewInput, ReviewResult
 from domain.naming import UpdateName
 from store import queries, screening
 

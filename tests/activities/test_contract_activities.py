@@ -14,7 +14,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.contract import ContractActivities
 from config.settings import Settings
 from contracts.seal import load_or_create_seal_identity, verify_seal
-from domain.models import ContractDocument, ContractInput, SealInput
+from domain.contract import ContractDocument, ContractInput, SealInput
+from domain.identity import Applicant
 from domain.naming import ErrorType
 from domain.pricing import build_schedule
 from store.blobs import LocalBlobStore
@@ -34,12 +35,12 @@ def activities(blobs: LocalBlobStore, tmp_path: Path) -> ContractActivities:
 def contract_input(application_id: str = "app-42") -> ContractInput:
     return ContractInput(
         application_id=application_id,
-        full_name="王小明",
-        id_number="11010519491231002X",
-        phone="13800138000",
         product_name="标准现金贷",
         schedule=build_schedule(2_000_000, 12, 0.14),
         generated_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC),
+        applicant=Applicant(
+            full_name="王小明", id_number="11010519491231002X", phone="13800138000"
+        ),
     )
 
 

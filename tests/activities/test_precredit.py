@@ -26,19 +26,14 @@ from activities.precredit import PreCreditActivities
 from activities.records import RecordsActivities
 from decisioning.evaluator import PolicyEvaluator
 from decisioning.precredit import PRE_APPROVED_RULE
+from domain.application import Consents, Device, StartApplicationInput
+from domain.decision import BureauInput, DecisionInput
 from domain.enums import ApplicationStatus, DecisionOutcome
+from domain.identity import IdentityOutcome
 from domain.idnumber import parse_id_number
-from domain.models import (
-    BureauInput,
-    Consents,
-    DecisionInput,
-    Device,
-    IdentityOutcome,
-    ProjectionInput,
-    StartApplicationInput,
-)
 from domain.precredit import PreCreditBatchInput, ScoreChunkInput
 from domain.products import PRODUCTS
+from domain.status import ProjectionInput
 from mocks.app import create_app
 from mocks.settings import MockSettings
 from store.precredit import PreApproval, batch_counts, valid_pre_approval

@@ -16,22 +16,20 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.decisioning import DecisioningActivities
 from activities.records import RecordsActivities
-from domain.enums import ApplicationStatus, BlacklistKind, DecisionOutcome
-from domain.models import (
+from domain.application import Consents, Device, StartApplicationInput
+from domain.decision import (
     BureauReport,
-    Consents,
     DecisionInput,
-    Device,
     IdBlacklistInput,
-    IdentityOutcome,
     PrePayoutInput,
     PrescreenInput,
-    ProjectionInput,
-    StartApplicationInput,
 )
+from domain.enums import ApplicationStatus, BlacklistKind, DecisionOutcome
+from domain.identity import Applicant, IdentityOutcome
 from domain.naming import ErrorType
 from domain.products import PRODUCTS
 from domain.reasons import ReasonCode
+from domain.status import ProjectionInput
 from store import queries, screening
 from store.db import digest
 from store.queries import in_session
@@ -124,12 +122,10 @@ def pre_payout_input(
 ) -> PrePayoutInput:
     return PrePayoutInput(
         application_id=app_id,
-        full_name="张三",
-        id_number=id_number,
-        phone=phone,
         device_fingerprint=device,
         bureau_fetched_at=fetched_at,
         max_bureau_age_seconds=timedelta(days=7).total_seconds(),
+        applicant=Applicant(full_name="张三", id_number=id_number, phone=phone),
     )
 
 

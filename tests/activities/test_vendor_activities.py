@@ -21,24 +21,14 @@ from activities.carrier import CarrierActivities
 from activities.esign import EsignActivities, page_count
 from activities.identity import IdentityActivities
 from activities.payout import PayoutActivities
+from domain.carrier import CarrierAuthorizeInput, CarrierReportInput, CarrierSmsInput
+from domain.contract import ContractDocument, EsignEnvelopeInput, EsignSignInput
+from domain.decision import BureauInput
 from domain.enums import DocumentKind, PayoutStatus
-from domain.models import (
-    BankCard,
-    BankCardCheckInput,
-    BureauInput,
-    CarrierAuthorizeInput,
-    CarrierReportInput,
-    CarrierSmsInput,
-    ContractDocument,
-    DisbursementRecord,
-    EsignEnvelopeInput,
-    EsignSignInput,
-    IdentityCheckInput,
-    QueryPayoutInput,
-    RouteInput,
-    SubmitPayoutInput,
-)
+from domain.identity import Applicant, IdentityCheckInput
 from domain.naming import ErrorType, payout_idempotency_key
+from domain.offer import BankCard, BankCardCheckInput
+from domain.payout import DisbursementRecord, QueryPayoutInput, RouteInput, SubmitPayoutInput
 from mocks.app import create_app
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW, id_number_in_bucket, make_card_number
 from mocks.settings import MockSettings
@@ -102,7 +92,10 @@ async def test_identity_match_keeps_the_reference_portrait(
     result = await env.run(
         acts.verify,
         IdentityCheckInput(
-            application_id=APP_ID, full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number
+            application_id=APP_ID,
+            applicant=Applicant(
+                full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number, phone="13800138000"
+            ),
         ),
     )
     assert result.matched
@@ -120,13 +113,19 @@ async def test_identity_mismatch_and_no_record_are_results(
     mismatch = await env.run(
         acts.verify,
         IdentityCheckInput(
-            application_id=APP_ID, full_name="冒名", id_number=DEMO_REVIEW.id_number
+            application_id=APP_ID,
+            applicant=Applicant(
+                full_name="冒名", id_number=DEMO_REVIEW.id_number, phone="13800138000"
+            ),
         ),
     )
     unknown = await env.run(
         acts.verify,
         IdentityCheckInput(
-            application_id=APP_ID, full_name="冒名", id_number=id_number_in_bucket(8)
+            application_id=APP_ID,
+            applicant=Applicant(
+                full_name="冒名", id_number=id_number_in_bucket(8), phone="13800138000"
+            ),
         ),
     )
     assert (mismatch.matched, mismatch.detail) == (False, "MISMATCH")
@@ -139,7 +138,10 @@ async def test_identity_rejected_and_unavailable_vendor(
     env: ActivityEnvironment, http: httpx.AsyncClient, blobs: LocalBlobStore
 ) -> None:
     bad = IdentityCheckInput(
-        application_id=APP_ID, full_name=DEMO_APPROVE.name, id_number="11010119850615001X"
+        application_id=APP_ID,
+        applicant=Applicant(
+            full_name=DEMO_APPROVE.name, id_number="11010119850615001X", phone="13800138000"
+        ),
     )
     with pytest.raises(ApplicationError) as rejected:
         await env.run(IdentityActivities(IdentityClient(BASE, client=http), blobs).verify, bad)
@@ -167,10 +169,10 @@ async def test_carrier_flow(env: ActivityEnvironment, http: httpx.AsyncClient) -
     assert sms.sent
     authorize = CarrierAuthorizeInput(
         application_id=APP_ID,
-        phone=DEMO_APPROVE.phone,
-        full_name=DEMO_APPROVE.name,
-        id_number=DEMO_APPROVE.id_number,
         code="123456",
+        applicant=Applicant(
+            full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number, phone=DEMO_APPROVE.phone
+        ),
     )
     wrong = await env.run(acts.authorize, authorize)
     assert not wrong.accepted and wrong.task_id is None
@@ -190,13 +192,19 @@ async def test_bureau_report(env: ActivityEnvironment, http: httpx.AsyncClient) 
     good = await env.run(
         acts.fetch_report,
         BureauInput(
-            application_id=APP_ID, full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number
+            application_id=APP_ID,
+            applicant=Applicant(
+                full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number, phone="13800138000"
+            ),
         ),
     )
     grey = await env.run(
         acts.fetch_report,
         BureauInput(
-            application_id=APP_ID, full_name=DEMO_REVIEW.name, id_number=DEMO_REVIEW.id_number
+            application_id=APP_ID,
+            applicant=Applicant(
+                full_name=DEMO_REVIEW.name, id_number=DEMO_REVIEW.id_number, phone="13800138000"
+            ),
         ),
     )
     assert good.score is not None and good.score >= 700
@@ -213,9 +221,10 @@ async def test_bank_card_check(env: ActivityEnvironment, http: httpx.AsyncClient
     )
     check = BankCardCheckInput(
         application_id=APP_ID,
-        full_name=DEMO_APPROVE.name,
-        id_number=DEMO_APPROVE.id_number,
         card=card,
+        applicant=Applicant(
+            full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number, phone="13800138000"
+        ),
     )
     ok = await env.run(acts.verify, check)
     assert ok.verified and ok.detail == "MATCH"
@@ -237,10 +246,10 @@ async def test_esign_envelope_and_signature(
     key, digest = blobs.put(f"documents/{APP_ID}/contract", original)
     envelope_input = EsignEnvelopeInput(
         application_id=APP_ID,
-        full_name=DEMO_APPROVE.name,
-        id_number=DEMO_APPROVE.id_number,
-        phone=DEMO_APPROVE.phone,
         contract=ContractDocument(blob_key=key, sha256=digest, pages=3),
+        applicant=Applicant(
+            full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number, phone=DEMO_APPROVE.phone
+        ),
     )
     envelope = await env.run(acts.create_envelope, envelope_input)
     assert (await env.run(acts.create_envelope, envelope_input)) == envelope
@@ -268,10 +277,12 @@ async def test_esign_missing_contract_is_not_retried(
             acts.create_envelope,
             EsignEnvelopeInput(
                 application_id=APP_ID,
-                full_name=DEMO_APPROVE.name,
-                id_number=DEMO_APPROVE.id_number,
-                phone=DEMO_APPROVE.phone,
                 contract=missing,
+                applicant=Applicant(
+                    full_name=DEMO_APPROVE.name,
+                    id_number=DEMO_APPROVE.id_number,
+                    phone=DEMO_APPROVE.phone,
+                ),
             ),
         )
     assert raised.value.type == ErrorType.BAD_DOCUMENT and raised.value.non_retryable

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from api.identity import Scope
 from api.security import applicant_token
 from domain.enums import ApplicationStatus
-from domain.models import ProjectionInput
+from domain.status import ProjectionInput
 from store import queries
 from store.tables import BlacklistEntry
 from tests.api.test_api import seed_review, sign_in, start, start_body

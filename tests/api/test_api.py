@@ -35,30 +35,12 @@ from api.ops_users import DEV_PASSWORD
 from api.security import applicant_token
 from config.settings import Settings
 from config.temporal import data_converter
+from domain.application import Consents, Device, StartApplicationInput, WithdrawInput
+from domain.carrier import CarrierCodeInput
+from domain.contract import SignContractInput, SignContractResult
+from domain.decision import Offer, ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, LivenessAction, NextAction, PayoutStatus
-from domain.models import (
-    AcceptOfferInput,
-    AcceptOfferResult,
-    ActionWindow,
-    ApplicationView,
-    CarrierCodeInput,
-    Consents,
-    Device,
-    DisbursementRecord,
-    GatewayOrder,
-    LivenessChallenge,
-    NewBankCardInput,
-    Offer,
-    PaymentNotification,
-    ProjectionInput,
-    ReviewInput,
-    ReviewResult,
-    SignContractInput,
-    SignContractResult,
-    StartApplicationInput,
-    SubmitDocumentsInput,
-    WithdrawInput,
-)
+from domain.identity import ActionWindow, LivenessChallenge, SubmitDocumentsInput
 from domain.naming import (
     APPLICATION_TASK_QUEUE,
     ErrorType,
@@ -70,8 +52,11 @@ from domain.naming import (
     application_workflow_id,
     payout_workflow_id,
 )
+from domain.offer import AcceptOfferInput, AcceptOfferResult
+from domain.payout import DisbursementRecord, GatewayOrder, NewBankCardInput, PaymentNotification
 from domain.products import PRODUCTS
 from domain.signing import signed_headers
+from domain.status import ApplicationView, ProjectionInput
 from store import queries
 
 GOOD_OTP = "123456"

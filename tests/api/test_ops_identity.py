@@ -15,8 +15,9 @@ from api.routes import ops
 from api.schemas import ReviewRequest
 from api.security import OPS_COOKIE
 from config.settings import Settings
+from domain.decision import ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, BlacklistKind, OpsRole
-from domain.models import ProjectionInput, ReviewInput, ReviewResult
+from domain.status import ProjectionInput
 from store import identity, queries, screening
 from tests.api.test_api import seed_review, sign_in, start
 

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.application_workflows import ApplicationWorkflows
 from config.temporal import data_converter
 from domain.enums import ApplicationStatus
-from domain.models import ProjectionInput
+from domain.status import ProjectionInput
 from store import queries
 from tests.api.test_api import png, seed_review, start, upload
 

@@ -10,7 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from config.codec import EncryptionCodec
 from config.settings import DEV_ENCRYPTION_KEY, Settings
-from domain.models import CarrierSmsInput
+from domain.carrier import CarrierSmsInput
 
 STRONG = base64.b64encode(bytes(range(32))).decode()
 

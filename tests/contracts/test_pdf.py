@@ -8,19 +8,21 @@ from itertools import pairwise
 import pytest
 
 from contracts.pdf import contract_number, page_count, percent, render_contract, yuan
-from domain.models import ContractInput
+from domain.contract import ContractInput
 from domain.pricing import build_schedule
 from tests.contracts.pdftext import page_texts, pdf_text
 
 GENERATED_AT = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
 
-def contract_input(**changes: object) -> ContractInput:
+def contract_input(full_name: str = "欧阳娜娜", **changes: object) -> ContractInput:
     fields: dict[str, object] = {
         "application_id": "01JC8Z5K3Q",
-        "full_name": "欧阳娜娜",
-        "id_number": "11010519491231002X",
-        "phone": "13800138000",
+        "applicant": {
+            "full_name": full_name,
+            "id_number": "11010519491231002X",
+            "phone": "13800138000",
+        },
         "product_name": "标准现金贷",
         "schedule": build_schedule(4_800_000, 24, 0.22, upfront_fee=10_000),
         "generated_at": GENERATED_AT,

@@ -34,7 +34,8 @@ from contracts.seal import (
     seal_pdf,
     verify_seal,
 )
-from domain.models import ContractInput
+from domain.contract import ContractInput
+from domain.identity import Applicant
 from domain.pricing import build_schedule
 
 
@@ -48,12 +49,12 @@ def contract() -> bytes:
     return render_contract(
         ContractInput(
             application_id="seal-1",
-            full_name="张三",
-            id_number="11010519491231002X",
-            phone="13800138000",
             product_name="标准现金贷",
             schedule=build_schedule(1_000_000, 12, 0.18),
             generated_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC),
+            applicant=Applicant(
+                full_name="张三", id_number="11010519491231002X", phone="13800138000"
+            ),
         )
     )
 

@@ -23,7 +23,7 @@ from contracts.pdf import render_contract
 from contracts.seal import SealIdentity, load_or_create_seal_identity, seal_pdf, verify_seal
 from devtools.stack import Ports
 from devtools.tsa import LocalTsa
-from domain.models import ContractDocument, ContractInput, SealInput
+from domain.contract import ContractDocument, ContractInput, SealInput
 from domain.pricing import build_schedule
 from store.blobs import LocalBlobStore
 

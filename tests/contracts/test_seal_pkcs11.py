@@ -22,7 +22,7 @@ from activities.contract import ContractActivities
 from config.settings import Settings
 from contracts.pdf import render_contract
 from contracts.seal import SealIdentityError, load_or_create_seal_identity, seal_pdf, verify_seal
-from domain.models import ContractDocument, ContractInput, SealInput
+from domain.contract import ContractDocument, ContractInput, SealInput
 from domain.pricing import build_schedule
 from store.blobs import LocalBlobStore
 

@@ -11,7 +11,10 @@ import pytest
 
 from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import Policy
-from domain.models import BureauReport, CarrierReport, DecisionInput, Device, IdentityOutcome
+from domain.application import Device
+from domain.carrier import CarrierReport
+from domain.decision import BureauReport, DecisionInput
+from domain.identity import IdentityOutcome
 from domain.products import PRODUCTS, Product
 
 ROOT = Path(__file__).resolve().parents[2]

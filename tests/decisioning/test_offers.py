@@ -17,10 +17,12 @@ from api.security import applicant_token
 from config.settings import Settings
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluator
+from domain.decision import Offer
 from domain.enums import ApplicationStatus, NextAction
-from domain.models import AcceptOfferInput, ApplicationView, BankCard, Offer
+from domain.offer import AcceptOfferInput, BankCard
 from domain.pricing import APR_LEGAL_CAP, build_schedule
 from domain.products import PRODUCTS
+from domain.status import ApplicationView
 from tests.decisioning.conftest import DEFAULT_POLICY, make_input
 from workflows import messages
 

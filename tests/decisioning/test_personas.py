@@ -12,16 +12,12 @@ import pytest
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import Policy
+from domain.application import Device
+from domain.carrier import CarrierReport
+from domain.decision import BureauReport, Decision, DecisionInput
 from domain.enums import DecisionOutcome as O
+from domain.identity import IdentityOutcome
 from domain.idnumber import make_id_number, parse_id_number
-from domain.models import (
-    BureauReport,
-    CarrierReport,
-    Decision,
-    DecisionInput,
-    Device,
-    IdentityOutcome,
-)
 from domain.reasons import ReasonCode as RC
 from mocks.personas import (
     DEMO_APPROVE,

@@ -18,8 +18,8 @@ from config.settings import Settings
 from decisioning.evaluator import PolicyEvaluator
 from decisioning.loader import load_policy
 from decisioning.replay import format_report, replay
+from domain.decision import BureauReport, DecisionInput
 from domain.enums import DecisionOutcome as O
-from domain.models import BureauReport, DecisionInput
 from store.queries import decision_records
 from tests.decisioning.conftest import make_input
 from tests.decisioning.test_loader import copy_policy, edit, row

@@ -10,8 +10,9 @@ from datetime import date
 import httpx
 import pytest
 
+from domain.carrier import CarrierReport
+from domain.decision import BureauReport
 from domain.idnumber import parse_id_number
-from domain.models import BureauReport, CarrierReport
 from mocks.personas import (
     DEMO_APPROVE,
     DEMO_REVIEW,

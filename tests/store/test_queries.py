@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+from domain.application import Consents, Device, StartApplicationInput
 from domain.enums import (
     ApplicationStatus,
     BlacklistKind,
@@ -21,16 +22,11 @@ from domain.enums import (
     DocumentKind,
     PayoutStatus,
 )
-from domain.models import (
-    Consents,
-    Device,
-    DisbursementRecord,
-    DocumentRef,
-    ProjectionInput,
-    StartApplicationInput,
-)
+from domain.identity import DocumentRef
+from domain.payout import DisbursementRecord
 from domain.products import PRODUCTS
 from domain.reasons import ReasonCode
+from domain.status import ProjectionInput
 from store import queries, screening
 from store.db import digest, make_engine
 from store.migrations import upgrade

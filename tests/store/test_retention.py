@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from config.settings import Settings
+from domain.application import Consents, Device, StartApplicationInput
 from domain.enums import ApplicationStatus, DocumentKind
-from domain.models import Consents, Device, DocumentRef, ProjectionInput, StartApplicationInput
+from domain.identity import DocumentRef
 from domain.products import PRODUCTS
+from domain.status import ProjectionInput
 from store import queries
 from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.enums import LivenessAction as A
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from synthetic.challenge_video import DURATION, perform, synthesize_challenge_video
 from tests.vision.support import SAMPLES, face_bytes
 from vision.video import VideoLimits, open_video

@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfgen import canvas
 
+from domain.carrier import CarrierReport
+from domain.decision import BureauReport
 from domain.enums import PayoutFailure, PayoutStatus
-from domain.models import BureauReport, CarrierReport, SubmitPayoutInput
+from domain.payout import SubmitPayoutInput
 from mocks.app import create_app
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW, id_number_in_bucket, make_card_number
 from mocks.settings import MockSettings

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from domain.enums import LivenessAction as A
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from tests.vision.support import face_bytes
 from vision.actions import (
     LandmarkSample,

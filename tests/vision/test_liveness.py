@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from domain.enums import LivenessAction as A
-from domain.models import ActionWindow
+from domain.identity import ActionWindow
 from domain.reasons import ReasonCode
 from synthetic.challenge_video import synthesize_challenge_video
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip

@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 
 from config.settings import Settings
 from domain.enums import DocumentKind
-from domain.models import (
+from domain.identity import (
     ActionWindow,
     DocumentRef,
     IdCardInput,

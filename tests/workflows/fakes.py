@@ -11,66 +11,69 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from domain.enums import (
-    DecisionOutcome,
-    DocumentKind,
-    PayoutFailure,
-    PayoutStatus,
-)
-from domain.idnumber import make_id_number
-from domain.models import (
-    AcceptOfferInput,
-    BankCard,
-    BankCardCheckInput,
-    BankCardCheckResult,
-    BureauInput,
-    BureauReport,
+from domain.application import Consents, Device, StartApplicationInput
+from domain.carrier import (
     CarrierAuthorizeInput,
     CarrierAuthorizeResult,
     CarrierReport,
     CarrierReportInput,
     CarrierSmsInput,
     CarrierSmsResult,
-    Consents,
+)
+from domain.contract import (
     ContractDocument,
     ContractInput,
-    Decision,
-    DecisionInput,
-    Device,
-    DisbursementRecord,
-    DocumentRef,
     EsignEnvelope,
     EsignEnvelopeInput,
     EsignSignInput,
     EsignSignResult,
+    SealInput,
+)
+from domain.decision import (
+    BureauInput,
+    BureauReport,
+    Decision,
+    DecisionInput,
+    IdBlacklistInput,
+    Offer,
+    PrePayoutInput,
+    PrePayoutResult,
+    PrescreenInput,
+    PrescreenResult,
+)
+from domain.enums import (
+    DecisionOutcome,
+    DocumentKind,
+    PayoutFailure,
+    PayoutStatus,
+)
+from domain.identity import (
+    DocumentRef,
     FaceMatchInput,
     FaceMatchResult,
-    GatewayOrder,
-    IdBlacklistInput,
     IdCardInput,
     IdCardResult,
     IdentityCheckInput,
     IdentityCheckResult,
     LivenessInput,
     LivenessResult,
-    Offer,
+    SubmitDocumentsInput,
+)
+from domain.idnumber import make_id_number
+from domain.naming import ActivityName, SignalName, payout_workflow_id
+from domain.offer import AcceptOfferInput, BankCard, BankCardCheckInput, BankCardCheckResult
+from domain.payout import (
+    DisbursementRecord,
+    GatewayOrder,
     PaymentNotification,
-    PrePayoutInput,
-    PrePayoutResult,
-    PrescreenInput,
-    PrescreenResult,
-    ProjectionInput,
     QueryPayoutInput,
     RouteInput,
     RouteResult,
-    SealInput,
-    StartApplicationInput,
-    SubmitDocumentsInput,
     SubmitPayoutInput,
 )
-from domain.naming import ActivityName, SignalName, payout_workflow_id
 from domain.products import PRODUCTS
 from domain.reasons import ReasonCode
+from domain.status import ProjectionInput
 
 GOOD_CARD = BankCard(number="6222020200112233445", bank_code="ICBC", reserved_phone="13800138000")
 OTHER_CARD = BankCard(number="6222020200199887766", bank_code="CMB", reserved_phone="13800138000")

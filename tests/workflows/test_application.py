@@ -19,21 +19,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from domain.application import WithdrawInput
+from domain.carrier import CarrierAuthorizeResult, CarrierCodeInput, CarrierSmsResult
+from domain.contract import SignContractInput, SignContractResult
+from domain.decision import ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, DecisionOutcome, NextAction, ReviewOutcome
-from domain.models import (
-    AcceptOfferResult,
-    ApplicationView,
-    CarrierAuthorizeResult,
-    CarrierCodeInput,
-    CarrierSmsResult,
-    NewBankCardInput,
-    NewBankCardResult,
-    ReviewInput,
-    ReviewResult,
-    SignContractInput,
-    SignContractResult,
-    WithdrawInput,
-)
 from domain.naming import (
     ActivityName,
     ErrorType,
@@ -42,7 +32,10 @@ from domain.naming import (
     WorkflowName,
     application_workflow_id,
 )
+from domain.offer import AcceptOfferResult
+from domain.payout import NewBankCardInput, NewBankCardResult
 from domain.reasons import ReasonCode
+from domain.status import ApplicationView
 from tests.workflows.corpus import save_for_replay_corpus
 from tests.workflows.fakes import (
     GOOD_CARD,

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from domain.contract import SignContractInput, SignContractResult
 from domain.enums import ApplicationStatus
 from domain.line_messages import (
     DrawAccepted,
@@ -33,7 +34,6 @@ from domain.line_messages import (
     RepayResult,
 )
 from domain.lines import DrawStatus, LimitAction, LineState, LineStatus, MonitoringEventKind
-from domain.models import SignContractInput, SignContractResult
 from domain.naming import (
     ErrorType,
     QueryName,
