@@ -29,7 +29,7 @@ from decisioning.precredit import PRE_APPROVED_RULE
 from domain.application import Consents, Device, StartApplicationInput
 from domain.decision import BureauInput, DecisionInput
 from domain.enums import ApplicationStatus, DecisionOutcome
-from domain.identity import IdentityOutcome
+from domain.identity import Applicant, IdentityOutcome
 from domain.idnumber import parse_id_number
 from domain.precredit import PreCreditBatchInput, ScoreChunkInput
 from domain.products import PRODUCTS
@@ -123,7 +123,12 @@ async def test_an_application_of_a_pre_approved_customer_reuses_the_report_and_t
 
     report = await ActivityEnvironment().run(
         BureauActivities(NoBureau(), engine).fetch_report,  # type: ignore[arg-type]
-        BureauInput(application_id="a", full_name=good.full_name, id_number=good.id_number),
+        BureauInput(
+            application_id="a",
+            applicant=Applicant(
+                full_name=good.full_name, id_number=good.id_number, phone="13800138000"
+            ),
+        ),
     )
     assert report.fetched_at == pre.bureau_fetched_at
 

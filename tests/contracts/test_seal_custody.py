@@ -24,6 +24,7 @@ from contracts.seal import SealIdentity, load_or_create_seal_identity, seal_pdf,
 from devtools.stack import Ports
 from devtools.tsa import LocalTsa
 from domain.contract import ContractDocument, ContractInput, SealInput
+from domain.identity import Applicant
 from domain.pricing import build_schedule
 from store.blobs import LocalBlobStore
 
@@ -55,9 +56,9 @@ def contract(application_id: str = "seal-ts-1") -> bytes:
     return render_contract(
         ContractInput(
             application_id=application_id,
-            full_name="张三",
-            id_number="11010519491231002X",
-            phone="13800138000",
+            applicant=Applicant(
+                full_name="张三", id_number="11010519491231002X", phone="13800138000"
+            ),
             product_name="标准现金贷",
             schedule=build_schedule(1_000_000, 12, 0.18),
             generated_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC),

@@ -23,6 +23,7 @@ from config.settings import Settings
 from contracts.pdf import render_contract
 from contracts.seal import SealIdentityError, load_or_create_seal_identity, seal_pdf, verify_seal
 from domain.contract import ContractDocument, ContractInput, SealInput
+from domain.identity import Applicant
 from domain.pricing import build_schedule
 from store.blobs import LocalBlobStore
 
@@ -82,9 +83,9 @@ def contract(application_id: str) -> bytes:
     return render_contract(
         ContractInput(
             application_id=application_id,
-            full_name="张三",
-            id_number="11010519491231002X",
-            phone="13800138000",
+            applicant=Applicant(
+                full_name="张三", id_number="11010519491231002X", phone="13800138000"
+            ),
             product_name="标准现金贷",
             schedule=build_schedule(1_000_000, 12, 0.18),
             generated_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC),
