@@ -22,7 +22,7 @@ from config.settings import get_settings
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import ScreeningSignals
-from decisioning.precredit import apply_pre_approval
+from activities.precredit_scoring import apply_pre_approval
 from domain.decision import (
     BureauReport,
     Decision,

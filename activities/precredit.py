@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio import activity
 
-from decisioning import precredit
+from activities import precredit_scoring as precredit
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from domain.idnumber import InvalidIdNumber
 from domain.naming import ActivityName

@@ -30,11 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The settings of the session-wide Temporal environments (modules may override
+    `settings` with their own without touching these)."""
     data = tmp_path_factory.mktemp("data")
     return Settings(
         environment="test", data_dir=data, database_url=os.environ.get("DATABASE_URL", "")
     )
+
+
+@pytest.fixture(scope="session")
+def settings(session_settings: Settings) -> Settings:
+    return session_settings
 
 
 def _converter(settings: Settings) -> DataConverter:
@@ -44,24 +51,24 @@ def _converter(settings: Settings) -> DataConverter:
 
 
 @pytest.fixture(scope="session")
-async def time_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+async def time_env(session_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """Time-skipping server: long timers pass at once. It cannot register search attributes,
     so workflows started here set upsert_search_attributes=False."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=_converter(settings),
+        data_converter=_converter(session_settings),
     )
     yield env
     await env.shutdown()
 
 
 @pytest.fixture(scope="session")
-async def local_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+async def local_env(session_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server with the custom search attributes registered."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=[*SearchAttributeKeys.ALL, *LINE_SEARCH_ATTRIBUTE_KEYS],
-        data_converter=_converter(settings),
+        data_converter=_converter(session_settings),
         dev_server_extra_args=["--log-level", "error"],
     )
     yield env

@@ -41,6 +41,10 @@ def interpolate(value: str) -> str:
             return rest
         if name == "LOANFLOW_PAYLOAD_ENCRYPTION_KEY":
             return base64.b64encode(b"k" * 32).decode()
+        if name == "LOANFLOW_BLOB_ENCRYPTION_KEYS":
+            return json.dumps({"deploy-1": base64.b64encode(b"b" * 32).decode()})
+        if name == "LOANFLOW_BLOB_KEY_ID":
+            return "deploy-1"
         return f"deploy-{name.lower()}"
 
     return re.sub(r"\$\{(\w+)(:[-?])?([^}]*)\}", one, value)

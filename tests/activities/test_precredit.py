@@ -23,9 +23,9 @@ from temporalio.worker import Worker
 from activities.bureau import BureauActivities
 from activities.decisioning import DecisioningActivities
 from activities.precredit import PreCreditActivities
+from activities.precredit_scoring import PRE_APPROVED_RULE
 from activities.records import RecordsActivities
 from decisioning.evaluator import PolicyEvaluator
-from decisioning.precredit import PRE_APPROVED_RULE
 from domain.application import Consents, Device, StartApplicationInput
 from domain.decision import BureauInput, DecisionInput
 from domain.enums import ApplicationStatus, DecisionOutcome

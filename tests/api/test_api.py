@@ -58,6 +58,7 @@ from domain.products import PRODUCTS
 from domain.signing import signed_headers
 from domain.status import ApplicationView, ProjectionInput
 from store import queries
+from store.migrations import upgrade
 
 GOOD_OTP = "123456"
 SEALED = b"%PDF-1.7 sealed contract"
@@ -713,9 +714,9 @@ async def test_codec_requires_an_engineer_sign_in_unless_explicitly_opted_out(
     for role in ("engineer", "admin"):
         ok = await api.post("/codec/encode", json=body, headers=await sign_in(api, role))
         assert ok.status_code == 200, role
-    settings = make_settings(
-        tmp_path, f"sqlite:///{tmp_path / 'demo.db'}", codec_requires_sign_in=False
-    )
+    demo_db = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(demo_db)
+    settings = make_settings(tmp_path, demo_db, codec_requires_sign_in=False)
     app = create_app(settings, temporal_client=temporal)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -19,6 +19,7 @@ from domain.decision import ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, BlacklistKind, OpsRole
 from domain.status import ProjectionInput
 from store import identity, queries, screening
+from store.migrations import upgrade
 from tests.api.test_api import seed_review, sign_in, start
 
 
@@ -146,6 +147,7 @@ async def test_disabled_user_loses_access_at_once(api, settings: Settings) -> No
 
 def test_the_user_command_adds_and_disables(tmp_path, monkeypatch, capsys) -> None:
     local = Settings(environment="test", data_dir=tmp_path)
+    upgrade(local.resolved_database_url)
     monkeypatch.setenv("LOANFLOW_OPS_PASSWORD", "a-long-password-1")
     assert main(["add", "dora", "--role", "senior"], local) == 0
     assert main(["disable", "dora"], local) == 0
