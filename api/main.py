@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         finally:
             engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc assets come from the fastapi-offline wheel, not a CDN.
+    app = FastAPIOffline(
         title="loanflow",
         summary="Consumer-loan applications from submission to payout, on Temporal",
         version="1",

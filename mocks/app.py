@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from mocks import admin, bankcard, bureau, carrier, esign, gateway, identity
 from mocks.errors import install_error_handlers
@@ -26,7 +27,7 @@ def create_app(
         yield
         await state.aclose()
 
-    app = FastAPI(title="loanflow outside-party simulators", version="1", lifespan=lifespan)
+    app = FastAPIOffline(title="loanflow outside-party simulators", version="1", lifespan=lifespan)
     app.state.mocks = state
     install_error_handlers(app)
     for module in (identity, carrier, bureau, bankcard, esign, gateway, admin):
