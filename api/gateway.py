@@ -61,6 +61,7 @@ AMOUNT_KEY = SearchAttributeKey.for_float(SearchAttributeName.REQUESTED_AMOUNT)
 QUERY_TIMEOUT = timedelta(seconds=5)
 READY_ATTEMPTS = 5
 READY_BACKOFF_SECONDS = 0.2
+STEP_POLL_SECONDS = 0.1
 
 
 class ApplicationGateway:
@@ -119,6 +120,20 @@ class ApplicationGateway:
             return await self.status(application_id)
         except (NotFound, Unavailable, UpstreamTimeout):
             return None
+
+    async def status_after(
+        self, application_id: str, before: ApplicationStatus, wait_seconds: float = 3.0
+    ) -> ApplicationView | None:
+        """The live view once the status has moved on from `before`: an update's handler
+        answers before the workflow's main line takes the next stage, and a step's caller wants
+        the stage after it. The last view read if it has not moved within `wait_seconds`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        view = await self.status_or_none(application_id)
+        while view is not None and view.status == before and loop.time() < deadline:
+            await asyncio.sleep(STEP_POLL_SECONDS)
+            view = await self.status_or_none(application_id)
+        return view
 
     async def update(
         self, application_id: str, name: str, arg: BaseModel | None, result_type: type[R]

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.deps import Services
-from api.errors import error_response, install_error_handlers
+from api.errors import error_docs, error_response, install_error_handlers
 from api.gateway import ApplicationGateway
 from api.routes import applicant, callbacks, codec, ops, quotes
 from config.codec import EncryptionCodec
@@ -48,6 +50,29 @@ class BodySizeLimit:
         await self.app(scope, receive, send)
 
 
+def operation_id(route: APIRoute) -> str:
+    """Stable, generator-friendly operation ids from the route function: `startApplication`."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def _with_binary_uploads(app: FastAPI) -> None:
+    """File fields are `contentMediaType` in OpenAPI 3.1; client generators look for the 3.0
+    `format: binary` as well, or they send the file as a text field."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            for schema in spec.get("components", {}).get("schemas", {}).values():
+                for field in schema.get("properties", {}).values():
+                    if field.get("contentMediaType") == "application/octet-stream":
+                        field["format"] = "binary"
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -75,10 +100,13 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         summary="Consumer-loan applications from submission to payout, on Temporal",
         version="1",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     for module in (applicant, quotes, ops, callbacks, codec):
-        app.include_router(module.router)
+        # Every route may answer 422 and 5xx in the one error model; routes add their own.
+        app.include_router(module.router, responses=error_docs(422, 500))
+    _with_binary_uploads(app)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)
     # The Web UI calls the codec endpoint from its own origin, with the user's credentials.

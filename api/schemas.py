@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from domain.enums import ApplicationStatus, NextAction
 from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
-from domain.reasons import ApplicantReason, ReasonCode, applicant_reasons
+from domain.reasons import ApplicantReason, Language, ReasonCode, applicant_reasons
 from store.screening import BlacklistKind
 from store.tables import Application
 
@@ -22,6 +22,26 @@ PHONE_PATTERN = r"^1\d{10}$"
 
 
 class StartApplicationRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_request_id": "7d0c6a52-2f1e-4b8e-9a3b-0c1d2e3f4a5b",
+                    "product_code": "CASH_STD",
+                    "phone": "13800138000",
+                    "requested_amount": 300000,
+                    "term_months": 12,
+                    "device": {"fingerprint": "fp-0123456789", "ip": "10.0.0.8", "os": "iOS 18"},
+                    "consents": {
+                        "privacy_policy": True,
+                        "credit_inquiry": True,
+                        "carrier_data": True,
+                    },
+                }
+            ]
+        }
+    )
+
     client_request_id: str = Field(
         min_length=1,
         max_length=128,
@@ -31,7 +51,11 @@ class StartApplicationRequest(BaseModel):
     product_code: str = Field(min_length=1, max_length=32)
     phone: str = Field(pattern=PHONE_PATTERN)
     requested_amount: int = Field(gt=0, description="fen")
-    requested_term: int = Field(gt=0, description="months")
+    term_months: int = Field(
+        gt=0,
+        validation_alias=AliasChoices("term_months", "requested_term"),
+        description="months; `requested_term` is accepted as a deprecated alias",
+    )
     device: Device
     consents: Consents
 
@@ -52,8 +76,8 @@ class StartApplicationRequest(BaseModel):
                     f"must be between {product.min_amount} and {product.max_amount} fen",
                     "out_of_range",
                 )
-            if self.requested_term not in product.terms:
-                problem("requested_term", f"must be one of {product.terms}", "not_allowed")
+            if self.term_months not in product.terms:
+                problem("term_months", f"must be one of {product.terms}", "not_allowed")
         refused = [name for name, given in self.consents.model_dump().items() if not given]
         if refused:
             problem("consents", f"every consent is required; missing: {refused}", "required")
@@ -61,6 +85,25 @@ class StartApplicationRequest(BaseModel):
 
 
 class StartApplicationResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "application_id": "a1b2c3d4e5f60718",
+                    "applicant_token": "a1b2c3d4e5f60718.9f86d081884c7d659a2feaa0c55ad015",
+                    "status": "AWAITING_DOCUMENTS",
+                    "liveness_challenge": {
+                        "nonce": "0f8e7d6c",
+                        "windows": [
+                            {"action": "BLINK", "start_s": 0.0, "end_s": 2.5},
+                            {"action": "NOD", "start_s": 2.5, "end_s": 5.0},
+                        ],
+                    },
+                }
+            ]
+        }
+    )
+
     application_id: str
     applicant_token: str = Field(description="send as `Authorization: Bearer <token>`")
     status: ApplicationStatus
@@ -68,7 +111,24 @@ class StartApplicationResponse(BaseModel):
 
 
 class ApplicantView(BaseModel):
-    """What the applicant may see of the live application: no personal data, no internal keys."""
+    """What the applicant may see of the live application: no personal data, no internal keys.
+    The offer stays readable after it is accepted."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "application_id": "a1b2c3d4e5f60718",
+                    "status": "REJECTED",
+                    "next_action": "NONE",
+                    "reasons": [{"code": "R007", "message": "很抱歉，我们目前无法为您提供贷款。"}],
+                    "reapply_after": "2027-02-28",
+                    "contract_available": False,
+                    "live": True,
+                }
+            ]
+        }
+    )
 
     application_id: str
     status: ApplicationStatus
@@ -90,19 +150,23 @@ class ApplicantView(BaseModel):
     )
 
     @classmethod
-    def of(cls, view: ApplicationView) -> ApplicantView:
-        fields = view.model_dump(include=set(cls.model_fields) - {"contract_available", "live"})
-        return cls(**fields, contract_available=view.signed_contract_key is not None)
+    def of(cls, view: ApplicationView, language: Language = Language.ZH) -> ApplicantView:
+        skip = {"contract_available", "live", "reasons"}
+        fields = view.model_dump(include=set(cls.model_fields) - skip)
+        reasons = applicant_reasons([r.code for r in view.reasons], language)
+        return cls(
+            **fields, reasons=reasons, contract_available=view.signed_contract_key is not None
+        )
 
     @classmethod
-    def from_record(cls, row: Application) -> ApplicantView:
+    def from_record(cls, row: Application, language: Language = Language.ZH) -> ApplicantView:
         codes = [ReasonCode(code) for code in row.reasons]
         status = ApplicationStatus(row.status)
         return cls(
             application_id=row.id,
             status=status,
             next_action=NextAction.NONE if status.is_terminal else NextAction.WAIT,
-            reasons=applicant_reasons(codes) if status.is_terminal else [],
+            reasons=applicant_reasons(codes, language) if status.is_terminal else [],
             reapply_after=row.reapply_after,
             live=False,
         )
@@ -122,6 +186,19 @@ class SubmitDocumentsRequest(BaseModel):
 class CarrierAuthorized(BaseModel):
     accepted: bool
     attempts_left: int
+    status: ApplicationStatus = Field(description="the application's status after the step")
+
+
+class OfferAccepted(BaseModel):
+    accepted: bool
+    schedule: Schedule | None = Field(description="the repayment schedule the contract will hold")
+    status: ApplicationStatus = Field(description="the application's status after the step")
+
+
+class ContractSigned(BaseModel):
+    signed: bool
+    attempts_left: int
+    status: ApplicationStatus = Field(description="the application's status after the step")
 
 
 # ---------------------------------------------------------------- quotes

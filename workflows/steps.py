@@ -138,7 +138,9 @@ class ApplicantSteps:
             if self._status == ApplicationStatus.AWAITING_SIGNATURE
             else None,
             decision_outcome=self._decision.outcome if self._decision else None,
-            offer=self._offer if self._status == ApplicationStatus.OFFERED else None,
+            offer=self._offer
+            if self._status == ApplicationStatus.OFFERED or self._accepted
+            else None,
             accepted_amount=self._accepted.amount if self._accepted else None,
             accepted_term=self._accepted.term_months if self._accepted else None,
             schedule=self._schedule,
@@ -248,7 +250,13 @@ class ApplicantSteps:
     def _validate_review(self, inp: ReviewInput) -> None:
         self._require(ApplicationStatus.MANUAL_REVIEW)
         if self._review is not None:
-            _invalid("this review round already has an outcome")
+            # A decided round is a conflict with the current state, not a malformed message.
+            raise ApplicationError(
+                "this review round already has an outcome",
+                str(self._status),
+                type=ErrorType.WRONG_STAGE,
+                non_retryable=True,
+            )
         if inp.approved_limit is not None and self._offer is not None:
             if inp.approved_limit > self._offer.limit:
                 _invalid("a reviewer may lower the limit, not raise it")

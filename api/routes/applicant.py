@@ -10,11 +10,21 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response, UploadFile
 
 from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
-from api.errors import InvalidRequest, NotFound, Unavailable, Unprocessable, UpstreamTimeout
+from api.errors import (
+    InvalidRequest,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+    UpstreamTimeout,
+    error_docs,
+)
+from api.i18n import LanguageDep
 from api.schemas import (
     ApplicantView,
     CarrierAuthorized,
+    ContractSigned,
     DocumentUploaded,
+    OfferAccepted,
     StartApplicationRequest,
     StartApplicationResponse,
     SubmitDocumentsRequest,
@@ -44,18 +54,32 @@ from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "missing or wrong applicant token"},
-    404: {"description": "no such application"},
-    409: {"description": "wrong stage or finished: `status` is the current one"},
-    422: {"description": "invalid request, or the step was refused"},
-}
+_ERRORS = error_docs(
+    401,
+    404,
+    409,
+    422,
+    503,
+    504,
+    _401="missing or wrong applicant token",
+    _404="no such application",
+)
+
+
+async def _after(
+    gateway: GatewayDep, application_id: str, before: ApplicationStatus
+) -> ApplicationStatus:
+    view = await gateway.status_after(application_id, before)
+    return view.status if view else before
 
 
 @router.post(
     "",
     status_code=201,
-    responses={200: {"description": "the same request again: the existing application"}},
+    responses={
+        200: {"description": "the same request again: the existing application"},
+        **error_docs(422, 503, 504),
+    },
 )
 async def start_application(
     body: StartApplicationRequest, response: Response, settings: SettingsDep, gateway: GatewayDep
@@ -71,7 +95,7 @@ async def start_application(
             product=PRODUCTS[body.product_code],
             phone=body.phone,
             requested_amount=body.requested_amount,
-            requested_term=body.requested_term,
+            requested_term=body.term_months,
             device=body.device,
             consents=body.consents,
             submitted_at=datetime.now(UTC),
@@ -95,17 +119,17 @@ async def start_application(
 
 @router.get("/{application_id}", responses=_ERRORS)
 async def get_application(
-    application_id: ApplicantId, gateway: GatewayDep, engine: EngineDep
+    application_id: ApplicantId, gateway: GatewayDep, engine: EngineDep, language: LanguageDep
 ) -> ApplicantView:
     try:
-        return ApplicantView.of(await gateway.status(application_id))
+        return ApplicantView.of(await gateway.status(application_id), language)
     except (Unavailable, UpstreamTimeout):
         # No worker answered the query (a restart, a deploy): serve the last projected state
         # rather than an error, marked as not live so the frontend keeps polling.
         row = await queries.in_thread(engine, queries.get_application, application_id)
         if row is None:
             raise
-        return ApplicantView.from_record(row)
+        return ApplicantView.from_record(row, language)
 
 
 @router.put(
@@ -113,8 +137,7 @@ async def get_application(
     status_code=202,
     responses={
         **_ERRORS,
-        413: {"description": "file above the size limit"},
-        415: {"description": "not a JPEG/PNG image or an MP4/MOV/WebM video"},
+        **error_docs(413, 415, _415="not a JPEG/PNG image or an MP4/MOV/WebM video"),
     },
 )
 async def upload_document(
@@ -126,7 +149,10 @@ async def upload_document(
 
 @router.post("/{application_id}/documents/submit", status_code=202, responses=_ERRORS)
 async def submit_documents(
-    application_id: ApplicantId, body: SubmitDocumentsRequest, services: ServicesDep
+    application_id: ApplicantId,
+    body: SubmitDocumentsRequest,
+    services: ServicesDep,
+    language: LanguageDep,
 ) -> ApplicantView:
     documents = await uploaded_documents(services, application_id)
     message = SubmitDocumentsInput(
@@ -135,7 +161,8 @@ async def submit_documents(
     view = await services.gateway.update(
         application_id, UpdateName.SUBMIT_DOCUMENTS, message, ApplicationView
     )
-    return ApplicantView.of(view)
+    after = await services.gateway.status_after(application_id, view.status)
+    return ApplicantView.of(after or view, language)
 
 
 @router.post("/{application_id}/carrier/sms", responses=_ERRORS)
@@ -154,29 +181,32 @@ async def authorize_carrier(
     )
     if not result.accepted:
         raise Unprocessable("code_rejected", result.detail, attempts_left=result.attempts_left)
-    return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left)
+    status = await _after(gateway, application_id, ApplicationStatus.AWAITING_CARRIER_AUTH)
+    return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left, status=status)
 
 
 @router.post("/{application_id}/offer/accept", responses=_ERRORS)
 async def accept_offer(
     application_id: ApplicantId, body: AcceptOfferInput, gateway: GatewayDep
-) -> AcceptOfferResult:
+) -> OfferAccepted:
     result = await gateway.update(application_id, UpdateName.ACCEPT_OFFER, body, AcceptOfferResult)
     if not result.accepted:
         raise Unprocessable("offer_not_accepted", result.detail)
-    return result
+    status = await _after(gateway, application_id, ApplicationStatus.OFFERED)
+    return OfferAccepted(accepted=True, schedule=result.schedule, status=status)
 
 
 @router.post("/{application_id}/contract/sign", responses=_ERRORS)
 async def sign_contract(
     application_id: ApplicantId, body: SignContractInput, gateway: GatewayDep
-) -> SignContractResult:
+) -> ContractSigned:
     result = await gateway.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
     if not result.signed:
         raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
-    return result
+    status = await _after(gateway, application_id, ApplicationStatus.AWAITING_SIGNATURE)
+    return ContractSigned(signed=True, attempts_left=result.attempts_left, status=status)
 
 
 @router.get(
@@ -203,12 +233,16 @@ async def get_contract(
 
 @router.post("/{application_id}/withdraw", responses=_ERRORS)
 async def withdraw(
-    application_id: ApplicantId, gateway: GatewayDep, body: WithdrawInput | None = None
+    application_id: ApplicantId,
+    gateway: GatewayDep,
+    language: LanguageDep,
+    body: WithdrawInput | None = None,
 ) -> ApplicantView:
     view = await gateway.update(
         application_id, UpdateName.WITHDRAW, body or WithdrawInput(), ApplicationView
     )
-    return ApplicantView.of(view)
+    after = await gateway.status_after(application_id, view.status)
+    return ApplicantView.of(after or view, language)
 
 
 @router.post("/{application_id}/bank-card", responses=_ERRORS)

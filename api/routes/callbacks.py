@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
 from api.deps import EngineDep, GatewayDep, SettingsDep
-from api.errors import InvalidRequest
+from api.errors import InvalidRequest, error_docs
 from api.schemas import CallbackAck
 from api.security import require_signature
 from domain.enums import PayoutStatus
@@ -27,10 +27,12 @@ KEY_PREFIX = payout_idempotency_key("")
 
 @router.post(
     "/payments",
-    responses={
-        401: {"description": "X-Signature is not the HMAC-SHA256 of the body"},
-        422: {"description": "not a PaymentNotification"},
-    },
+    responses=error_docs(
+        401,
+        422,
+        _401="X-Signature is not the HMAC-SHA256 of the body",
+        _422="not a PaymentNotification",
+    ),
 )
 async def payment_notification(
     request: Request,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import EngineDep, GatewayDep, require_ops_caller
-from api.errors import NotFound
+from api.errors import NotFound, error_docs
 from api.schemas import (
     ApplicationRecord,
     AuditOut,
@@ -20,6 +20,7 @@ from api.schemas import (
     EvidenceResponse,
     ReviewItem,
 )
+from domain.enums import ReviewOutcome
 from domain.models import ReviewInput, ReviewResult
 from domain.naming import UpdateName
 from store import queries, screening
@@ -28,7 +29,7 @@ router = APIRouter(
     prefix="/v1/ops",
     tags=["ops"],
     dependencies=[require_ops_caller],
-    responses={401: {"description": "missing or wrong ops token"}},
+    responses=error_docs(401, 422, _401="missing or wrong ops credentials"),
 )
 
 
@@ -42,7 +43,7 @@ async def list_reviews(
     return [ReviewItem.model_validate(row) for row in rows]
 
 
-@router.get("/applications/{application_id}", responses={404: {"description": "unknown"}})
+@router.get("/applications/{application_id}", responses=error_docs(404))
 async def get_evidence(
     application_id: str, engine: EngineDep, gateway: GatewayDep
 ) -> EvidenceResponse:
@@ -67,12 +68,20 @@ async def get_evidence(
 
 @router.post(
     "/reviews/{application_id}",
-    responses={404: {"description": "unknown"}, 409: {"description": "not in review"}},
+    responses=error_docs(
+        404, 409, 503, 504, _409="not in review, or this review round is already decided"
+    ),
 )
 async def record_review(
     application_id: str, body: ReviewInput, gateway: GatewayDep
 ) -> ReviewResult:
-    return await gateway.update(application_id, UpdateName.RECORD_REVIEW, body, ReviewResult)
+    """Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
+    `MANUAL_REVIEW` for more information)."""
+    result = await gateway.update(application_id, UpdateName.RECORD_REVIEW, body, ReviewResult)
+    if body.outcome == ReviewOutcome.REQUEST_MORE_INFO:
+        return result
+    after = await gateway.status_after(application_id, result.status)
+    return ReviewResult(status=after.status) if after else result
 
 
 @router.post("/blacklist", status_code=201)

@@ -375,9 +375,9 @@ async def test_start_refuses_invalid_requests_with_reasons(api) -> None:
         consents={"privacy_policy": True, "credit_inquiry": False, "carrier_data": True},
     )
     response = await api.post("/v1/applications", json=body)
-    assert response.status_code == 422 and response.json()["error"] == "invalid_request"
-    fields = {tuple(p["loc"])[-1] for p in response.json()["detail"]}
-    assert fields == {"requested_amount", "requested_term", "consents"}
+    assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+    fields = {tuple(p["loc"])[-1] for p in response.json()["errors"]}
+    assert fields == {"requested_amount", "term_months", "consents"}
     for bad in (
         {"product_code": "GOLD"},
         {"phone": "2380013800"},
@@ -442,6 +442,8 @@ async def test_submit_needs_every_document_then_the_stage_moves_on(api) -> None:
     again = await api.post(submit, headers=auth, json=ID_BODY)
     assert again.status_code == 409
     assert again.json() | {"detail": None} == {
+        "code": "wrong_stage",
+        "message": "not accepted in stage OFFERED",
         "error": "wrong_stage",
         "detail": None,
         "status": "OFFERED",
