@@ -16,6 +16,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.storage import store_call
 from activities.vendor_errors import to_application_error
 from config.settings import get_settings
 from decisioning import evaluate, signals
@@ -166,7 +167,7 @@ class DecisioningActivities:
 
     @activity.defn(name=ActivityName.PRESCREEN)
     async def prescreen(self, inp: PrescreenInput) -> PrescreenResult:
-        facts = await queries.in_thread(self._engine, _prescreen_signals, inp)
+        facts = await store_call(self._engine, _prescreen_signals, inp)
         result = await self._screen(facts, inp.submitted_at.date())
         activity.logger.info(
             "pre-screen %s: %s", inp.application_id, [c.value for c in result.reasons] or "passed"
@@ -176,7 +177,7 @@ class DecisioningActivities:
     @activity.defn(name=ActivityName.CHECK_ID_BLACKLIST)
     async def check_id_blacklist(self, inp: IdBlacklistInput) -> PrescreenResult:
         now = datetime.now(UTC)
-        facts = await queries.in_thread(self._engine, _id_signals, inp, now)
+        facts = await store_call(self._engine, _id_signals, inp, now)
         result = await self._screen(facts, now.date())
         activity.logger.info(
             "ID check %s: %s", inp.application_id, [c.value for c in result.reasons] or "passed"
@@ -201,7 +202,7 @@ class DecisioningActivities:
         duration_ms = (time.perf_counter() - started) * 1000
         record = _decision_record(inp, decision, duration_ms)
         # A retry carries the same input: the snapshot match keeps one record for it.
-        await queries.in_thread(self._engine, queries.record_decision, record)
+        await store_call(self._engine, queries.record_decision, record)
         activity.logger.info(
             "decision %s: %s %s score %s (policy %s)",
             inp.application_id,
@@ -216,7 +217,7 @@ class DecisioningActivities:
     async def pre_payout_check(self, inp: PrePayoutInput) -> PrePayoutResult:
         started = time.perf_counter()
         policy = self._policies.active
-        listed = await queries.in_thread(
+        listed = await store_call(
             self._engine,
             screening.blacklist_hits,
             {
@@ -258,9 +259,7 @@ class DecisioningActivities:
             review_queue=verdict.review_queue,
             duration_ms=duration_ms,
         )
-        await queries.in_thread(
-            self._engine, queries.record_decision, record, match_keys=("execution",)
-        )
+        await store_call(self._engine, queries.record_decision, record, match_keys=("execution",))
         activity.logger.info(
             "pre-payout %s: %s %s",
             inp.application_id,

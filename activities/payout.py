@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.storage import store_call
 from activities.vendor_errors import to_application_error
 from domain.models import (
     DisbursementRecord,
@@ -76,4 +77,4 @@ class PayoutActivities:
 
     @activity.defn(name=ActivityName.PAYOUT_RECORD)
     async def record(self, inp: DisbursementRecord) -> None:
-        await queries.in_thread(self._engine, queries.record_disbursement, inp)
+        await store_call(self._engine, queries.record_disbursement, inp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.storage import store_call
 from domain.models import ProjectionInput, StartApplicationInput
 from domain.naming import ActivityName
 from store import queries
@@ -17,14 +18,14 @@ class RecordsActivities:
 
     @activity.defn(name=ActivityName.REGISTER_APPLICATION)
     async def register_application(self, inp: StartApplicationInput) -> None:
-        created = await queries.in_thread(self._engine, queries.register_application, inp)
+        created = await store_call(self._engine, queries.register_application, inp)
         activity.logger.info(
             "application %s %s", inp.application_id, "registered" if created else "already known"
         )
 
     @activity.defn(name=ActivityName.PROJECT)
     async def project(self, inp: ProjectionInput) -> None:
-        outcome = await queries.in_thread(self._engine, queries.apply_projection, inp)
+        outcome = await store_call(self._engine, queries.apply_projection, inp)
         if not outcome.advanced and outcome.audit_added:
             # The audit row went in but the application row did not move: either the row is
             # missing (registration lost) or a later event already landed. Worth a trace, not a

@@ -1,9 +1,13 @@
 """Dependencies as Annotated aliases: the process-wide services built by the lifespan, and the
-three kinds of caller (applicant of one application, ops, the Web UI's codec requests)."""
+kinds of caller: the applicant of one application, ops people by role (admin includes senior,
+senior includes reviewer; an engineer inspects), and the Web UI's codec requests."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -11,11 +15,17 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from api.errors import Forbidden, Unauthorized
 from api.gateway import ApplicationGateway
-from api.security import applicant_bearer, ops_bearer, require_applicant, require_ops
+from api.identity import verify_ops_token
+from api.security import applicant_bearer, ops_bearer, ops_cookie, require_applicant
 from config.codec import EncryptionCodec
 from config.settings import Settings
+from domain.enums import OpsRole
+from store import identity, queries
 from store.blobs import BlobStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ CodecDep = Annotated[EncryptionCodec, Depends(_codec)]
 
 ApplicantCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(applicant_bearer)]
 OpsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(ops_bearer)]
+OpsCookie = Annotated[str | None, Security(ops_cookie)]
 
 
 def _applicant(
@@ -73,18 +84,66 @@ def _applicant(
     return application_id
 
 
-def _ops(settings: SettingsDep, credentials: OpsCredentials) -> None:
-    require_ops(settings.ops_token, credentials)
-
-
-def _codec_caller(settings: SettingsDep, credentials: OpsCredentials) -> None:
-    # The dev Web UI sends no token; in production decoded payloads hold personal data.
-    if settings.environment == "production":
-        require_ops(settings.ops_token, credentials)
-
-
 ApplicantId = Annotated[str, Depends(_applicant)]
 """The `{application_id}` path parameter, once the bearer token proves it is the caller's."""
 
-require_ops_caller = Depends(_ops)
+
+@dataclass(frozen=True)
+class OpsPrincipal:
+    """A signed-in ops person; `jti` and `expires_at` identify the session for sign-out."""
+
+    username: str
+    role: OpsRole
+    jti: str
+    expires_at: datetime
+
+
+async def _ops_principal(
+    services: ServicesDep, bearer: OpsCredentials, cookie: OpsCookie
+) -> OpsPrincipal:
+    token = bearer.credentials if bearer is not None else cookie
+    if not token:
+        raise Unauthorized("sign in: POST /v1/ops/sessions")
+    claims = verify_ops_token(services.settings.token_keys, token)
+    role = await queries.in_thread(
+        services.engine, identity.active_role, claims.subject, claims.jti
+    )
+    if role is None:
+        raise Unauthorized("the session has ended or the user is disabled")
+    return OpsPrincipal(claims.subject, role, claims.jti, claims.expires_at)
+
+
+SignedIn = Annotated[OpsPrincipal, Depends(_ops_principal)]
+
+
+def _role(*allowed: OpsRole) -> Callable[[OpsPrincipal], OpsPrincipal]:
+    def check(principal: SignedIn) -> OpsPrincipal:
+        if not any(principal.role.grants(role) for role in allowed):
+            raise Forbidden(f"needs the role {' or '.join(allowed)}")
+        return principal
+
+    return check
+
+
+ReviewerPrincipal = Annotated[OpsPrincipal, Depends(_role(OpsRole.REVIEWER))]
+"""A reviewer, senior or admin: records review outcomes."""
+SeniorPrincipal = Annotated[OpsPrincipal, Depends(_role(OpsRole.SENIOR))]
+"""A senior or admin: escalated reviews."""
+AdminPrincipal = Annotated[OpsPrincipal, Depends(_role(OpsRole.ADMIN))]
+"""An admin: the blacklist and overrides."""
+EngineerPrincipal = Annotated[OpsPrincipal, Depends(_role(OpsRole.ENGINEER))]
+"""An engineer or admin: decoded payloads."""
+InspectorPrincipal = Annotated[OpsPrincipal, Depends(_role(OpsRole.REVIEWER, OpsRole.ENGINEER))]
+"""Anyone signed in to ops: read-only queue and evidence."""
+
+
+async def _codec_caller(
+    services: ServicesDep, bearer: OpsCredentials, cookie: OpsCookie
+) -> OpsPrincipal | None:
+    if not services.settings.codec_requires_sign_in:
+        return None
+    principal = await _ops_principal(services, bearer, cookie)
+    return _role(OpsRole.ENGINEER)(principal)
+
+
 require_codec_caller = Depends(_codec_caller)

@@ -117,6 +117,12 @@ class Unauthorized(ApiError):
     status_code, code = 401, "unauthorized"
 
 
+class Forbidden(ApiError):
+    """Signed in, but the role does not allow this action."""
+
+    status_code, code = 403, "forbidden"
+
+
 class NotFound(ApiError):
     status_code, code = 404, "not_found"
 

@@ -7,11 +7,12 @@ do), the application store and the blob store, and keeps them in `app.state.serv
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
@@ -21,12 +22,16 @@ from temporalio.client import Client
 from api.deps import Services
 from api.errors import error_docs, error_response, install_error_handlers
 from api.gateway import ApplicationGateway
-from api.routes import applicant, callbacks, codec, ops, quotes
+from api.hygiene import refuse_control_characters
+from api.ops_users import seed_dev_users
+from api.routes import applicant, callbacks, codec, ops, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+
+logger = logging.getLogger(__name__)
 
 # Room for the multipart envelope around the largest file a route accepts.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -56,14 +61,21 @@ def operation_id(route: APIRoute) -> str:
     return head + "".join(word.capitalize() for word in rest)
 
 
-def _with_binary_uploads(app: FastAPI) -> None:
-    """File fields are `contentMediaType` in OpenAPI 3.1; client generators look for the 3.0
-    `format: binary` as well, or they send the file as a text field."""
+def _finish_openapi(app: FastAPI) -> None:
+    """Two touches FastAPI does not make: an error status a route declares by description only
+    gets the one `ErrorBody` model, and file fields (`contentMediaType` in OpenAPI 3.1) also get
+    the 3.0 `format: binary` that client generators look for (else they send text)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = build()
+            error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    for code, answer in operation.get("responses", {}).items():
+                        if code[0] in "45" and "content" not in answer:
+                            answer["content"] = {"application/json": {"schema": error_ref}}
             for schema in spec.get("components", {}).get("schemas", {}).values():
                 for field in schema.get("properties", {}).values():
                     if field.get("contentMediaType") == "application/octet-stream":
@@ -81,6 +93,15 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         client = temporal_client or await connect(settings)
         engine = make_engine(settings.resolved_database_url)
         await asyncio.to_thread(create_tables, engine)
+        if settings.seed_dev_users:
+            created = await asyncio.to_thread(seed_dev_users, engine)
+            if created:
+                logger.warning("development ops users created: %s", ", ".join(created))
+        if not settings.codec_requires_sign_in:
+            logger.warning(
+                "codec endpoint open without sign-in (LOANFLOW_CODEC_REQUIRES_SIGN_IN=false): "
+                "decoded payloads hold personal data; local demos only"
+            )
         app.state.services = Services(
             settings=settings,
             client=client,
@@ -101,12 +122,13 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         version="1",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
-    for module in (applicant, quotes, ops, callbacks, codec):
+    for module in (applicant, quotes, sessions, ops, callbacks, codec):
         # Every route may answer 422 and 5xx in the one error model; routes add their own.
         app.include_router(module.router, responses=error_docs(422, 500))
-    _with_binary_uploads(app)
+    _finish_openapi(app)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)
     # The Web UI calls the codec endpoint from its own origin, with the user's credentials.

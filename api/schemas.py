@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from domain.enums import ApplicationStatus, NextAction
+from domain.enums import ApplicationStatus, NextAction, OpsRole, ReviewOutcome
 from domain.models import ApplicationView, Consents, Device, LivenessChallenge, Offer
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
@@ -216,6 +216,32 @@ class QuoteRequest(BaseModel):
 
 
 # ---------------------------------------------------------------- ops
+
+
+class OpsSignIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class OpsSessionOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_at: datetime
+    username: str
+    role: OpsRole
+
+
+class ReviewRequest(BaseModel):
+    """A review outcome. The reviewer is the signed-in person; a `reviewer` field sent by older
+    clients is accepted and ignored."""
+
+    outcome: ReviewOutcome
+    approved_limit: int | None = Field(default=None, gt=0, description="lower the limit, fen")
+    reason_code: ReasonCode | None = None
+    note: str = Field(default="", max_length=2000)
+    reviewer: str | None = Field(
+        default=None, max_length=64, deprecated=True, description="ignored: taken from sign-in"
+    )
 
 
 class _Row(BaseModel):

@@ -1,12 +1,13 @@
-"""Who may call what: applicant tokens bound to one application, the ops token, and the payment
-gateway's body signature. Every comparison is constant-time."""
+"""Who may call what: applicant tokens bound to one application, ops sign-ins (a bearer token or
+the review console's cookie), and the payment gateway's body signature. Every comparison is
+constant-time."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import BadSignature, Unauthorized
 
@@ -15,7 +16,18 @@ applicant_bearer = HTTPBearer(
     scheme_name="ApplicantToken",
     description="the applicant_token returned when the application was started",
 )
-ops_bearer = HTTPBearer(auto_error=False, scheme_name="OpsToken", description="the ops token")
+ops_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="OpsToken",
+    description="the access_token of `POST /v1/ops/sessions`",
+)
+OPS_COOKIE = "loanflow_ops"
+ops_cookie = APIKeyCookie(
+    name=OPS_COOKIE,
+    auto_error=False,
+    scheme_name="OpsCookie",
+    description="the same token in an HttpOnly cookie, as the review console sends it",
+)
 
 
 def _hmac_hex(secret: str, message: bytes) -> str:
@@ -33,11 +45,6 @@ def require_applicant(
     expected = applicant_token(secret, application_id)
     if credentials is None or not hmac.compare_digest(credentials.credentials, expected):
         raise Unauthorized("a valid applicant token for this application is required")
-
-
-def require_ops(ops_token: str, credentials: HTTPAuthorizationCredentials | None) -> None:
-    if credentials is None or not hmac.compare_digest(credentials.credentials, ops_token):
-        raise Unauthorized("a valid ops token is required")
 
 
 def require_signature(secret: str, body: bytes, signature: str | None) -> None:

@@ -33,8 +33,21 @@ class Settings(BaseSettings):
     payload_encryption_key: str = DEV_ENCRYPTION_KEY
     payload_key_id: str = "dev-1"
     token_secret: str = DEV_SECRET
+    token_key_id: str = Field(default="dev-1", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    previous_token_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="key id -> secret of retired signing keys: their tokens still verify",
+    )
     payment_callback_secret: str = DEV_SECRET
-    ops_token: str = DEV_SECRET
+    ops_session_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    ops_dev_seed: bool | None = Field(
+        default=None,
+        description="create the development ops users at start; default: outside production",
+    )
+    codec_requires_sign_in: bool = Field(
+        default=True,
+        description="False only for local demos: the codec decodes for anyone (logged)",
+    )
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
     max_image_bytes: int = 8 * 1024 * 1024
     max_video_bytes: int = 32 * 1024 * 1024
@@ -59,16 +72,28 @@ class Settings(BaseSettings):
                     ("payload_encryption_key", self.payload_encryption_key == DEV_ENCRYPTION_KEY),
                     ("token_secret", self.token_secret == DEV_SECRET),
                     ("payment_callback_secret", self.payment_callback_secret == DEV_SECRET),
-                    ("ops_token", self.ops_token == DEV_SECRET),
+                    ("ops_dev_seed", self.ops_dev_seed is True),
+                    ("codec_requires_sign_in", not self.codec_requires_sign_in),
                 )
                 if value
             ]
             if unsafe:
-                raise ValueError(f"development defaults refused in production: {unsafe}")
+                raise ValueError(
+                    f"development defaults or opt-outs refused in production: {unsafe}"
+                )
         key = base64.b64decode(self.payload_encryption_key)
         if len(key) != 32:
             raise ValueError("payload_encryption_key must be 32 bytes, base64-encoded")
         return self
+
+    @property
+    def seed_dev_users(self) -> bool:
+        return self.environment != "production" if self.ops_dev_seed is None else self.ops_dev_seed
+
+    @property
+    def token_keys(self) -> dict[str, str]:
+        """Every key id a token may name: the current signing key and the retired ones."""
+        return {**self.previous_token_secrets, self.token_key_id: self.token_secret}
 
     @property
     def resolved_database_url(self) -> str:

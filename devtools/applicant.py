@@ -184,5 +184,16 @@ class ApplicantSession:
         raise TimeoutError(f"{self.application_id} still {self._last_status} after {timeout}s")
 
 
-def ops_client(base_url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+def ops_client(base_url: str, username: str = "admin", password: str | None = None) -> httpx.Client:
+    """An HTTP client signed in to ops as `username` (by default the development admin)."""
+    if password is None:
+        from api.ops_users import DEV_PASSWORD
+
+        password = DEV_PASSWORD
+    client = httpx.Client(base_url=base_url, timeout=30)
+    response = client.post("/v1/ops/sessions", json={"username": username, "password": password})
+    if response.status_code != 200:
+        client.close()
+        raise StepRefused(response)
+    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    return client

@@ -74,6 +74,10 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.ui:
+            # The dev server's Web UI cannot send a sign-in with its codec requests: the local
+            # demo opts out explicitly (the API logs it at start) unless told otherwise.
+            env.setdefault("LOANFLOW_CODEC_REQUIRES_SIGN_IN", "false")
         env.update(self.extra_env)
         return env
 

@@ -106,3 +106,24 @@ class PayoutResultKind(StrEnum):
     DISBURSED = "DISBURSED"
     CARD_TIMEOUT = "CARD_TIMEOUT"
     FAILED = "FAILED"
+
+
+class OpsRole(StrEnum):
+    """What an ops person may do. admin includes senior, senior includes reviewer; an engineer
+    reads (evidence, decoded payloads) and decides nothing."""
+
+    REVIEWER = "reviewer"
+    SENIOR = "senior"
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+
+    def grants(self, needed: "OpsRole") -> bool:
+        return needed in _GRANTS[self]
+
+
+_GRANTS: dict[OpsRole, frozenset[OpsRole]] = {
+    OpsRole.REVIEWER: frozenset({OpsRole.REVIEWER}),
+    OpsRole.SENIOR: frozenset({OpsRole.REVIEWER, OpsRole.SENIOR}),
+    OpsRole.ADMIN: frozenset(OpsRole),
+    OpsRole.ENGINEER: frozenset({OpsRole.ENGINEER}),
+}

@@ -58,6 +58,7 @@ class ErrorType:
     VENDOR_REJECTED = "VENDOR_REJECTED"
     POLICY_ERROR = "POLICY_ERROR"
     NOT_FOUND = "NOT_FOUND"
+    DATA_REFUSED = "DATA_REFUSED"
 
 
 class WorkflowName:

@@ -119,3 +119,27 @@ class BlacklistEntry(SQLModel, table=True):
     value_hash: str = Field(max_length=64)
     reason: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class OpsUser(SQLModel, table=True):
+    """A person who signs in to ops: reviewers, seniors, admins, engineers."""
+
+    __tablename__ = "ops_users"
+
+    username: str = Field(primary_key=True, max_length=64)
+    password_hash: str = Field(max_length=256)
+    role: str = Field(max_length=16)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RevokedToken(SQLModel, table=True):
+    """Signed tokens revoked before they expire (sign-out); a row can go once `expires_at` has
+    passed, since the token is refused then anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(index=True)
+    revoked_at: datetime = Field(default_factory=utcnow)

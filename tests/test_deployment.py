@@ -50,5 +50,5 @@ def test_compose_registers_the_search_attributes_the_workflow_upserts() -> None:
 
 def test_production_secrets_are_required_not_defaulted() -> None:
     env = compose()["services"]["api"]["environment"]
-    for key in ("LOANFLOW_PAYLOAD_ENCRYPTION_KEY", "LOANFLOW_TOKEN_SECRET", "LOANFLOW_OPS_TOKEN"):
+    for key in ("LOANFLOW_PAYLOAD_ENCRYPTION_KEY", "LOANFLOW_TOKEN_SECRET"):
         assert ":?" in env[key], key

@@ -29,10 +29,11 @@ class CallOptions:
 
 NON_RETRYABLE = [ErrorType.VENDOR_REJECTED, ErrorType.INVALID_INPUT, ErrorType.BAD_DOCUMENT]
 
-# The store must eventually take the write: retry without a cap, backing off to a minute.
+# The store is retried through an outage of up to half an hour (the activity logs a stuck step
+# from the fifth attempt); data the store refuses fails at once (activities.storage).
 STORE = CallOptions(
     start_to_close=timedelta(seconds=30),
-    schedule_to_close=None,
+    schedule_to_close=timedelta(minutes=30),
     retry=RetryPolicy(
         maximum_interval=timedelta(minutes=1), non_retryable_error_types=NON_RETRYABLE
     ),

@@ -1,14 +1,22 @@
 """Ops: the second-review queue, the full evidence of one application, review outcomes and the
-platform blacklist. Every route needs the ops token."""
+platform blacklist. Every route needs a sign-in: reading for any ops role, review outcomes for a
+reviewer (a senior for an escalated review), the blacklist for an admin."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import EngineDep, GatewayDep, require_ops_caller
-from api.errors import NotFound, error_docs
+from api.deps import (
+    AdminPrincipal,
+    EngineDep,
+    GatewayDep,
+    InspectorPrincipal,
+    ReviewerPrincipal,
+)
+from api.errors import Forbidden, NotFound, error_docs
 from api.schemas import (
     ApplicationRecord,
     AuditOut,
@@ -19,22 +27,33 @@ from api.schemas import (
     DocumentRecord,
     EvidenceResponse,
     ReviewItem,
+    ReviewRequest,
 )
-from domain.enums import ReviewOutcome
+from domain.enums import OpsRole, ReviewOutcome
 from domain.models import ReviewInput, ReviewResult
 from domain.naming import UpdateName
 from store import queries, screening
 
+logger = logging.getLogger(__name__)
+
 router = APIRouter(
     prefix="/v1/ops",
     tags=["ops"],
-    dependencies=[require_ops_caller],
-    responses=error_docs(401, 422, _401="missing or wrong ops credentials"),
+    responses=error_docs(
+        401,
+        403,
+        422,
+        _401="not signed in, or the session has ended",
+        _403="the role does not allow this",
+    ),
 )
+
+ESCALATED_SUFFIX = "_ESCALATED"
 
 
 @router.get("/reviews")
 async def list_reviews(
+    principal: InspectorPrincipal,
     engine: EngineDep,
     queue: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -45,7 +64,7 @@ async def list_reviews(
 
 @router.get("/applications/{application_id}", responses=error_docs(404))
 async def get_evidence(
-    application_id: str, engine: EngineDep, gateway: GatewayDep
+    application_id: str, principal: InspectorPrincipal, engine: EngineDep, gateway: GatewayDep
 ) -> EvidenceResponse:
     bundle = await queries.in_thread(engine, queries.evidence_bundle, application_id)
     live = await gateway.status_or_none(application_id)
@@ -73,11 +92,27 @@ async def get_evidence(
     ),
 )
 async def record_review(
-    application_id: str, body: ReviewInput, gateway: GatewayDep
+    application_id: str,
+    body: ReviewRequest,
+    principal: ReviewerPrincipal,
+    engine: EngineDep,
+    gateway: GatewayDep,
 ) -> ReviewResult:
-    """Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
+    """The reviewer recorded in the workflow and the audit trail is the signed-in person.
+    Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
     `MANUAL_REVIEW` for more information)."""
-    result = await gateway.update(application_id, UpdateName.RECORD_REVIEW, body, ReviewResult)
+    row = await queries.in_thread(engine, queries.get_application, application_id)
+    queue = row.review_queue if row is not None else None
+    if queue and queue.endswith(ESCALATED_SUFFIX) and not principal.role.grants(OpsRole.SENIOR):
+        raise Forbidden("an escalated review needs a senior reviewer")
+    message = ReviewInput(
+        reviewer=principal.username,
+        outcome=body.outcome,
+        approved_limit=body.approved_limit,
+        reason_code=body.reason_code,
+        note=body.note,
+    )
+    result = await gateway.update(application_id, UpdateName.RECORD_REVIEW, message, ReviewResult)
     if body.outcome == ReviewOutcome.REQUEST_MORE_INFO:
         return result
     after = await gateway.status_after(application_id, result.status)
@@ -85,8 +120,11 @@ async def record_review(
 
 
 @router.post("/blacklist", status_code=201)
-async def add_to_blacklist(body: BlacklistRequest, engine: EngineDep) -> BlacklistResponse:
+async def add_to_blacklist(
+    body: BlacklistRequest, principal: AdminPrincipal, engine: EngineDep
+) -> BlacklistResponse:
     added = await queries.in_thread(
         engine, screening.add_to_blacklist, body.kind, body.value, body.reason
     )
+    logger.info("blacklist %s entry added by %s (new: %s)", body.kind, principal.username, added)
     return BlacklistResponse(kind=body.kind, added=added)

@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.main import create_app
+from api.ops_users import DEV_PASSWORD
 from api.security import applicant_token
 from config.settings import Settings
 from config.temporal import data_converter
@@ -207,7 +208,6 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
                 "database_url": database_url,
                 "token_secret": "test-token-secret",
                 "payment_callback_secret": "test-callback-secret",
-                "ops_token": "test-ops-token",
                 "max_image_bytes": 256 * 1024,
                 "max_video_bytes": 512 * 1024,
                 "max_image_pixels": 4_000_000,
@@ -249,6 +249,17 @@ async def api(settings: Settings, temporal: Client) -> AsyncIterator[httpx.Async
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+async def sign_in(api: httpx.AsyncClient, username: str) -> dict[str, str]:
+    """Bearer headers of a development ops user (one per role: reviewer, senior, admin,
+    engineer)."""
+    response = await api.post(
+        "/v1/ops/sessions", json={"username": username, "password": DEV_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    api.cookies.clear()  # the session cookie would sign in every later request of this client
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def start_body(crid: str | None = None, phone: str = "13800138000", **overrides) -> dict:
@@ -520,8 +531,8 @@ async def test_quotes(api) -> None:
     assert (response.status_code, response.json()["error"]) == (422, "invalid_input")
 
 
-async def test_ops_needs_its_token_and_shows_queue_and_evidence(api, settings) -> None:
-    ops = {"Authorization": f"Bearer {settings.ops_token}"}
+async def test_ops_needs_a_sign_in_and_shows_queue_and_evidence(api, settings) -> None:
+    ops = await sign_in(api, "admin")
     assert (await api.get("/v1/ops/reviews")).status_code == 401
     bad = {"Authorization": f"Bearer {applicant_token(settings.token_secret, 'x')}"}
     assert (await api.get("/v1/ops/reviews", headers=bad)).status_code == 401
@@ -543,7 +554,7 @@ async def test_ops_needs_its_token_and_shows_queue_and_evidence(api, settings) -
     assert body["application"]["status"] == "MANUAL_REVIEW" and body["live"]["status"]
     assert [e["seq"] for e in body["audit"]] == [seeded]
     assert (await api.get("/v1/ops/applications/app_nothing", headers=ops)).status_code == 404
-    review = {"reviewer": "ops-1", "outcome": "APPROVE"}
+    review = {"outcome": "APPROVE"}
     refused = await api.post(f"/v1/ops/reviews/{app_id}", headers=ops, json=review)
     assert (refused.status_code, refused.json()["status"]) == (409, "AWAITING_DOCUMENTS")
     missing = await api.post("/v1/ops/reviews/app_nothing", headers=ops, json=review)
@@ -624,6 +635,14 @@ def payload(data: bytes, encoding: bytes = b"json/plain") -> dict:
 
 async def test_codec_round_trip_and_cors(api) -> None:
     plain = [payload(b'{"phone": "13800138000"}'), payload(b"", b"binary/null")]
+    api.headers.update(await sign_in(api, "engineer"))
+    try:
+        await _codec_round_trip(api, plain)
+    finally:
+        del api.headers["Authorization"]
+
+
+async def _codec_round_trip(api, plain: list[dict]) -> None:
     encoded = await api.post("/codec/encode", json={"payloads": plain})
     assert encoded.status_code == 200
     sealed = encoded.json()["payloads"]
@@ -654,23 +673,21 @@ async def test_codec_round_trip_and_cors(api) -> None:
     assert "access-control-allow-origin" not in stranger.headers
 
 
-async def test_codec_requires_the_ops_token_in_production(tmp_path, temporal) -> None:
-    key = base64.b64encode(os.urandom(32)).decode()
+async def test_codec_requires_an_engineer_sign_in_unless_explicitly_opted_out(
+    api, tmp_path, temporal
+) -> None:
+    body = {"payloads": [payload(b"{}")]}
+    assert (await api.post("/codec/encode", json=body)).status_code == 401
+    reviewer = await api.post("/codec/decode", json=body, headers=await sign_in(api, "reviewer"))
+    assert (reviewer.status_code, reviewer.json()["error"]) == (403, "forbidden")
+    for role in ("engineer", "admin"):
+        ok = await api.post("/codec/encode", json=body, headers=await sign_in(api, role))
+        assert ok.status_code == 200, role
     settings = make_settings(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'prod.db'}",
-        environment="production",
-        payload_encryption_key=key,
-        ops_token="prod-ops-token",
+        tmp_path, f"sqlite:///{tmp_path / 'demo.db'}", codec_requires_sign_in=False
     )
     app = create_app(settings, temporal_client=temporal)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api"
-        ) as client:
-            body = {"payloads": [payload(b"{}")]}
-            assert (await client.post("/codec/encode", json=body)).status_code == 401
-            ok = await client.post(
-                "/codec/encode", json=body, headers={"Authorization": "Bearer prod-ops-token"}
-            )
-            assert ok.status_code == 200
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            assert (await client.post("/codec/encode", json=body)).status_code == 200

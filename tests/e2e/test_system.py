@@ -152,7 +152,7 @@ def test_a_grey_zone_applicant_is_resolved_through_the_ops_api(
         stack, f"ReviewQueue='GREY_ZONE' AND WorkflowId='loan-application-{app_id}'"
     )
     assert len(waiting) == 1
-    with ops_client(stack.api_url, DEV_SECRET) as ops:
+    with ops_client(stack.api_url, "reviewer") as ops:
         queue = ops.get("/v1/ops/reviews").json()
         rows = queue["items"] if isinstance(queue, dict) else queue
         assert app_id in {row["id"] for row in rows}
@@ -160,7 +160,7 @@ def test_a_grey_zone_applicant_is_resolved_through_the_ops_api(
         assert evidence
         response = ops.post(
             f"/v1/ops/reviews/{app_id}",
-            json={"reviewer": "ops-e2e", "outcome": "APPROVE", "approved_limit": 800_000},
+            json={"outcome": "APPROVE", "approved_limit": 800_000},
         )
         assert response.status_code == 200, response.text
     offered = session.wait_for("OFFERED")
@@ -201,7 +201,7 @@ def test_bad_input_gets_clear_errors(stack: Stack, http: httpx.Client) -> None:
     missing = http.get(f"/v1/applications/{unknown}", headers={"Authorization": f"Bearer {token}"})
     assert missing.status_code == 404
     assert missing.json()["error"] == "not_found"
-    with ops_client(stack.api_url, DEV_SECRET) as ops:
+    with ops_client(stack.api_url, "reviewer") as ops:
         assert ops.get(f"/v1/ops/applications/{unknown}").status_code == 404
     forged = http.get(f"/v1/applications/{unknown}", headers={"Authorization": "Bearer x"})
     assert forged.status_code == 401
