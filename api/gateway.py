@@ -88,6 +88,8 @@ class ApplicationGateway:
                 task_queue=APPLICATION_TASK_QUEUE,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                static_summary=static_summary(inp),
+                static_details=static_details(inp),
             )
         except WorkflowAlreadyStartedError:
             return False
@@ -178,6 +180,24 @@ class ApplicationGateway:
                 return False
             raise _rpc_error(exc) from exc
         return True
+
+
+def static_summary(inp: StartApplicationInput) -> str:
+    """The Web UI's one-line summary: applicant-safe (no name, phone or ID number)."""
+    yuan = inp.requested_amount / 100
+    return f"Loan application {inp.application_id} · {inp.product.code} · ¥{yuan:,.2f}"
+
+
+def static_details(inp: StartApplicationInput) -> str:
+    return (
+        f"**Application** `{inp.application_id}`\n\n"
+        f"- product: {inp.product.code}\n"
+        f"- requested amount: ¥{inp.requested_amount / 100:,.2f} "
+        f"over {inp.requested_term} months\n"
+        f"- submitted: {inp.submitted_at.isoformat(timespec='seconds')}\n\n"
+        "Status in the `ApplicationStatus` column; the current stage and what it waits for "
+        "under *Current details*."
+    )
 
 
 def _refusal(cause: BaseException | None) -> Exception:

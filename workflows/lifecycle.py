@@ -25,6 +25,15 @@ with workflow.unsafe.imports_passed_through():
 
 R = TypeVar("R", bound=BaseModel)
 
+WAITING_FOR = {
+    NextAction.UPLOAD_DOCUMENTS: "the applicant's ID card, selfie and liveness video",
+    NextAction.AUTHORIZE_CARRIER: "the applicant's carrier SMS code",
+    NextAction.AWAIT_REVIEW: "an ops reviewer's outcome",
+    NextAction.ACCEPT_OFFER: "the applicant to accept the offer",
+    NextAction.SIGN_CONTRACT: "the applicant's e-signature OTP",
+    NextAction.PROVIDE_NEW_BANK_CARD: "a new bank card from the applicant",
+}
+
 
 class Finished(Exception):
     """Unwinds the stages once a terminal status has been recorded."""
@@ -34,7 +43,8 @@ class ApplicationLifecycle(ApplicantSteps):
     async def _call(
         self, name: str, arg: BaseModel, result: type[R] | None, opts: CallOptions
     ) -> Any:
-        return await options.execute(name, arg, result, opts, self._inp.vision_task_queue)
+        summary = f"{self._status.value}: {name}"
+        return await options.execute(name, arg, result, opts, self._inp.vision_task_queue, summary)
 
     async def _enter(
         self,
@@ -114,6 +124,20 @@ class ApplicationLifecycle(ApplicantSteps):
     def _set_next(self, action: NextAction, deadline: datetime | None) -> None:
         self._next_action = action
         self._deadline = deadline
+        workflow.set_current_details(self._current_details())
+
+    def _current_details(self) -> str:
+        """The Web UI's "current details": the stage, what it waits for and until when."""
+        line = f"**{self._status.value}**"
+        if self._status.is_terminal:
+            codes = ", ".join(r.value for r in self._reasons)
+            return line + (f" — reasons {codes}" if codes else "")
+        waiting_for = WAITING_FOR.get(self._next_action)
+        if waiting_for:
+            line += f" — waiting for {waiting_for}"
+        if self._deadline is not None:
+            line += f" until {self._deadline.isoformat(timespec='seconds')}"
+        return line
 
 
 def unique(reasons: list[ReasonCode]) -> list[ReasonCode]:

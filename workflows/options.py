@@ -122,8 +122,10 @@ async def execute(
     result: type | None,
     opts: CallOptions,
     vision_task_queue: str | None = None,
+    summary: str | None = None,
 ) -> Any:
-    """The one way the workflows call an activity: timeouts and retries come from `opts`."""
+    """The one way the workflows call an activity: timeouts and retries come from `opts`;
+    `summary` is what the Web UI shows for the call (the stage it serves)."""
     return await workflow.execute_activity(
         name,
         arg,
@@ -133,4 +135,5 @@ async def execute(
         schedule_to_close_timeout=opts.schedule_to_close,
         heartbeat_timeout=opts.heartbeat,
         retry_policy=opts.retry,
+        summary=summary,
     )
