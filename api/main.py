@@ -24,7 +24,7 @@ from api.errors import error_docs, error_response, install_error_handlers
 from api.gateway import ApplicationGateway
 from api.hygiene import refuse_control_characters
 from api.ops_users import seed_dev_users
-from api.routes import applicant, callbacks, codec, ops, quotes, sessions
+from api.routes import applicant, callbacks, codec, ops, ops_tools, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         dependencies=[Depends(refuse_control_characters)],
     )
     install_error_handlers(app)
-    for module in (applicant, quotes, sessions, ops, callbacks, codec):
+    for module in (applicant, quotes, sessions, ops, ops_tools, callbacks, codec):
         # Every route may answer 422 and 5xx in the one error model; routes add their own.
         app.include_router(module.router, responses=error_docs(422, 500))
     _finish_openapi(app)

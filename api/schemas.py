@@ -258,6 +258,37 @@ class ReviewItem(_Row):
     review_queue: str | None
     reasons: list[str]
     updated_at: datetime
+    opened_at: datetime | None = Field(default=None, description="the review round's opening")
+    sla_deadline: datetime | None = Field(default=None, description="escalated after this")
+    escalated: bool = False
+
+
+class ApplicationSummary(_Row):
+    id: str
+    status: str
+    product_code: str
+    requested_amount: int
+    requested_term: int
+    risk_grade: str | None
+    approved_limit: int | None
+    review_queue: str | None
+    reasons: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OpsWithdrawRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, description="why ops withdraws it")
+
+
+class BlacklistRemoval(BaseModel):
+    kind: BlacklistKind
+    value: str = Field(min_length=1, max_length=128)
+
+
+class BlacklistRemoved(BaseModel):
+    kind: BlacklistKind
+    removed: bool = Field(description="False when the value was not listed")
 
 
 class ApplicationRecord(ReviewItem):

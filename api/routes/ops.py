@@ -32,7 +32,7 @@ from api.schemas import (
 from domain.enums import OpsRole, ReviewOutcome
 from domain.models import ReviewInput, ReviewResult
 from domain.naming import UpdateName
-from store import queries, screening
+from store import queries, reports, screening
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,18 @@ async def list_reviews(
     queue: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReviewItem]:
-    rows = await queries.in_thread(engine, queries.list_reviews, queue, limit)
-    return [ReviewItem.model_validate(row) for row in rows]
+    """The queue, the oldest SLA deadline first; escalated cases are marked."""
+    rows = await queries.in_thread(engine, reports.review_queue, queue, limit)
+    return [
+        ReviewItem.model_validate(row.application).model_copy(
+            update={
+                "opened_at": row.opened_at,
+                "sla_deadline": row.sla_deadline,
+                "escalated": row.escalated,
+            }
+        )
+        for row in rows
+    ]
 
 
 @router.get("/applications/{application_id}", responses=error_docs(404))

@@ -22,14 +22,18 @@ from api.schemas import ApplicantView
 from domain.enums import ApplicationStatus, NextAction
 from domain.models import ApplicationView
 from domain.reasons import ApplicantReason, Language, ReasonCode
-from tests.api.test_api import MP4, api, png, settings, temporal  # noqa: F401
+from tests.api.test_api import MP4, png
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
-CONFIG = "content_type_overrides:\n  application/pdf: application/octet-stream\npost_hooks: []\n"
+CONFIG = """content_type_overrides:
+  application/pdf: application/octet-stream
+  image/png: application/octet-stream
+post_hooks: []
+"""
 
 
 @pytest.fixture(scope="module")
-async def spec(api) -> dict[str, Any]:  # noqa: F811
+async def spec(api) -> dict[str, Any]:
     response = await api.get("/openapi.json")
     assert response.status_code == 200
     return response.json()
@@ -82,7 +86,7 @@ def test_every_operation_has_a_stable_id_and_declares_its_errors(spec: dict[str,
     assert "term_months" in start["properties"] and start["examples"]
 
 
-async def test_a_generated_client_drives_one_application(client_package, api) -> None:  # noqa: F811
+async def test_a_generated_client_drives_one_application(client_package, api) -> None:
     from loanflow_client.models import (  # type: ignore[import-not-found]
         AcceptOfferInput,
         BankCard,
