@@ -13,6 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.enums import ApplicationStatus, DocumentKind, LivenessAction, NextAction
+    from domain.evidence import card_evidence, liveness_evidence
     from domain.idnumber import parse_id_number
     from domain.models import (
         ActionWindow,
@@ -157,7 +158,10 @@ class IdentityStages(ApplicationLifecycle):
             data={
                 "face_distance_card": match.distance_card,
                 "face_distance_reference": match.distance_reference,
-            },
+                "face_distance_video": match.distance_video,
+            }
+            | card_evidence(card)
+            | liveness_evidence(liveness, self._challenge),
         )
         return []
 
