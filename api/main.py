@@ -10,11 +10,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
@@ -24,7 +26,7 @@ from api.errors import error_docs, error_response, install_error_handlers
 from api.gateway import ApplicationGateway
 from api.hygiene import refuse_control_characters
 from api.ops_users import seed_dev_users
-from api.routes import applicant, callbacks, codec, ops, ops_tools, quotes, sessions
+from api.routes import applicant, callbacks, codec, console, ops, ops_tools, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
@@ -32,6 +34,8 @@ from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
 
 logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Room for the multipart envelope around the largest file a route accepts.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -128,6 +132,8 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     for module in (applicant, quotes, sessions, ops, ops_tools, callbacks, codec):
         # Every route may answer 422 and 5xx in the one error model; routes add their own.
         app.include_router(module.router, responses=error_docs(422, 500))
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     _finish_openapi(app)
     largest = max(settings.max_image_bytes, settings.max_video_bytes) + MULTIPART_OVERHEAD
     app.add_middleware(BodySizeLimit, max_bytes=largest)

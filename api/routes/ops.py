@@ -14,6 +14,7 @@ from api.deps import (
     EngineDep,
     GatewayDep,
     InspectorPrincipal,
+    OpsPrincipal,
     ReviewerPrincipal,
 )
 from api.errors import Forbidden, NotFound, error_docs
@@ -111,6 +112,17 @@ async def record_review(
     """The reviewer recorded in the workflow and the audit trail is the signed-in person.
     Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
     `MANUAL_REVIEW` for more information)."""
+    return await review_as(application_id, body, principal, engine, gateway)
+
+
+async def review_as(
+    application_id: str,
+    body: ReviewRequest,
+    principal: OpsPrincipal,
+    engine: EngineDep,
+    gateway: GatewayDep,
+) -> ReviewResult:
+    """Record an outcome as `principal` (the ops API and the review console)."""
     row = await queries.in_thread(engine, queries.get_application, application_id)
     queue = row.review_queue if row is not None else None
     if queue and queue.endswith(ESCALATED_SUFFIX) and not principal.role.grants(OpsRole.SENIOR):
