@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from mocks import admin, bankcard, bureau, carrier, esign, gateway, identity
+from mocks import admin, bankcard, bureau, carrier, esign, gateway, identity, test_applicants
 from mocks.errors import install_error_handlers
 from mocks.settings import MockSettings
 from mocks.state import MockState
@@ -30,7 +30,7 @@ def create_app(
     app = FastAPIOffline(title="loanflow outside-party simulators", version="1", lifespan=lifespan)
     app.state.mocks = state
     install_error_handlers(app)
-    for module in (identity, carrier, bureau, bankcard, esign, gateway, admin):
+    for module in (identity, carrier, bureau, bankcard, esign, gateway, admin, test_applicants):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,1 @@
+"""Generators of test and demo data (cards, scenes, applicants, populations)."""
