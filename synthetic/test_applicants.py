@@ -2,7 +2,8 @@
 the system accepts — both ID card sides rendered with the person's own ID number, a selfie, the
 reference portrait the identity simulator holds, and, for a given liveness challenge, a video of
 the person performing it. The bureau bucket encoded in the ID number chooses the outcome the
-simulators produce (`approve` → a good file, `review` → the grey zone)."""
+simulators produce (`approve` → a good file, `review` → the grey zone, `decline` → a current
+overdue: rejected at the decision)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ SAMPLES = ROOT / "samples"
 FACES = ROOT / "assets" / "faces"
 
 # outcome → (sample person whose photos are used, bureau bucket: ID number digits 15-16)
-OUTCOMES = {"approve": ("approve", 1), "review": ("review", 73)}
+OUTCOMES = {"approve": ("approve", 1), "review": ("review", 73), "decline": ("approve", 80)}
 SERIALS = 5000
 
 
@@ -75,7 +76,8 @@ def make_test_applicant(outcome: str, serial: int) -> TestApplicant:
         outcome=outcome,
         name=holder.name,
         id_number=id_number,
-        phone=f"137{(serial * 7919) % 10**8:08d}",
+        # Ending in 8: the carrier simulator's ordinary subscriber (mocks/PERSONAS.md).
+        phone=f"137{(serial * 7919) % 10**7:07d}8",
         card_number=card_number,
         bank_code="ICBC",
         id_front_jpeg=jpeg(front, 88),

@@ -105,7 +105,7 @@ def to_review(stack: Stack, serial: int) -> dict[str, Any]:
         )
         assert authorized.status_code == 200, authorized.text
         view = _wait(http, api, app_id, auth, {"MANUAL_REVIEW"}, 180)
-        assert view["status"] == "MANUAL_REVIEW", view
+        assert view["status"] == "MANUAL_REVIEW", (view["status"], view["reasons"])
     return {"id": app_id, "auth": auth, "person": person}
 
 
