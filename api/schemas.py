@@ -384,4 +384,5 @@ class CodecPayload(BaseModel):
 
 
 class CodecPayloads(BaseModel):
-    payloads: list[CodecPayload]
+    # Protobuf JSON leaves out an empty list: the `temporal` CLI sends `{}` for no payloads.
+    payloads: list[CodecPayload] = []

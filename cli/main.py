@@ -254,6 +254,10 @@ def cmd_blacklist_remove(args: argparse.Namespace) -> None:
     _emit(args, result, lambda r: f"{args.kind}: {'removed' if r['removed'] else 'was not listed'}")
 
 
+def _field(name: str) -> Callable[[dict], str]:
+    return lambda row: str(row[name])
+
+
 def cmd_funnel(args: argparse.Namespace) -> None:
     params = {"days": args.days} if args.days else {}
     with _client(args) as client:
@@ -262,7 +266,7 @@ def cmd_funnel(args: argparse.Namespace) -> None:
             with open(args.png, "wb") as out:
                 out.write(_call(client, "GET", "/v1/ops/funnel.png", params=params))
     columns: list[tuple[str, Callable[[dict], str]]] = [
-        (name, lambda r, n=name: str(r[n]))
+        (name, _field(name))
         for name in ("stage", "entered", "passed", "rejected", "expired", "withdrawn", "waiting")
     ]
     columns.append(

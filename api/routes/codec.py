@@ -24,7 +24,7 @@ router = APIRouter(
 
 @router.post("/encode")
 async def encode(codec: CodecDep, body: CodecPayloads | None = None) -> CodecPayloads:
-    """An empty body (the `temporal` CLI's probe) encodes no payloads."""
+    """An empty body or `{}` (what the `temporal` CLI sends for no payloads) encodes none."""
     return _to_json(await codec.encode(_from_json(body or CodecPayloads(payloads=[]))))
 
 

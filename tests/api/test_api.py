@@ -655,6 +655,10 @@ async def _codec_round_trip(api, plain: list[dict]) -> None:
     assert (response.status_code, response.json()["error"]) == (422, "codec_error")
     response = await api.post("/codec/decode", json={"payloads": [{"data": "***"}]})
     assert response.status_code == 422
+    # What the `temporal` CLI sends when there is nothing to encode: `{}`, or no body at all.
+    for empty in ({"json": {}}, {"content": b""}):
+        response = await api.post("/codec/encode", **empty)
+        assert (response.status_code, response.json()) == (200, {"payloads": []})
 
     preflight = await api.options(
         "/codec/decode",
