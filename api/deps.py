@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -17,13 +17,15 @@ from temporalio.client import Client
 
 from api.errors import Forbidden, Unauthorized
 from api.gateway import ApplicationGateway
-from api.identity import verify_ops_token
+from api.identity import Scope, verify_ops_token
+from api.limits import Limiter
 from api.security import applicant_bearer, ops_bearer, ops_cookie, require_applicant
 from config.codec import EncryptionCodec
 from config.settings import Settings
-from domain.enums import OpsRole
+from domain.enums import ApplicationStatus, OpsRole
 from store import identity, queries
 from store.blobs import BlobStore
+from vendors.gateway import PaymentGatewayClient
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ class Services:
     blobs: BlobStore
     gateway: ApplicationGateway
     codec: EncryptionCodec
+    limiter: Limiter
+    payments: PaymentGatewayClient
+    """The gateway's order API: a late RETURNED is checked against it before it counts."""
 
 
 def get_services(request: Request) -> Services:
@@ -72,15 +77,34 @@ BlobsDep = Annotated[BlobStore, Depends(_blobs)]
 GatewayDep = Annotated[ApplicationGateway, Depends(_gateway)]
 CodecDep = Annotated[EncryptionCodec, Depends(_codec)]
 
+
+def _limiter(services: ServicesDep) -> Limiter:
+    return services.limiter
+
+
+LimiterDep = Annotated[Limiter, Depends(_limiter)]
+
 ApplicantCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(applicant_bearer)]
 OpsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(ops_bearer)]
 OpsCookie = Annotated[str | None, Security(ops_cookie)]
 
 
-def _applicant(
-    application_id: str, settings: SettingsDep, credentials: ApplicantCredentials
+async def _applicant(
+    application_id: str, request: Request, services: ServicesDep, credentials: ApplicantCredentials
 ) -> str:
-    require_applicant(settings.token_secret, application_id, credentials)
+    settings = services.settings
+    write = request.method not in ("GET", "HEAD")
+    require_applicant(
+        settings.token_keys, application_id, credentials, Scope.WRITE if write else Scope.READ
+    )
+    row = await queries.in_thread(services.engine, queries.get_application, application_id)
+    if row is not None and ApplicationStatus(row.status).is_terminal:
+        # The application has ended: its tokens only read, and only for a while.
+        if write:
+            raise Unauthorized("the application has ended; its token only reads")
+        until = queries.utc(row.updated_at) + timedelta(days=settings.applicant_read_days_after_end)
+        if datetime.now(UTC) > until:
+            raise Unauthorized("access to this application has ended")
     return application_id
 
 

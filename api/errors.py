@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.pricing import PriceAboveCap
+
+# A dependency that is down (database, Temporal, blob store) is worth retrying shortly.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    ConnectionError,
+    OSError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +195,16 @@ class Unavailable(ApiError):
     status_code, code = 503, "unavailable"
 
 
+class RateLimited(ApiError):
+    """Too many attempts; `retry_after` seconds until the next one is allowed."""
+
+    status_code, code = 429, "rate_limited"
+
+    def __init__(self, detail: Any = None, retry_after: int = 60, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 class UpstreamTimeout(ApiError):
     status_code, code = 504, "timeout"
 
@@ -220,7 +241,22 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ApiError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif exc.status_code == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(exc.status_code, exc.code, exc.detail, headers, **exc.extra)
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        # Only the kind: driver messages can echo query parameters.
+        logger.error("dependency unavailable on %s: %s", request.url.path, type(exc).__name__)
+        return error_response(
+            503,
+            "unavailable",
+            "a service this request needs is unavailable; try again",
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, sqlalchemy.exc.DataError):
+        return error_response(422, "invalid_request", "the store refused a value of the request")
     if isinstance(exc, RequestValidationError):
         return error_response(422, "invalid_request", _validation_detail(exc))
     if isinstance(exc, PriceAboveCap):
@@ -234,5 +270,7 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     for kind in (ApiError, RequestValidationError, PriceAboveCap, StarletteHTTPException):
+        app.add_exception_handler(kind, _handle)
+    for kind in (*UNAVAILABLE_ERRORS, sqlalchemy.exc.DataError):
         app.add_exception_handler(kind, _handle)
     app.add_exception_handler(Exception, _handle)

@@ -25,13 +25,16 @@ from api.deps import Services
 from api.errors import error_docs, error_response, install_error_handlers
 from api.gateway import ApplicationGateway
 from api.hygiene import refuse_control_characters
+from api.limits import build_limiter
 from api.ops_users import seed_dev_users
 from api.routes import applicant, callbacks, codec, console, ops, ops_tools, quotes, sessions
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore
 from store.db import create_tables, make_engine
+from vendors.gateway import PaymentGatewayClient
 
 logger = logging.getLogger(__name__)
 
@@ -110,13 +113,29 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             settings=settings,
             client=client,
             engine=engine,
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=EncryptedBlobStore(
+                LocalBlobStore(settings.resolved_blob_dir),
+                settings.blob_keys,
+                settings.blob_key_id,
+            ),
             gateway=ApplicationGateway(client),
-            codec=EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id),
+            payments=PaymentGatewayClient(
+                settings.mocks_url, timeout=settings.vendor_timeout_seconds
+            ),
+            limiter=build_limiter(
+                settings.redis_url, settings.redis_prefix, settings.rate_limit_overrides
+            ),
+            codec=EncryptionCodec(
+                settings.payload_encryption_key,
+                settings.payload_key_id,
+                settings.payload_previous_keys,
+            ),
         )
         try:
             yield
         finally:
+            await app.state.services.limiter.counters.aclose()
+            await app.state.services.payments.aclose()
             engine.dispose()
 
     # Swagger UI and ReDoc assets come from the fastapi-offline wheel, not a CDN.

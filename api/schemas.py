@@ -84,13 +84,21 @@ class StartApplicationRequest(BaseModel):
         return found
 
 
-class StartApplicationResponse(BaseModel):
+class ApplicantTokensOut(BaseModel):
+    applicant_token: str = Field(description="send as `Authorization: Bearer <token>`")
+    expires_at: datetime = Field(description="refresh before this with the refresh token")
+    refresh_token: str = Field(description="for `POST /v1/applications/{id}/token`")
+
+
+class StartApplicationResponse(ApplicantTokensOut):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "application_id": "a1b2c3d4e5f60718",
-                    "applicant_token": "a1b2c3d4e5f60718.9f86d081884c7d659a2feaa0c55ad015",
+                    "applicant_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhMWIyIn0.c2lnbmF0dXJl",
+                    "expires_at": "2026-11-30T10:30:00Z",
+                    "refresh_token": "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6InJlZnJlc2gifQ.c2ln",
                     "status": "AWAITING_DOCUMENTS",
                     "liveness_challenge": {
                         "nonce": "0f8e7d6c",
@@ -105,9 +113,12 @@ class StartApplicationResponse(BaseModel):
     )
 
     application_id: str
-    applicant_token: str = Field(description="send as `Authorization: Bearer <token>`")
     status: ApplicationStatus
     liveness_challenge: LivenessChallenge | None
+
+
+class TokenRefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=2048)
 
 
 class ApplicantView(BaseModel):

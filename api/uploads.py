@@ -23,6 +23,7 @@ from api.errors import (
     UnsupportedMedia,
     WrongStage,
 )
+from api.live import live_or_recorded
 from domain.enums import APPLICANT_DOCUMENTS, ApplicationStatus, DocumentKind
 from domain.models import DocumentRef
 from store import queries
@@ -114,9 +115,12 @@ async def store_upload(
     the start, and an app that uploads at once should not be turned away for it. Submitting
     still waits for AWAITING_DOCUMENTS (the workflow's validator decides)."""
     settings = services.settings
-    view = await services.gateway.status(application_id)
-    if view.status not in UPLOAD_STAGES:
-        raise WrongStage("documents are not being collected", status=view.status)
+    # With no worker answering, the recorded stage decides; the upload waits in the blob store
+    # and the store until the applicant submits, which hands it to the workflow.
+    view = await live_or_recorded(services.gateway, services.engine, application_id)
+    status = ApplicationStatus(view.status)
+    if status not in UPLOAD_STAGES:
+        raise WrongStage("documents are not being collected", status=status)
     if kind.is_video:
         data = await read_limited(upload, settings.max_video_bytes)
         content_type = video_content_type(data)

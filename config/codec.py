@@ -1,11 +1,16 @@
 """Payload codec: AES-256-GCM encryption of every Temporal payload, so PII never sits in clear
-in history. The Web UI decodes through the API's codec endpoint."""
+in history. The Web UI decodes through the API's codec endpoint.
+
+The keys are a ring: the current key (and its id, written into each payload's metadata) encrypts;
+retired keys, by id, still decrypt the payloads already in histories. Rotating is: move the
+current key into `payload_previous_keys`, set a new current key and id, restart workers and API.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
@@ -15,9 +20,16 @@ ENCODING = b"binary/encrypted"
 
 
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, key_b64: str, key_id: str) -> None:
-        self._cipher = AESGCM(base64.b64decode(key_b64))
+    def __init__(
+        self, key_b64: str, key_id: str, previous_keys: Mapping[str, str] | None = None
+    ) -> None:
+        """`key_b64` under `key_id` encrypts; `previous_keys` (id -> base64 key) decrypt only."""
         self._key_id = key_id.encode()
+        self._cipher = AESGCM(base64.b64decode(key_b64))
+        self._ring = {
+            kid.encode(): AESGCM(base64.b64decode(k)) for kid, k in (previous_keys or {}).items()
+        }
+        self._ring[self._key_id] = self._cipher
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.encode_one(p) for p in payloads]
@@ -39,7 +51,8 @@ class EncryptionCodec(PayloadCodec):
                 yield payload
                 continue
             key_id = payload.metadata.get("encryption-key-id", b"")
-            if key_id != self._key_id:
+            cipher = self._ring.get(key_id)
+            if cipher is None:
                 raise ValueError(f"unknown encryption key id {key_id.decode(errors='replace')}")
             nonce, sealed = payload.data[:12], payload.data[12:]
-            yield Payload.FromString(self._cipher.decrypt(nonce, sealed, None))
+            yield Payload.FromString(cipher.decrypt(nonce, sealed, None))

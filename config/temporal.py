@@ -13,7 +13,9 @@ from config.settings import Settings
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    codec = EncryptionCodec(settings.payload_encryption_key, settings.payload_key_id)
+    codec = EncryptionCodec(
+        settings.payload_encryption_key, settings.payload_key_id, settings.payload_previous_keys
+    )
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ UPLOADS = {
     "selfie": ("selfie.jpg", "image/jpeg"),
     "liveness_video": ("liveness.mp4", "video/mp4"),
 }
+
+
+REFRESH_MARGIN = timedelta(seconds=60)
 
 
 class StepRefused(RuntimeError):
@@ -61,12 +65,30 @@ class ApplicantSession:
         self.applicant = applicant
         self.application_id = ""
         self.token = ""
+        self.refresh_token = ""
+        self.token_expires_at: datetime | None = None
         self.challenge: dict[str, Any] | None = None
         self._last_status: str | None = None
 
     @property
     def _auth(self) -> dict[str, str]:
+        """The access token, refreshed as an app would shortly before it expires."""
+        if self.token_expires_at is not None and self.refresh_token:
+            if datetime.now(UTC) > self.token_expires_at - REFRESH_MARGIN:
+                self.refresh()
         return {"Authorization": f"Bearer {self.token}"}
+
+    def _keep_tokens(self, body: dict[str, Any]) -> None:
+        self.token = body["applicant_token"]
+        self.refresh_token = body.get("refresh_token", "")
+        expires = body.get("expires_at")
+        self.token_expires_at = datetime.fromisoformat(expires) if expires else None
+
+    def refresh(self) -> dict[str, Any]:
+        body = {"refresh_token": self.refresh_token}
+        tokens = self._ok(self.http.post(self._path("/token"), json=body))
+        self._keep_tokens(tokens)
+        return tokens
 
     def _ok(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
@@ -96,7 +118,7 @@ class ApplicantSession:
         }  # fmt: skip
         started = self._ok(self.http.post("/v1/applications", json=body))
         self.application_id = started["application_id"]
-        self.token = started["applicant_token"]
+        self._keep_tokens(started)
         self.challenge = started.get("liveness_challenge")
         return started
 
@@ -190,10 +212,10 @@ def ops_client(base_url: str, username: str = "admin", password: str | None = No
         from api.ops_users import DEV_PASSWORD
 
         password = DEV_PASSWORD
-    client = httpx.Client(base_url=base_url, timeout=30)
-    response = client.post("/v1/ops/sessions", json={"username": username, "password": password})
+    credentials = {"username": username, "password": password}
+    with httpx.Client(base_url=base_url, timeout=30) as sign_in:
+        response = sign_in.post("/v1/ops/sessions", json=credentials)
     if response.status_code != 200:
-        client.close()
         raise StepRefused(response)
-    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    return client
+    token = response.json()["access_token"]
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)

@@ -75,6 +75,9 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # Every local applicant and load generator comes from 127.0.0.1: the per-address limits
+        # would count them as one caller.
+        env.setdefault("LOANFLOW_RATE_LIMIT_OVERRIDES", '{"start-ip": 100000, "sms-ip": 100000}')
         if self.ui:
             # The Web UI calls the codec endpoint from its own origin, whatever port it is on.
             origins = [self.ui_url, f"http://localhost:{self.ports.ui}"]

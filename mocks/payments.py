@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -23,6 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from domain.enums import PayoutFailure, PayoutStatus
+from domain.signing import signed_headers
 from mocks.personas import PayoutFault, luhn_valid, payout_fault_for
 from mocks.settings import MockSettings
 
@@ -107,10 +106,6 @@ class Order:
 
 class IdempotencyConflict(ValueError):
     """The key was used before for a different amount."""
-
-
-def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class PaymentLedger:
@@ -281,10 +276,7 @@ class PaymentLedger:
 
     async def _deliver(self, url: str, event: dict[str, object]) -> None:
         body = json.dumps(event, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Signature": sign(self.settings.payment_callback_secret, body),
-        }
+        secret = self.settings.payment_callback_secret
         record: dict[str, object] = {**event, "tries": 0, "delivered": False, "last_error": None}
         with self.lock:
             self.deliveries.append(record)
@@ -294,6 +286,11 @@ class PaymentLedger:
             for tries in range(1, self.settings.callback_max_tries + 1):
                 record["tries"] = tries
                 try:
+                    # Each try is a new signed message: a fresh timestamp and nonce.
+                    headers = {
+                        "Content-Type": "application/json",
+                        **signed_headers(secret, body, int(time.time()), uuid.uuid4().hex),
+                    }
                     response = await client.post(url, content=body, headers=headers)
                     if response.is_success:
                         record["delivered"] = True

@@ -57,3 +57,11 @@ class LocalBlobStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> bool:
+        """Remove the object; False when there was none (retention jobs run more than once)."""
+        path = self._path(key)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True

@@ -2,34 +2,34 @@
 
 Money moves exactly once because the gateway keeps one order per idempotency key: a
 resubmission while the order is pending or paid returns it unchanged, and only a failed or
-returned order starts a new attempt. Callbacks are signed with HMAC-SHA256 over the raw body.
+returned order starts a new attempt. Callbacks are signed with HMAC-SHA256 over a timestamp, a
+nonce and the raw body (`domain.signing`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter
 
 from domain.models import GatewayOrder, SubmitPayoutInput
+from domain.signing import SIGNATURE_HEADER, callback_signature, signature_matches
 from vendors.base import VendorClient, VendorError
 
-SIGNATURE_HEADER = "X-Signature"
+__all__ = ["SIGNATURE_HEADER", "PaymentGatewayClient", "sign", "verify_signature"]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
 
 
-def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: str, nonce: str) -> str:
+    return callback_signature(secret, timestamp, nonce, body)
 
 
-def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
-    """Constant-time check of an `X-Signature` header against the raw request body."""
-    if not signature:
-        return False
-    return hmac.compare_digest(sign(secret, body), signature.strip().lower())
+def verify_signature(
+    secret: str, body: bytes, signature: str | None, timestamp: str, nonce: str
+) -> bool:
+    """Constant-time check of an `X-Signature` header against timestamp, nonce and raw body."""
+    return signature_matches(secret, timestamp, nonce, body, signature)
 
 
 class ChannelStatus(BaseModel):

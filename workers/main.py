@@ -24,6 +24,7 @@ from activities.records import RecordsActivities
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from domain.naming import APPLICATION_TASK_QUEUE
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import BlobStore, LocalBlobStore
 from store.db import create_tables, make_engine
 from vendors.bankcard import BankCardClient
@@ -48,7 +49,10 @@ class Deps:
     def from_settings(cls, settings: Settings) -> Deps:
         engine = make_engine(settings.resolved_database_url)
         create_tables(engine)
-        return cls(settings, engine, LocalBlobStore(settings.resolved_blob_dir))
+        blobs = EncryptedBlobStore(
+            LocalBlobStore(settings.resolved_blob_dir), settings.blob_keys, settings.blob_key_id
+        )
+        return cls(settings, engine, blobs)
 
 
 def activities(deps: Deps) -> list[object]:

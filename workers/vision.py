@@ -37,6 +37,7 @@ from activities.vision import VisionActivities
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from domain.naming import VISION_TASK_QUEUE
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import BlobStore, LocalBlobStore
 from vision.antispoof import SpoofDetector
 from vision.faces import FaceEngine
@@ -125,7 +126,11 @@ def process_pool(settings: Settings) -> Iterator[VisionWorkerDeps]:
         pids = {future.result() for future in [executor.submit(_started) for _ in range(size)]}
         logger.info("vision pool: %d processes started, models loaded", len(pids))
         yield VisionWorkerDeps(
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=EncryptedBlobStore(
+                LocalBlobStore(settings.resolved_blob_dir),
+                settings.blob_keys,
+                settings.blob_key_id,
+            ),
             settings=settings,
             executor=executor,
             shared_state=SharedStateManager.create_from_multiprocessing(manager),

@@ -5,21 +5,36 @@ back as 409 (wrong stage, closed) or 422 (invalid, or the step said no)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Response, UploadFile
+from fastapi import APIRouter, Request, Response, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import ApplicantId, BlobsDep, EngineDep, GatewayDep, ServicesDep, SettingsDep
+from api import limits
+from api.deps import (
+    ApplicantId,
+    BlobsDep,
+    EngineDep,
+    GatewayDep,
+    LimiterDep,
+    ServicesDep,
+    SettingsDep,
+)
 from api.errors import (
     InvalidRequest,
     NotFound,
+    Unauthorized,
     Unavailable,
     Unprocessable,
     UpstreamTimeout,
     error_docs,
 )
 from api.i18n import LanguageDep
+from api.identity import Scope
+from api.limits import Limiter
+from api.live import live_or_recorded
 from api.schemas import (
+    ApplicantTokensOut,
     ApplicantView,
     CarrierAuthorized,
     ContractSigned,
@@ -28,8 +43,9 @@ from api.schemas import (
     StartApplicationRequest,
     StartApplicationResponse,
     SubmitDocumentsRequest,
+    TokenRefreshRequest,
 )
-from api.security import applicant_token, application_id_for
+from api.security import application_id_for, issue_applicant_tokens, require_applicant
 from api.uploads import UploadKind, store_upload, uploaded_documents
 from domain.enums import ApplicationStatus
 from domain.models import (
@@ -49,7 +65,7 @@ from domain.models import (
 )
 from domain.naming import UpdateName
 from domain.products import PRODUCTS
-from store import queries
+from store import identity, queries
 from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
@@ -59,10 +75,12 @@ _ERRORS = error_docs(
     404,
     409,
     422,
+    429,
     503,
     504,
     _401="missing or wrong applicant token",
     _404="no such application",
+    _429="too many attempts, or locked after wrong codes: see Retry-After",
 )
 
 
@@ -82,11 +100,19 @@ async def _after(
     },
 )
 async def start_application(
-    body: StartApplicationRequest, response: Response, settings: SettingsDep, gateway: GatewayDep
+    body: StartApplicationRequest,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+    limiter: LimiterDep,
 ) -> StartApplicationResponse:
     problems = body.problems()
     if problems:
         raise InvalidRequest(problems)
+    await limiter.take(limits.START_PER_IP, client_ip(request))
+    await limiter.take(limits.START_PER_PHONE, body.phone)
+    await limiter.take(limits.START_PER_DEVICE, body.device.fingerprint)
     application_id = application_id_for(settings.token_secret, body.phone, body.client_request_id)
     created = await gateway.start(
         StartApplicationInput(
@@ -109,11 +135,49 @@ async def start_application(
     except (Unavailable, UpstreamTimeout):
         # The workflow is started and durable; the app can read the challenge with GET later.
         status, challenge = ApplicationStatus.SUBMITTED, None
+    tokens = issue_applicant_tokens(settings, application_id)
     return StartApplicationResponse(
         application_id=application_id,
-        applicant_token=applicant_token(settings.token_secret, application_id),
+        applicant_token=tokens.access.token,
+        expires_at=tokens.access.expires_at,
+        refresh_token=tokens.refresh.token,
         status=status,
         liveness_challenge=challenge,
+    )
+
+
+@router.post(
+    "/{application_id}/token",
+    responses={401: {"description": "the refresh token is expired, revoked or not this one's"}},
+)
+async def refresh_token(
+    application_id: str, body: TokenRefreshRequest, services: ServicesDep
+) -> ApplicantTokensOut:
+    """A new access token and refresh token for the app; the refresh token used is spent (a
+    replay is refused). Once the application has ended the new access token only reads, and
+    after the read period nothing is issued."""
+    settings = services.settings
+    claims = require_applicant(
+        settings.token_keys,
+        application_id,
+        HTTPAuthorizationCredentials(scheme="Bearer", credentials=body.refresh_token),
+        Scope.REFRESH,
+    )
+    engine = services.engine
+    if await queries.in_thread(engine, identity.is_revoked, claims.jti):
+        raise Unauthorized("the refresh token was already used")
+    await queries.in_thread(engine, identity.revoke_token, claims.jti, claims.expires_at)
+    row = await queries.in_thread(engine, queries.get_application, application_id)
+    ended = row is not None and ApplicationStatus(row.status).is_terminal
+    if ended and row is not None:
+        until = queries.utc(row.updated_at) + timedelta(days=settings.applicant_read_days_after_end)
+        if datetime.now(UTC) > until:
+            raise Unauthorized("access to this application has ended")
+    tokens = issue_applicant_tokens(settings, application_id, read_only=ended)
+    return ApplicantTokensOut(
+        applicant_token=tokens.access.token,
+        expires_at=tokens.access.expires_at,
+        refresh_token=tokens.refresh.token,
     )
 
 
@@ -121,15 +185,12 @@ async def start_application(
 async def get_application(
     application_id: ApplicantId, gateway: GatewayDep, engine: EngineDep, language: LanguageDep
 ) -> ApplicantView:
-    try:
-        return ApplicantView.of(await gateway.status(application_id), language)
-    except (Unavailable, UpstreamTimeout):
-        # No worker answered the query (a restart, a deploy): serve the last projected state
-        # rather than an error, marked as not live so the frontend keeps polling.
-        row = await queries.in_thread(engine, queries.get_application, application_id)
-        if row is None:
-            raise
-        return ApplicantView.from_record(row, language)
+    # No worker answering (a restart, a deploy, Temporal down): the last projected state, marked
+    # as not live so the frontend keeps polling, rather than an error or a hung request.
+    view = await live_or_recorded(gateway, engine, application_id)
+    if isinstance(view, ApplicationView):
+        return ApplicantView.of(view, language)
+    return ApplicantView.from_record(view, language)
 
 
 @router.put(
@@ -166,7 +227,12 @@ async def submit_documents(
 
 
 @router.post("/{application_id}/carrier/sms", responses=_ERRORS)
-async def request_carrier_sms(application_id: ApplicantId, gateway: GatewayDep) -> CarrierSmsResult:
+async def request_carrier_sms(
+    application_id: ApplicantId, request: Request, gateway: GatewayDep, limiter: LimiterDep
+) -> CarrierSmsResult:
+    await limiter.take(limits.SMS_COOL_DOWN, application_id)
+    await limiter.take(limits.SMS_PER_APPLICATION, application_id)
+    await limiter.take(limits.SMS_PER_IP, client_ip(request))
     return await gateway.update(
         application_id, UpdateName.REQUEST_CARRIER_SMS, None, CarrierSmsResult
     )
@@ -174,12 +240,14 @@ async def request_carrier_sms(application_id: ApplicantId, gateway: GatewayDep) 
 
 @router.post("/{application_id}/carrier/authorize", responses=_ERRORS)
 async def authorize_carrier(
-    application_id: ApplicantId, body: CarrierCodeInput, gateway: GatewayDep
+    application_id: ApplicantId, body: CarrierCodeInput, gateway: GatewayDep, limiter: LimiterDep
 ) -> CarrierAuthorized:
+    await _code_attempt(limiter, application_id)
     result = await gateway.update(
         application_id, UpdateName.AUTHORIZE_CARRIER, body, CarrierAuthorizeResult
     )
     if not result.accepted:
+        await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("code_rejected", result.detail, attempts_left=result.attempts_left)
     status = await _after(gateway, application_id, ApplicationStatus.AWAITING_CARRIER_AUTH)
     return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left, status=status)
@@ -198,12 +266,14 @@ async def accept_offer(
 
 @router.post("/{application_id}/contract/sign", responses=_ERRORS)
 async def sign_contract(
-    application_id: ApplicantId, body: SignContractInput, gateway: GatewayDep
+    application_id: ApplicantId, body: SignContractInput, gateway: GatewayDep, limiter: LimiterDep
 ) -> ContractSigned:
+    await _code_attempt(limiter, application_id)
     result = await gateway.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
     if not result.signed:
+        await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
     status = await _after(gateway, application_id, ApplicationStatus.AWAITING_SIGNATURE)
     return ContractSigned(signed=True, attempts_left=result.attempts_left, status=status)
@@ -255,3 +325,14 @@ async def provide_new_bank_card(
     if not result.accepted:
         raise Unprocessable("card_rejected", result.detail)
     return result
+
+
+async def _code_attempt(limiter: Limiter, application_id: str) -> None:
+    """Codes (carrier SMS, e-sign OTP) are guessable: attempts are counted and too many wrong
+    ones lock the application's code steps for a while, on every API copy."""
+    await limiter.require_not_locked(limits.WRONG_CODES, application_id)
+    await limiter.take(limits.CODE_ATTEMPTS, application_id)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -41,7 +41,7 @@ async def quote(
             body.monthly_fee_rate,
             body.upfront_fee,
         )
-    require_applicant(settings.token_secret, body.application_id, credentials)
+    require_applicant(settings.token_keys, body.application_id, credentials)
     view = await gateway.status(body.application_id)
     offer = view.offer
     if offer is None:

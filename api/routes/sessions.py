@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response
 
-from api.deps import ServicesDep, SignedIn
+from api.deps import LimiterDep, ServicesDep, SignedIn
 from api.errors import Unauthorized
 from api.identity import issue_ops_token, password_matches
+from api.limits import WRONG_PASSWORDS
 from api.schemas import OpsSessionOut, OpsSignIn
 from api.security import OPS_COOKIE
 from domain.enums import OpsRole
@@ -22,12 +23,22 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/ops/sessions", tags=["ops"])
 
 
-@router.post("", responses={401: {"description": "wrong username or password, or disabled"}})
-async def sign_in(body: OpsSignIn, response: Response, services: ServicesDep) -> OpsSessionOut:
+@router.post(
+    "",
+    responses={
+        401: {"description": "wrong username or password, or disabled"},
+        429: {"description": "locked after too many wrong passwords"},
+    },
+)
+async def sign_in(
+    body: OpsSignIn, response: Response, services: ServicesDep, limiter: LimiterDep
+) -> OpsSessionOut:
     settings = services.settings
+    await limiter.require_not_locked(WRONG_PASSWORDS, body.username)
     user = await queries.in_thread(services.engine, identity.get_user, body.username)
     known = user is not None and user.active
     if not password_matches(user.password_hash if known and user else None, body.password):
+        await limiter.failed(WRONG_PASSWORDS, body.username)
         logger.warning("ops sign-in refused")
         raise Unauthorized("wrong username or password")
     assert user is not None

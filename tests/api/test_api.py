@@ -6,13 +6,14 @@ bodies, idempotent start, uploads, signatures, codec) without the whole flow beh
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
-import hmac
 import io
 import json
 import os
 import struct
 import sys
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator
@@ -40,10 +41,13 @@ from domain.models import (
     AcceptOfferResult,
     ActionWindow,
     ApplicationView,
+    CarrierCodeInput,
     Consents,
     Device,
     DisbursementRecord,
+    GatewayOrder,
     LivenessChallenge,
+    NewBankCardInput,
     Offer,
     PaymentNotification,
     ProjectionInput,
@@ -67,6 +71,7 @@ from domain.naming import (
     payout_workflow_id,
 )
 from domain.products import PRODUCTS
+from domain.signing import signed_headers
 from store import queries
 
 GOOD_OTP = "123456"
@@ -183,6 +188,22 @@ class StandInApplication:
     def _check_sms(self) -> None:
         self._require(ApplicationStatus.AWAITING_CARRIER_AUTH)
 
+    @workflow.update(name=UpdateName.AUTHORIZE_CARRIER)
+    def authorize_carrier(self, inp: CarrierCodeInput) -> None:
+        raise AssertionError("the validator refuses every call in these tests")
+
+    @authorize_carrier.validator
+    def _check_carrier_code(self, inp: CarrierCodeInput) -> None:
+        self._require(ApplicationStatus.AWAITING_CARRIER_AUTH)
+
+    @workflow.update(name=UpdateName.PROVIDE_NEW_BANK_CARD)
+    def provide_new_bank_card(self, inp: NewBankCardInput) -> None:
+        raise AssertionError("the validator refuses every call in these tests")
+
+    @provide_new_bank_card.validator
+    def _check_new_card(self, inp: NewBankCardInput) -> None:
+        self._require(ApplicationStatus.DISBURSING)
+
 
 @workflow.defn(name=WorkflowName.PAYOUT)
 class StandInPayout:
@@ -211,6 +232,8 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
                 "max_image_bytes": 256 * 1024,
                 "max_video_bytes": 512 * 1024,
                 "max_image_pixels": 4_000_000,
+                # Most tests start from the same phone and device.
+                "rate_limit_overrides": {"start-phone": 10_000, "start-device": 10_000},
             }
             | overrides
         )
@@ -364,7 +387,10 @@ async def test_start_is_idempotent_per_client_request_id(api, temporal: Client) 
     again = await api.post("/v1/applications", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["application_id"] == again.json()["application_id"]
-    assert first.json()["applicant_token"] == again.json()["applicant_token"]
+    for started in (first, again):
+        token = {"Authorization": f"Bearer {started.json()['applicant_token']}"}
+        app_path = f"/v1/applications/{started.json()['application_id']}"
+        assert (await api.get(app_path, headers=token)).status_code == 200
     assert first.json()["status"] == "AWAITING_DOCUMENTS"
     assert first.json()["liveness_challenge"]["windows"][0]["action"] == "BLINK"
     workflow_id = application_workflow_id(first.json()["application_id"])
@@ -561,9 +587,12 @@ async def test_ops_needs_a_sign_in_and_shows_queue_and_evidence(api, settings) -
     assert missing.status_code == 404
 
 
-def signed(body: bytes, secret: str) -> dict[str, str]:
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Signature": signature, "Content-Type": "application/json"}
+def signed(body: bytes, secret: str, at: float | None = None) -> dict[str, str]:
+    """The gateway's headers: a fresh nonce, the timestamp `at` (default now) and the
+    signature over both and the body."""
+    timestamp = int(time.time() if at is None else at)
+    return {**signed_headers(secret, body, timestamp, uuid.uuid4().hex),
+            "Content-Type": "application/json"}  # fmt: skip
 
 
 async def test_payment_callback_verifies_the_signature_then_signals(api, settings, temporal):
@@ -610,12 +639,30 @@ async def test_a_return_after_the_payout_finished_is_recorded_for_ops(api, setti
                        "status": "RETURNED", "channel": "NUCC"}).encode()  # fmt: skip
     secret = settings.payment_callback_secret
     url = "/v1/callbacks/payments"
-    response = await api.post(url, content=body, headers=signed(body, secret))
-    assert (response.status_code, response.json()) == (200, {"status": "recorded"})
-    row = queries.in_session(engine, queries.get_disbursement, app_id)
-    assert row is not None and row.status == "RETURNED"
-    again = await api.post(url, content=body, headers=signed(body, secret))
-    assert again.json() == {"status": "ignored"}
+    services = api.app.state.services
+    gateway_says = GatewayOrder(order_id="ord-9", idempotency_key=key,
+                                status=PayoutStatus.SUCCEEDED, channel="NUCC")  # fmt: skip
+
+    class GatewayOrders:
+        async def query(self, idempotency_key: str) -> GatewayOrder | None:
+            return gateway_says if idempotency_key == key else None
+
+    api.app.state.services = dataclasses.replace(services, payments=GatewayOrders())
+    try:
+        # A signed RETURNED the gateway's own order does not confirm changes nothing.
+        response = await api.post(url, content=body, headers=signed(body, secret))
+        assert (response.status_code, response.json()) == (200, {"status": "ignored"})
+        row = queries.in_session(engine, queries.get_disbursement, app_id)
+        assert row is not None and row.status == "SUCCEEDED"
+        gateway_says = gateway_says.model_copy(update={"status": PayoutStatus.RETURNED})
+        response = await api.post(url, content=body, headers=signed(body, secret))
+        assert (response.status_code, response.json()) == (200, {"status": "recorded"})
+        row = queries.in_session(engine, queries.get_disbursement, app_id)
+        assert row is not None and row.status == "RETURNED"
+        again = await api.post(url, content=body, headers=signed(body, secret))
+        assert again.json() == {"status": "ignored"}
+    finally:
+        api.app.state.services = services
 
 
 async def test_junk_callbacks_are_refused(api, settings) -> None:
@@ -695,3 +742,22 @@ async def test_codec_requires_an_engineer_sign_in_unless_explicitly_opted_out(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             assert (await client.post("/codec/encode", json=body)).status_code == 200
+
+
+async def test_stale_replayed_and_unsigned_callbacks_are_refused(api, settings) -> None:
+    url, secret = "/v1/callbacks/payments", settings.payment_callback_secret
+    body = json.dumps({"order_id": "ord-r", "idempotency_key": "payout-app_replay",
+                       "status": "SUCCEEDED", "channel": "UNIONPAY"}).encode()  # fmt: skip
+    headers = signed(body, secret)
+    first = await api.post(url, content=body, headers=headers)
+    assert (first.status_code, first.json()) == (200, {"status": "ignored"})
+    replayed = await api.post(url, content=body, headers=headers)
+    assert (replayed.status_code, replayed.json()["error"]) == (401, "bad_signature")
+    stale = await api.post(url, content=body, headers=signed(body, secret, time.time() - 301))
+    assert (stale.status_code, stale.json()["detail"]) == (401, "the callback is stale")
+    future = await api.post(url, content=body, headers=signed(body, secret, time.time() + 301))
+    assert future.status_code == 401
+    moved = headers | {"X-Timestamp": str(int(time.time()) + 1)}
+    assert (await api.post(url, content=body, headers=moved)).status_code == 401
+    no_nonce = {k: v for k, v in signed(body, secret).items() if k != "X-Nonce"}
+    assert (await api.post(url, content=body, headers=no_nonce)).status_code == 401

@@ -24,7 +24,8 @@ def test_production_refuses_development_secrets() -> None:
         payload_encryption_key=STRONG,
         token_secret="t" * 32,
         payment_callback_secret="p" * 32,
-        ops_token="o" * 32,
+        blob_encryption_keys={"prod-1": STRONG},
+        blob_key_id="prod-1",
     )
 
 
@@ -51,3 +52,18 @@ async def test_codec_refuses_a_payload_from_another_key() -> None:
     payloads = pydantic_data_converter.payload_converter.to_payloads(["x"])
     with pytest.raises(ValueError, match="unknown encryption key"):
         await ours.decode(await theirs.encode(payloads))
+
+
+async def test_codec_key_rotation_new_key_encrypts_old_keys_still_decrypt() -> None:
+    payloads = pydantic_data_converter.payload_converter.to_payloads(["13800138000"])
+    before = EncryptionCodec(DEV_ENCRYPTION_KEY, "dev-1")
+    old = await before.encode(payloads)
+    rotated = EncryptionCodec(STRONG, "prod-2", {"dev-1": DEV_ENCRYPTION_KEY})
+    new = await rotated.encode(payloads)
+    assert new[0].metadata["encryption-key-id"] == b"prod-2"
+    assert await rotated.decode(old) == await rotated.decode(new) == payloads
+    with pytest.raises(ValueError, match="unknown encryption key"):
+        await before.decode(new)
+    retired = EncryptionCodec(STRONG, "prod-2")
+    with pytest.raises(ValueError, match="unknown encryption key"):
+        await retired.decode(old)

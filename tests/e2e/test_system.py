@@ -14,12 +14,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import SQLModel
 
 from api.security import applicant_token
-from config.settings import DEV_SECRET
+from config.settings import DEV_SECRET, Settings
 from devtools.applicant import Applicant, ApplicantSession, StepRefused, ops_client
 from devtools.stack import Ports, Stack
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW
+from store.blob_crypto import MAGIC, BlobDecryptionError, EncryptedBlobStore
+from store.blobs import LocalBlobStore
+from store.db import make_engine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -93,7 +97,9 @@ def workflow_list(stack: Stack, query: str) -> list[dict]:
     )
 
 
-def test_an_approved_applicant_is_paid_out_once(stack: Stack, http: httpx.Client) -> None:
+def test_an_approved_applicant_is_paid_out_once(
+    stack: Stack, http: httpx.Client, database_url: str
+) -> None:
     session = ApplicantSession(http, applicant())
     view = to_offer(session)
     assert view["status"] == "OFFERED", view
@@ -122,6 +128,39 @@ def test_an_approved_applicant_is_paid_out_once(stack: Stack, http: httpx.Client
     for name in ("api", "worker", "vision-worker", "mocks"):
         log = stack.log(name)
         assert not [s for s in secrets if s in log], f"PII in the {name} log"
+    assert_no_pii_at_rest(stack, database_url, session.application_id, secrets)
+
+
+def assert_no_pii_at_rest(
+    stack: Stack, database_url: str, application_id: str, secrets: list[str]
+) -> None:
+    """Every row of the store and every blob file, as bytes on disk: no secret in clear. The
+    blobs open only with the configured key."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            for table in SQLModel.metadata.sorted_tables:
+                rows = " ".join(str(tuple(r)) for r in conn.execute(table.select()))
+                assert not [s for s in secrets if s in rows], f"PII in clear in {table.name}"
+    finally:
+        engine.dispose()
+    settings = Settings(data_dir=stack.data_dir)
+    files = [p for p in settings.resolved_blob_dir.rglob("*") if p.is_file()]
+    assert any(application_id in str(p) for p in files)
+    forms = [f.encode() for s in secrets for f in (s, s.encode().hex())] + [
+        s.encode("utf-16-be") for s in secrets
+    ]
+    for path in files:
+        raw = path.read_bytes()
+        assert raw.startswith(MAGIC), f"{path} is not encrypted"
+        assert not [f for f in forms if f in raw], f"PII in clear in {path}"
+    root = settings.resolved_blob_dir
+    key = str(next(p for p in files if "contract" in str(p)).relative_to(root))
+    keyed = EncryptedBlobStore(LocalBlobStore(root), settings.blob_keys, settings.blob_key_id)
+    assert keyed.get(key).startswith(b"%PDF")
+    stranger = EncryptedBlobStore(LocalBlobStore(root), {"dev-1": bytes(32)}, "dev-1")
+    with pytest.raises(BlobDecryptionError):
+        stranger.get(key)
 
 
 def _payloads(node: object) -> Iterator[tuple[bytes, bytes]]:

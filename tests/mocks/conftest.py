@@ -22,6 +22,8 @@ class Callback:
     url: str
     body: bytes
     signature: str | None
+    timestamp: str = ""
+    nonce: str = ""
 
 
 @dataclass
@@ -40,8 +42,15 @@ class Inbox:
             if self.refused < self.refuse:
                 self.refused += 1
                 return Response(status_code=500)
+            headers = request.headers
             self.received.append(
-                Callback(str(request.url), await request.body(), request.headers.get("x-signature"))
+                Callback(
+                    str(request.url),
+                    await request.body(),
+                    headers.get("x-signature"),
+                    headers.get("x-timestamp", ""),
+                    headers.get("x-nonce", ""),
+                )
             )
             return Response(status_code=204)
 

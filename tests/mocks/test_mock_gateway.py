@@ -85,10 +85,18 @@ async def test_payout_settles_and_sends_a_signed_callback(
 
     (callback,) = await inbox.wait_for(1)
     assert callback.url == NOTIFY_URL
-    assert verify_signature(callback_secret, callback.body, callback.signature)
-    assert not verify_signature("another-secret", callback.body, callback.signature)
+    assert verify_signature(
+        callback_secret, callback.body, callback.signature, callback.timestamp, callback.nonce
+    )
     assert not verify_signature(
-        callback_secret, callback.body.replace(b"SUCCEEDED", b"FAILED"), callback.signature
+        "another-secret", callback.body, callback.signature, callback.timestamp, callback.nonce
+    )
+    assert not verify_signature(
+        callback_secret,
+        callback.body.replace(b"SUCCEEDED", b"FAILED"),
+        callback.signature,
+        callback.timestamp,
+        callback.nonce,
     )
     assert json.loads(callback.body) == {
         "order_id": order["order_id"],
@@ -131,7 +139,10 @@ async def test_invalid_card_fails_then_a_new_card_is_a_new_attempt(
         (1, "FAILED", "INVALID_CARD"),
         (2, "SUCCEEDED", None),
     ]
-    assert all(verify_signature(callback_secret, c.body, c.signature) for c in received)
+    assert all(
+        verify_signature(callback_secret, c.body, c.signature, c.timestamp, c.nonce)
+        for c in received
+    )
 
 
 async def test_first_attempt_fails_with_channel_error(client: httpx.AsyncClient) -> None:

@@ -110,6 +110,8 @@ async def test_served_gateway_calls_back(mocks_url: str, receiver_url: str, inbo
         assert response.status_code == 201
         (callback,) = await inbox.wait_for(1)
         assert callback.url.endswith("/v1/callbacks/payments")
-        assert verify_signature(SECRET, callback.body, callback.signature)
+        assert verify_signature(
+            SECRET, callback.body, callback.signature, callback.timestamp, callback.nonce
+        )
         order = (await client.get("/gateway/v1/payouts/payout-served-1")).json()
         assert order["status"] == "SUCCEEDED"

@@ -185,12 +185,15 @@ async def test_gateway(http: httpx.AsyncClient) -> None:
 
 def test_signature_helpers() -> None:
     body = json.dumps({"order_id": "PO1", "status": "SUCCEEDED"}).encode()
-    signature = sign("s", body)
-    assert len(signature) == 64 and verify_signature("s", body, signature)
-    assert verify_signature("s", body, signature.upper())
-    assert not verify_signature("s", body + b" ", signature)
-    assert not verify_signature("t", body, signature)
-    assert not verify_signature("s", body, None) and not verify_signature("s", body, "")
+    ts, nonce = "1764500000", "n-1"
+    signature = sign("s", body, ts, nonce)
+    assert len(signature) == 64 and verify_signature("s", body, signature, ts, nonce)
+    assert verify_signature("s", body, signature.upper(), ts, nonce)
+    assert not verify_signature("s", body + b" ", signature, ts, nonce)
+    assert not verify_signature("t", body, signature, ts, nonce)
+    assert not verify_signature("s", body, signature, "1764500001", nonce)
+    assert not verify_signature("s", body, signature, ts, "n-2")
+    assert not verify_signature("s", body, None, ts, nonce)
 
 
 # ---------------------------------------------------------------- failure mapping
