@@ -79,10 +79,13 @@ async def login(
 ) -> Response:
     target = RedirectResponse(_safe_next(next), status_code=303)
     try:
-        await sessions.sign_in(OpsSignIn(username=username, password=password), target, services)
-    except (ApiError, ValueError):
-        error = "Wrong username or password."
-        return _page(request, "console/login.html", 401, next=next, error=error, who=None)
+        body = OpsSignIn(username=username, password=password)
+        await sessions.sign_in(body, target, services, services.limiter)
+    except (ApiError, ValueError) as exc:
+        locked = isinstance(exc, ApiError) and exc.status_code == 429
+        error = "Too many attempts; try again later." if locked else "Wrong username or password."
+        code = 429 if locked else 401
+        return _page(request, "console/login.html", code, next=next, error=error, who=None)
     return target
 
 
