@@ -227,7 +227,8 @@ def test_reviewers_work_the_console_in_a_browser(stack: Stack, cases: list[dict[
         browser.find_element(By.ID, "username").send_keys("reviewer")
         browser.find_element(By.ID, "password").send_keys(DEV_PASSWORD)
         browser.find_element(By.ID, "sign-in").click()
-        wait.until(ready.presence_of_element_located((By.ID, "queue")))
+        wait.until(ready.presence_of_element_located((By.ID, "signed-in-as")))
+        assert browser.find_elements(By.ID, "queue"), browser.find_element(By.TAG_NAME, "body").text
         assert "reviewer" in browser.find_element(By.ID, "signed-in-as").text
         rows = browser.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
         listed = [row.get_attribute("data-application") for row in rows]
