@@ -58,8 +58,8 @@ def make_test_applicant(outcome: str, serial: int) -> TestApplicant:
     sample, bucket = OUTCOMES[outcome]
     base = json.loads((SAMPLES / "manifest.json").read_text())[sample]
     # A distinct birth date per serial gives a distinct ID number in the same bureau bucket;
-    # ages stay between 25 and 45 for any application date in the next decade.
-    born = date(1981, 1, 1) + timedelta(days=serial * 3)
+    # born 1981-1994: aged 25-55 (the policy's range) for any application date to 2035.
+    born = date(1981, 1, 1) + timedelta(days=serial)
     male = base["sex"] == "男"
     id_number = make_id_number("110101", born, bucket * 10 + (1 if male else 2))
     holder = CardHolder(
