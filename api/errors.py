@@ -271,6 +271,6 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     for kind in (ApiError, RequestValidationError, PriceAboveCap, StarletteHTTPException):
         app.add_exception_handler(kind, _handle)
-    for kind in (*UNAVAILABLE_ERRORS, sqlalchemy.exc.DataError):
-        app.add_exception_handler(kind, _handle)
+    for unavailable in (*UNAVAILABLE_ERRORS, sqlalchemy.exc.DataError):
+        app.add_exception_handler(unavailable, _handle)
     app.add_exception_handler(Exception, _handle)

@@ -129,7 +129,7 @@ def issue_ops_token(
 def verify_ops_token(keys: Mapping[str, str], token: str) -> TokenClaims:
     raw = _verify(keys, token, OPS_AUDIENCE)
     try:
-        role = OpsRole(raw.get("role"))
+        role = OpsRole(str(raw.get("role")))
     except ValueError as exc:
         raise Unauthorized("the token names no ops role") from exc
     return _claims(raw, role, frozenset())

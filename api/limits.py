@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from api.errors import RateLimited
+from api.errors import RateLimited, Unavailable
 
 
 class CounterStore(Protocol):
@@ -78,25 +79,36 @@ class RedisCounters:
         self._redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
 
+    # Redis down fails closed: a 503 the caller retries, rather than unlimited SMS and guesses.
+
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         name = self._prefix + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window, nx=True)
-            pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, window, nx=True)
+                pipe.ttl(name)
+                count, _, ttl = await pipe.execute()
+        except RedisError as exc:
+            raise Unavailable("the rate-limit store is unavailable") from exc
         return int(count), max(1, int(ttl))
 
     async def peek(self, key: str) -> tuple[int, int]:
         name = self._prefix + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(name)
-            pipe.ttl(name)
-            count, ttl = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(name)
+                pipe.ttl(name)
+                count, ttl = await pipe.execute()
+        except RedisError as exc:
+            raise Unavailable("the rate-limit store is unavailable") from exc
         return (int(count), max(1, int(ttl))) if count is not None else (0, 0)
 
     async def claim(self, key: str, ttl: int) -> bool:
-        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=ttl))
+        try:
+            return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=ttl))
+        except RedisError as exc:
+            raise Unavailable("the rate-limit store is unavailable") from exc
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -96,3 +96,13 @@ async def test_wrong_ops_passwords_lock_the_username(copies) -> None:
         "/v1/ops/sessions", json={"username": "admin", "password": DEV_PASSWORD}
     )
     assert locked.status_code == 429
+
+
+async def test_redis_down_fails_closed_with_503(tmp_path, temporal, database_url) -> None:
+    settings = make_settings(tmp_path, database_url, redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings, temporal_client=temporal)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            response = await client.post("/v1/applications", json=start_body())
+            assert response.status_code == 503 and int(response.headers["retry-after"]) > 0
