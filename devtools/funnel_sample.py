@@ -125,7 +125,11 @@ def one(stack: Stack, serial: int, kind: str) -> str:
     run = Run(stack, serial)
     outcome = {"decline": "decline", "review_approve": "review", "review_reject": "review"}
     person = run.issue(outcome.get(kind, "approve"))
-    fingerprint = "fp-sample-blacklisted" if kind == "blacklisted" else f"fp-sample-{serial}"
+    fingerprint = f"fp-sample-{serial}"
+    if kind == "blacklisted":
+        with ops_client(stack.api_url, "admin") as ops:
+            entry = {"kind": "device", "value": fingerprint, "reason": "sample"}
+            ops.post("/v1/ops/blacklist", json=entry).raise_for_status()
     run.start(person, fingerprint)
     if kind == "blacklisted":
         return run.wait("REJECTED")
@@ -156,6 +160,14 @@ def one(stack: Stack, serial: int, kind: str) -> str:
     return status
 
 
+def _safe(stack: Stack, serial: int, kind: str) -> str:
+    try:
+        return one(stack, serial, kind)
+    except Exception as exc:  # one broken run must not lose the other 49
+        print(f"sample {serial} ({kind}) failed: {exc!r}", flush=True)
+        return "error"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="docs/funnel-sample.png")
@@ -168,14 +180,9 @@ def main() -> None:
         stack = Stack(data_dir=Path(data), ports=Ports.free(), ui=False)
         try:
             stack.start()
-            with ops_client(stack.api_url, "admin") as ops:
-                ops.post(
-                    "/v1/ops/blacklist",
-                    json={"kind": "device", "value": "fp-sample-blacklisted", "reason": "sample"},
-                ).raise_for_status()
             with ThreadPoolExecutor(args.concurrency) as pool:
                 results = list(
-                    pool.map(lambda ik: one(stack, 1000 + ik[0], ik[1]), enumerate(kinds))
+                    pool.map(lambda ik: _safe(stack, 1000 + ik[0], ik[1]), enumerate(kinds))
                 )
             print({k: results.count(k) for k in set(results)})
             with ops_client(stack.api_url, "engineer") as ops:
