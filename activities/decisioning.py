@@ -16,13 +16,13 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.precredit_scoring import apply_pre_approval
 from activities.storage import store_call
 from activities.vendor_errors import vendor_call
 from config.settings import get_settings
 from decisioning import evaluate
 from decisioning.evaluator import PolicyEvaluationError, PolicyEvaluator
 from decisioning.facts import ScreeningSignals
-from activities.precredit_scoring import apply_pre_approval
 from domain.decision import (
     BureauReport,
     Decision,

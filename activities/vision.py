@@ -23,6 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from config.settings import Settings
+from domain.evidence import card_evidence
 from domain.identity import (
     DocumentRef,
     FaceMatchInput,
@@ -198,6 +199,7 @@ class VisionActivities:
             reasons=_dedupe([code for code, _ in failures]),
             portrait_found=portrait_found,
             detail="; ".join(detail for _, detail in failures) or "both sides read and checked",
+            evidence=card_evidence(fields),
         )
         activity.logger.info(
             "ID card inspected: passed=%s reasons=%s lowest confidence=%s",

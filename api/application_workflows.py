@@ -58,6 +58,7 @@ R = TypeVar("R", bound=BaseModel)
 QUERY_TIMEOUT = timedelta(seconds=5)
 READY_ATTEMPTS = 5
 READY_BACKOFF_SECONDS = 0.2
+STEP_POLL_SECONDS = 0.1
 
 
 class ApplicationWorkflows:
@@ -84,6 +85,8 @@ class ApplicationWorkflows:
                 task_queue=APPLICATION_TASK_QUEUE,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                static_summary=static_summary(inp),
+                static_details=static_details(inp),
             )
         except WorkflowAlreadyStartedError:
             return False
@@ -116,6 +119,20 @@ class ApplicationWorkflows:
             return await self.status(application_id)
         except (NotFound, Unavailable, UpstreamTimeout):
             return None
+
+    async def status_after(
+        self, application_id: str, before: ApplicationStatus, wait_seconds: float = 3.0
+    ) -> ApplicationView | None:
+        """The live view once the status has moved on from `before`: an update's handler
+        answers before the workflow's main line takes the next stage, and a step's caller wants
+        the stage after it. The last view read if it has not moved within `wait_seconds`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        view = await self.status_or_none(application_id)
+        while view is not None and view.status == before and loop.time() < deadline:
+            await asyncio.sleep(STEP_POLL_SECONDS)
+            view = await self.status_or_none(application_id)
+        return view
 
     async def update(
         self, application_id: str, name: str, arg: BaseModel | None, result_type: type[R]
@@ -165,6 +182,24 @@ class ApplicationWorkflows:
                 return False
             raise _rpc_error(exc) from exc
         return True
+
+
+def static_summary(inp: StartApplicationInput) -> str:
+    """The Web UI's one-line summary: applicant-safe (no name, phone or ID number)."""
+    yuan = inp.requested_amount / 100
+    return f"Loan application {inp.application_id} · {inp.product.code} · ¥{yuan:,.2f}"
+
+
+def static_details(inp: StartApplicationInput) -> str:
+    return (
+        f"**Application** `{inp.application_id}`\n\n"
+        f"- product: {inp.product.code}\n"
+        f"- requested amount: ¥{inp.requested_amount / 100:,.2f} "
+        f"over {inp.requested_term} months\n"
+        f"- submitted: {inp.submitted_at.isoformat(timespec='seconds')}\n\n"
+        "Status in the `ApplicationStatus` column; the current stage and what it waits for "
+        "under *Current details*."
+    )
 
 
 def _refusal(cause: BaseException | None) -> Exception:

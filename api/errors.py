@@ -1,8 +1,11 @@
-"""The one place where failures become HTTP answers: `{"error": code, "detail": ...}`.
+"""The one place where failures become HTTP answers, in one model for every 4xx and 5xx
+(`ErrorBody`): `code`, `message`, `status` (the application's stage, where it applies), `errors`
+(the field list of a refused request) and step-specific extras such as `attempts_left`.
 
 Routes and the workflow client (`api/application_workflows.py`) raise `ApiError`s (or let
 validation and pricing errors through); `install_error_handlers` maps every one of them.
-Messages never carry request bodies: those hold personal data.
+Messages never carry request bodies: those hold personal data. `error` and `detail` repeat
+`code` and the old free-form detail for clients written before the model (deprecated).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.pricing import PriceAboveCap
@@ -30,6 +34,84 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="where: `body`, `query`, `path`, then field names")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "wrong_stage",
+                    "message": "not accepted in stage MANUAL_REVIEW",
+                    "status": "MANUAL_REVIEW",
+                    "error": "wrong_stage",
+                    "detail": "not accepted in stage MANUAL_REVIEW",
+                },
+                {
+                    "code": "invalid_request",
+                    "message": "the request has invalid fields",
+                    "errors": [
+                        {
+                            "loc": ["body", "term_months"],
+                            "msg": "must be one of [3, 6, 12]",
+                            "type": "not_allowed",
+                        }
+                    ],
+                    "error": "invalid_request",
+                },
+            ]
+        }
+    )
+
+    code: str = Field(description="stable machine-readable identifier, e.g. `wrong_stage`")
+    message: str = Field(description="what went wrong, for a developer or a log")
+    status: str | None = Field(
+        default=None, description="the application's current status, where it applies (409)"
+    )
+    errors: list[FieldError] | None = Field(
+        default=None, description="the refused fields of an invalid request (422)"
+    )
+    attempts_left: int | None = Field(default=None, description="a step with limited attempts")
+    error: str = Field(
+        description="deprecated: the same as `code`", json_schema_extra={"deprecated": True}
+    )
+    detail: Any = Field(
+        default=None,
+        description="deprecated: `message`, or `errors` for an invalid request",
+        json_schema_extra={"deprecated": True},
+    )
+
+
+_DESCRIPTIONS = {
+    400: "bad request",
+    401: "missing or wrong credentials",
+    403: "signed in without the role this needs",
+    404: "no such resource",
+    409: "wrong stage or finished: `status` is the current one",
+    413: "body above the size limit",
+    415: "unsupported media type",
+    422: "invalid request (`errors` lists the fields), or the step was refused (`code` says why)",
+    503: "the workflow service is unavailable; try again",
+    504: "the application did not answer in time; try again",
+}
+
+
+def error_docs(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the given error statuses, all with the `ErrorBody` model;
+    `described` overrides a description (`_404="..."`)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        text = described.get(f"_{code}", _DESCRIPTIONS.get(code, "error"))
+        out[code] = {"model": ErrorBody, "description": text}
+    return out
 
 
 class ApiError(Exception):
@@ -138,7 +220,13 @@ def error_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {"error": code, "detail": detail, **extra}
+    if isinstance(detail, list):
+        message, errors = "the request has invalid fields", detail
+    else:
+        message, errors = (str(detail) if detail else code.replace("_", " ")), None
+    body = {"code": code, "message": message, **extra, "error": code, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
     return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
 
 

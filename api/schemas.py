@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from domain.application import Consents, Device
 from domain.decision import Offer
@@ -14,7 +14,7 @@ from domain.enums import ApplicationStatus, BlacklistKind, NextAction, OpsRole, 
 from domain.identity import LivenessChallenge
 from domain.pricing import Schedule
 from domain.products import PRODUCTS
-from domain.reasons import ApplicantReason, ReasonCode, applicant_reasons
+from domain.reasons import ApplicantReason, Language, ReasonCode, applicant_reasons
 from domain.status import ApplicationView
 from store.tables import Application
 
@@ -24,6 +24,26 @@ PHONE_PATTERN = r"^1\d{10}$"
 
 
 class StartApplicationRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_request_id": "7d0c6a52-2f1e-4b8e-9a3b-0c1d2e3f4a5b",
+                    "product_code": "CASH_STD",
+                    "phone": "13800138000",
+                    "requested_amount": 300000,
+                    "term_months": 12,
+                    "device": {"fingerprint": "fp-0123456789", "ip": "10.0.0.8", "os": "iOS 18"},
+                    "consents": {
+                        "privacy_policy": True,
+                        "credit_inquiry": True,
+                        "carrier_data": True,
+                    },
+                }
+            ]
+        }
+    )
+
     client_request_id: str = Field(
         min_length=1,
         max_length=128,
@@ -33,7 +53,11 @@ class StartApplicationRequest(BaseModel):
     product_code: str = Field(min_length=1, max_length=32)
     phone: str = Field(pattern=PHONE_PATTERN)
     requested_amount: int = Field(gt=0, description="fen")
-    requested_term: int = Field(gt=0, description="months")
+    term_months: int = Field(
+        gt=0,
+        validation_alias=AliasChoices("term_months", "requested_term"),
+        description="months; `requested_term` is accepted as a deprecated alias",
+    )
     device: Device
     consents: Consents
 
@@ -54,8 +78,8 @@ class StartApplicationRequest(BaseModel):
                     f"must be between {product.min_amount} and {product.max_amount} fen",
                     "out_of_range",
                 )
-            if self.requested_term not in product.terms:
-                problem("requested_term", f"must be one of {product.terms}", "not_allowed")
+            if self.term_months not in product.terms:
+                problem("term_months", f"must be one of {product.terms}", "not_allowed")
         refused = [name for name, given in self.consents.model_dump().items() if not given]
         if refused:
             problem("consents", f"every consent is required; missing: {refused}", "required")
@@ -69,6 +93,27 @@ class ApplicantTokensOut(BaseModel):
 
 
 class StartApplicationResponse(ApplicantTokensOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "application_id": "a1b2c3d4e5f60718",
+                    "applicant_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhMWIyIn0.c2lnbmF0dXJl",
+                    "expires_at": "2026-11-30T10:30:00Z",
+                    "refresh_token": "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6InJlZnJlc2gifQ.c2ln",
+                    "status": "AWAITING_DOCUMENTS",
+                    "liveness_challenge": {
+                        "nonce": "0f8e7d6c",
+                        "windows": [
+                            {"action": "BLINK", "start_s": 0.0, "end_s": 2.5},
+                            {"action": "NOD", "start_s": 2.5, "end_s": 5.0},
+                        ],
+                    },
+                }
+            ]
+        }
+    )
+
     application_id: str
     status: ApplicationStatus
     liveness_challenge: LivenessChallenge | None
@@ -79,7 +124,24 @@ class TokenRefreshRequest(BaseModel):
 
 
 class ApplicantView(BaseModel):
-    """What the applicant may see of the live application: no personal data, no internal keys."""
+    """What the applicant may see of the live application: no personal data, no internal keys.
+    The offer stays readable after it is accepted."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "application_id": "a1b2c3d4e5f60718",
+                    "status": "REJECTED",
+                    "next_action": "NONE",
+                    "reasons": [{"code": "R007", "message": "很抱歉，我们目前无法为您提供贷款。"}],
+                    "reapply_after": "2027-02-28",
+                    "contract_available": False,
+                    "live": True,
+                }
+            ]
+        }
+    )
 
     application_id: str
     status: ApplicationStatus
@@ -101,19 +163,23 @@ class ApplicantView(BaseModel):
     )
 
     @classmethod
-    def of(cls, view: ApplicationView) -> ApplicantView:
-        fields = view.model_dump(include=set(cls.model_fields) - {"contract_available", "live"})
-        return cls(**fields, contract_available=view.signed_contract_key is not None)
+    def of(cls, view: ApplicationView, language: Language = Language.ZH) -> ApplicantView:
+        skip = {"contract_available", "live", "reasons"}
+        fields = view.model_dump(include=set(cls.model_fields) - skip)
+        reasons = applicant_reasons([r.code for r in view.reasons], language)
+        return cls(
+            **fields, reasons=reasons, contract_available=view.signed_contract_key is not None
+        )
 
     @classmethod
-    def from_record(cls, row: Application) -> ApplicantView:
+    def from_record(cls, row: Application, language: Language = Language.ZH) -> ApplicantView:
         codes = [ReasonCode(code) for code in row.reasons]
         status = ApplicationStatus(row.status)
         return cls(
             application_id=row.id,
             status=status,
             next_action=NextAction.NONE if status.is_terminal else NextAction.WAIT,
-            reasons=applicant_reasons(codes) if status.is_terminal else [],
+            reasons=applicant_reasons(codes, language) if status.is_terminal else [],
             reapply_after=row.reapply_after,
             live=False,
         )
@@ -133,6 +199,19 @@ class SubmitDocumentsRequest(BaseModel):
 class CarrierAuthorized(BaseModel):
     accepted: bool
     attempts_left: int
+    status: ApplicationStatus = Field(description="the application's status after the step")
+
+
+class OfferAccepted(BaseModel):
+    accepted: bool
+    schedule: Schedule | None = Field(description="the repayment schedule the contract will hold")
+    status: ApplicationStatus = Field(description="the application's status after the step")
+
+
+class ContractSigned(BaseModel):
+    signed: bool
+    attempts_left: int
+    status: ApplicationStatus = Field(description="the application's status after the step")
 
 
 # ---------------------------------------------------------------- quotes
@@ -192,6 +271,37 @@ class ReviewItem(_Row):
     review_queue: str | None
     reasons: list[str]
     updated_at: datetime
+    opened_at: datetime | None = Field(default=None, description="the review round's opening")
+    sla_deadline: datetime | None = Field(default=None, description="escalated after this")
+    escalated: bool = False
+
+
+class ApplicationSummary(_Row):
+    id: str
+    status: str
+    product_code: str
+    requested_amount: int
+    requested_term: int
+    risk_grade: str | None
+    approved_limit: int | None
+    review_queue: str | None
+    reasons: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OpsWithdrawRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, description="why ops withdraws it")
+
+
+class BlacklistRemoval(BaseModel):
+    kind: BlacklistKind
+    value: str = Field(min_length=1, max_length=128)
+
+
+class BlacklistRemoved(BaseModel):
+    kind: BlacklistKind
+    removed: bool = Field(description="False when the value was not listed")
 
 
 class ApplicationRecord(ReviewItem):
@@ -287,4 +397,5 @@ class CodecPayload(BaseModel):
 
 
 class CodecPayloads(BaseModel):
-    payloads: list[CodecPayload]
+    # Protobuf JSON leaves out an empty list: the `temporal` CLI sends `{}` for no payloads.
+    payloads: list[CodecPayload] = []

@@ -111,7 +111,7 @@ class ApplicantSession:
             "product_code": product,
             "phone": self.applicant.phone,
             "requested_amount": amount,
-            "requested_term": term,
+            "term_months": term,
             "device": {"fingerprint": device or f"dev-{uuid.uuid4().hex[:16]}",
                        "ip": "203.0.113.7", "os": "Android 15"},
             "consents": {"privacy_policy": True, "credit_inquiry": True, "carrier_data": True},

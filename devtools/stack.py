@@ -8,6 +8,7 @@ logs to `{data_dir}/logs/{name}.log`.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -80,6 +81,9 @@ class Stack:
         # would count them as one caller.
         env.setdefault("LOANFLOW_RATE_LIMIT_OVERRIDES", '{"start-ip": 100000, "sms-ip": 100000}')
         if self.ui:
+            # The Web UI calls the codec endpoint from its own origin, whatever port it is on.
+            origins = [self.ui_url, f"http://localhost:{self.ports.ui}"]
+            env["LOANFLOW_CODEC_CORS_ORIGINS"] = json.dumps(origins)
             # The dev server's Web UI cannot send a sign-in with its codec requests: the local
             # demo opts out explicitly (the API logs it at start) unless told otherwise.
             env.setdefault("LOANFLOW_CODEC_REQUIRES_SIGN_IN", "false")

@@ -83,6 +83,9 @@ class IdCardResult(BaseModel):
     reasons: list[ReasonCode] = []
     portrait_found: bool = False
     detail: str = ""
+    evidence: dict[str, str | int | float | bool | None] = {}
+    """What the reviewer's case page shows of the card, name and ID number masked
+    (`domain.evidence.card_evidence`); the fields themselves stay in the vision activity."""
 
 
 class LivenessInput(BaseModel):

@@ -18,6 +18,7 @@ class ReasonCode(StrEnum):
     P005_DEVICE_RISK = "P005"
     P006_MULTIPLE_ACCOUNTS = "P006"
     P007_LOCATION_RISK = "P007"
+    P008_COURT_DISHONEST_DEBTOR = "P008"
     # identity
     I001_ID_NUMBER_INVALID = "I001"
     I002_IDENTITY_MISMATCH = "I002"
@@ -99,7 +100,18 @@ _CANNOT = "We cannot offer you a loan at this time."
 REASONS: dict[ReasonCode, ReasonInfo] = {
     r.code: r
     for r in [
-        _r(ReasonCode.P001_BLACKLISTED, "ID, phone or device on the blacklist", _CANNOT, 365),
+        _r(
+            ReasonCode.P001_BLACKLISTED,
+            "ID, phone or device on the platform's own blacklist",
+            _CANNOT,
+            365,
+        ),
+        _r(
+            ReasonCode.P008_COURT_DISHONEST_DEBTOR,
+            "on the court's list of dishonest judgement debtors (bureau report)",
+            _CANNOT,
+            365,
+        ),
         _r(ReasonCode.P002_VELOCITY_DEVICE, "too many applications from this device", _CANNOT, 7),
         _r(ReasonCode.P003_VELOCITY_PHONE, "too many applications for this phone", _CANNOT, 7),
         _r(
@@ -377,8 +389,74 @@ class ApplicantReason(BaseModel):
     message: str
 
 
-def applicant_reasons(codes: list[ReasonCode]) -> list[ApplicantReason]:
-    return [ApplicantReason(code=c, message=REASONS[c].applicant_message) for c in codes]
+class Language(StrEnum):
+    ZH = "zh"
+    EN = "en"
+
+
+# Applicants read Chinese first; the English texts above are the alternative.
+_ZH: dict[str, str] = {
+    "A file could not be read; please upload it again.": "文件无法读取，请重新上传。",
+    "Only you should be in the photo; please retake it.": "照片中只能有您本人，请重新拍摄。",
+    "Please perform the actions shown on screen, in that order, when each is asked.": (
+        "请按屏幕提示的顺序完成每个动作。"
+    ),
+    "The ID number is not valid; please check it and apply again.": (
+        "身份证号码无效，请核对后重新申请。"
+    ),
+    "The contract could not be signed; please apply again.": "合同未能签署，请重新申请。",
+    "The liveness check did not pass; please follow the on-screen actions.": (
+        "活体检测未通过，请按屏幕提示完成动作。"
+    ),
+    "The name or ID number you entered does not match your ID card; please check them.": (
+        "您填写的姓名或身份证号码与身份证不一致，请核对。"
+    ),
+    "The phone authorization failed; please try again.": "手机号授权失败，请重试。",
+    "The photo is blurred; please hold the phone still and retake it.": (
+        "照片模糊，请拿稳手机后重新拍摄。"
+    ),
+    "The photo is not clear enough; please retake it in good light.": (
+        "照片不够清晰，请在光线充足处重新拍摄。"
+    ),
+    "The photo is too dark; please retake it in better light.": (
+        "照片太暗，请在光线更好的地方重新拍摄。"
+    ),
+    _CANNOT: "很抱歉，我们目前无法为您提供贷款。",
+    "We could not complete your application in time; please apply again.": (
+        "您的申请未能按时完成，请重新申请。"
+    ),
+    "We could not confirm that you recorded the video yourself; please record it again, "
+    "facing the camera.": "无法确认视频由您本人录制，请正对镜头重新录制。",
+    "We could not get your phone data; please try again.": "无法获取您的手机数据，请重试。",
+    "We could not pay out to your card; please contact support.": (
+        "无法向您的银行卡放款，请联系客服。"
+    ),
+    "We could not read your ID card; please photograph each side flat, whole and in good light.": (
+        "无法识别您的身份证，请在光线充足处平整、完整地拍摄正反面。"
+    ),
+    "We could not see your face; please retake the photo in good light.": (
+        "未检测到您的面部，请在光线充足处重新拍摄。"
+    ),
+    "You applied recently; please apply again after the date shown.": (
+        "您近期已申请过，请在显示的日期之后再申请。"
+    ),
+    "Your ID card has expired.": "您的身份证已过期。",
+    "Your name and ID number could not be verified.": "您的姓名和身份证号码未能通过核验。",
+    "Your photo does not match your ID; please apply again with a clear selfie.": (
+        "您的照片与身份证不符，请使用清晰的自拍照重新申请。"
+    ),
+}
+
+
+def applicant_message(code: ReasonCode, language: Language = Language.ZH) -> str:
+    english = REASONS[code].applicant_message
+    return english if language == Language.EN else _ZH.get(english, english)
+
+
+def applicant_reasons(
+    codes: list[ReasonCode], language: Language = Language.EN
+) -> list[ApplicantReason]:
+    return [ApplicantReason(code=c, message=applicant_message(c, language)) for c in codes]
 
 
 def reapply_after(codes: list[ReasonCode], decided_on: date) -> date:

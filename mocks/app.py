@@ -7,8 +7,19 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from mocks import admin, bankcard, bureau, carrier, debits, esign, gateway, identity
+from mocks import (
+    admin,
+    bankcard,
+    bureau,
+    carrier,
+    debits,
+    esign,
+    gateway,
+    identity,
+    test_applicants,
+)
 from mocks.errors import install_error_handlers
 from mocks.settings import MockSettings
 from mocks.state import MockState
@@ -26,10 +37,20 @@ def create_app(
         yield
         await state.aclose()
 
-    app = FastAPI(title="loanflow outside-party simulators", version="1", lifespan=lifespan)
+    app = FastAPIOffline(title="loanflow outside-party simulators", version="1", lifespan=lifespan)
     app.state.mocks = state
     install_error_handlers(app)
-    for module in (identity, carrier, bureau, bankcard, esign, gateway, debits, admin):
+    for module in (
+        identity,
+        carrier,
+        bureau,
+        bankcard,
+        esign,
+        gateway,
+        debits,
+        admin,
+        test_applicants,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -62,3 +62,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi
+
+# Headless Chromium and its driver for the review console's browser tests (tests/e2e).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing chromium and chromium-driver" >&2
+    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } \
+      || echo "bootstrap: could not install chromium; browser tests will be skipped" >&2
+  else
+    echo "bootstrap: chromium missing (needs root apt-get); browser tests are skipped" >&2
+  fi
+fi

@@ -173,6 +173,18 @@ def add_to_blacklist(session: Session, kind: BlacklistKind, value: str, reason: 
     )
 
 
+def remove_from_blacklist(session: Session, kind: BlacklistKind, value: str) -> bool:
+    """True when the entry was listed (and is now removed)."""
+    stmt = select(BlacklistEntry).where(
+        col(BlacklistEntry.kind) == kind.value, col(BlacklistEntry.value_hash) == digest(value)
+    )
+    entry = session.scalars(stmt).first()
+    if entry is None:
+        return False
+    session.delete(entry)
+    return True
+
+
 def blacklist_hits(session: Session, values: Mapping[BlacklistKind, str]) -> set[BlacklistKind]:
     """Which of the given identifiers are on the blacklist (empty values are skipped)."""
     wanted = [

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         PayoutResultKind,
         ReviewOutcome,
     )
+    from domain.evidence import liveness_evidence
     from domain.identity import (
         ActionWindow,
         DocumentRef,
@@ -115,6 +116,11 @@ class LoanApplicationWorkflow:
         self._inp = inp
         self._lock = asyncio.Lock()
         self._s = ApplicationState.start(inp, _make_challenge())
+
+    @property
+    def stage(self) -> str:
+        """The current status, named in the Web UI's activity summaries."""
+        return self._s.status.value
 
     @workflow.run
     async def run(self, inp: StartApplicationInput) -> ApplicationStatus:
@@ -260,6 +266,7 @@ class LoanApplicationWorkflow:
                 IdentityCheckInput(application_id=app_id, applicant=self._s.applicant())
             ),
         )
+        self._s.identity_evidence = card.evidence | liveness_evidence(liveness, self._s.challenge)
         reasons: list[ReasonCode] = []
         if not identity.matched:
             reasons.append(ReasonCode.I002_IDENTITY_MISMATCH)
@@ -299,7 +306,9 @@ class LoanApplicationWorkflow:
             data={
                 "face_distance_card": match.distance_card,
                 "face_distance_reference": match.distance_reference,
-            },
+                "face_distance_video": match.distance_video,
+            }
+            | self._s.identity_evidence,
         )
         return []
 

@@ -107,11 +107,20 @@ class ActivityCall(Generic[I, R]):
             schedule_to_close_timeout=preset.schedule_to_close,
             heartbeat_timeout=preset.heartbeat,
             retry_policy=preset.retry,
+            summary=_summary(self.name),
         )
         return cast(R, result)
 
 
 NONE = type(None)
+
+
+def _summary(name: str) -> str:
+    """What the Web UI shows for the call: the stage it serves (a workflow that has stages
+    exposes `stage`), then the activity."""
+    stage = getattr(workflow.instance(), "stage", None)
+    return f"{stage}: {name}" if stage else name
+
 
 # records
 register_application = ActivityCall(

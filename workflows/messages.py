@@ -83,7 +83,13 @@ def check_carrier_code(state: ApplicationState) -> None:
 def check_review(state: ApplicationState, inp: ReviewInput) -> None:
     require(state, ApplicationStatus.MANUAL_REVIEW)
     if state.review is not None:
-        invalid("this review round already has an outcome")
+        # A decided round is a conflict with the current state, not a malformed message.
+        raise ApplicationError(
+            "this review round already has an outcome",
+            str(state.status),
+            type=ErrorType.WRONG_STAGE,
+            non_retryable=True,
+        )
     if inp.approved_limit is not None and state.offer is not None:
         if inp.approved_limit > state.offer.limit:
             invalid("a reviewer may lower the limit, not raise it")

@@ -21,6 +21,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.reasons import ReasonCode, applicant_reasons
     from domain.status import ApplicationView
 
+WAITING_FOR = {
+    NextAction.UPLOAD_DOCUMENTS: "the applicant's ID card, selfie and liveness video",
+    NextAction.AUTHORIZE_CARRIER: "the applicant's carrier SMS code",
+    NextAction.AWAIT_REVIEW: "an ops reviewer's outcome",
+    NextAction.ACCEPT_OFFER: "the applicant to accept the offer",
+    NextAction.SIGN_CONTRACT: "the applicant's e-signature OTP",
+    NextAction.PROVIDE_NEW_BANK_CARD: "a new bank card from the applicant",
+}
+
 
 @dataclass
 class ApplicationState:
@@ -39,6 +48,7 @@ class ApplicationState:
     docs: SubmitDocumentsInput | None = None
     retake_reasons: list[ReasonCode] = field(default_factory=list)
     identity: IdentityOutcome | None = None
+    identity_evidence: dict[str, str | int | float | bool | None] = field(default_factory=dict)
     # carrier, bureau, decision and review
     carrier_task_id: str | None = None
     carrier_report: CarrierReport | None = None
@@ -82,6 +92,21 @@ class ApplicationState:
     def set_next(self, action: NextAction, deadline: datetime | None) -> None:
         self.next_action = action
         self.deadline = deadline
+        if workflow.in_workflow():
+            workflow.set_current_details(self.current_details())
+
+    def current_details(self) -> str:
+        """The Web UI's "current details": the stage, what it waits for and until when."""
+        line = f"**{self.status.value}**"
+        if self.status.is_terminal:
+            codes = ", ".join(r.value for r in self.reasons)
+            return line + (f" — reasons {codes}" if codes else "")
+        waiting_for = WAITING_FOR.get(self.next_action)
+        if waiting_for:
+            line += f" — waiting for {waiting_for}"
+        if self.deadline is not None:
+            line += f" until {self.deadline.isoformat(timespec='seconds')}"
+        return line
 
     def view(self) -> ApplicationView:
         """The `status` query: what the applicant must do next, by when, and what is known."""
@@ -100,7 +125,8 @@ class ApplicationState:
             if status == ApplicationStatus.AWAITING_SIGNATURE
             else None,
             decision_outcome=self.decision.outcome if self.decision else None,
-            offer=self.offer if status == ApplicationStatus.OFFERED else None,
+            # the accepted offer stays readable after acceptance
+            offer=self.offer if status == ApplicationStatus.OFFERED or self.accepted else None,
             accepted_amount=self.accepted.amount if self.accepted else None,
             accepted_term=self.accepted.term_months if self.accepted else None,
             schedule=self.schedule,

@@ -27,7 +27,9 @@ from api.errors import (
     Unavailable,
     Unprocessable,
     UpstreamTimeout,
+    error_docs,
 )
+from api.i18n import LanguageDep
 from api.identity import Scope
 from api.limits import Limiter
 from api.live import live_or_recorded
@@ -35,7 +37,9 @@ from api.schemas import (
     ApplicantTokensOut,
     ApplicantView,
     CarrierAuthorized,
+    ContractSigned,
     DocumentUploaded,
+    OfferAccepted,
     StartApplicationRequest,
     StartApplicationResponse,
     SubmitDocumentsRequest,
@@ -58,19 +62,34 @@ from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "missing or wrong applicant token"},
-    404: {"description": "no such application"},
-    409: {"description": "wrong stage or finished: `status` is the current one"},
-    422: {"description": "invalid request, or the step was refused"},
-    429: {"description": "too many attempts, or locked after wrong codes: see Retry-After"},
-}
+_ERRORS = error_docs(
+    401,
+    404,
+    409,
+    422,
+    429,
+    503,
+    504,
+    _401="missing or wrong applicant token",
+    _404="no such application",
+    _429="too many attempts, or locked after wrong codes: see Retry-After",
+)
+
+
+async def _after(
+    workflows: WorkflowsDep, application_id: str, before: ApplicationStatus
+) -> ApplicationStatus:
+    view = await workflows.status_after(application_id, before)
+    return view.status if view else before
 
 
 @router.post(
     "",
     status_code=201,
-    responses={200: {"description": "the same request again: the existing application"}},
+    responses={
+        200: {"description": "the same request again: the existing application"},
+        **error_docs(422, 503, 504),
+    },
 )
 async def start_application(
     body: StartApplicationRequest,
@@ -94,7 +113,7 @@ async def start_application(
             product=PRODUCTS[body.product_code],
             phone=body.phone,
             requested_amount=body.requested_amount,
-            requested_term=body.requested_term,
+            requested_term=body.term_months,
             device=body.device,
             consents=body.consents,
             submitted_at=datetime.now(UTC),
@@ -156,14 +175,14 @@ async def refresh_token(
 
 @router.get("/{application_id}", responses=_ERRORS)
 async def get_application(
-    application_id: ApplicantId, workflows: WorkflowsDep, engine: EngineDep
+    application_id: ApplicantId, workflows: WorkflowsDep, engine: EngineDep, language: LanguageDep
 ) -> ApplicantView:
     # No worker answering (a restart, a deploy, Temporal down): the last projected state, marked
     # as not live so the frontend keeps polling, rather than an error or a hung request.
     view = await live_or_recorded(workflows, engine, application_id)
     if isinstance(view, ApplicationView):
-        return ApplicantView.of(view)
-    return ApplicantView.from_record(view)
+        return ApplicantView.of(view, language)
+    return ApplicantView.from_record(view, language)
 
 
 @router.put(
@@ -171,8 +190,7 @@ async def get_application(
     status_code=202,
     responses={
         **_ERRORS,
-        413: {"description": "file above the size limit"},
-        415: {"description": "not a JPEG/PNG image or an MP4/MOV/WebM video"},
+        **error_docs(413, 415, _415="not a JPEG/PNG image or an MP4/MOV/WebM video"),
     },
 )
 async def upload_document(
@@ -184,7 +202,10 @@ async def upload_document(
 
 @router.post("/{application_id}/documents/submit", status_code=202, responses=_ERRORS)
 async def submit_documents(
-    application_id: ApplicantId, body: SubmitDocumentsRequest, services: ServicesDep
+    application_id: ApplicantId,
+    body: SubmitDocumentsRequest,
+    services: ServicesDep,
+    language: LanguageDep,
 ) -> ApplicantView:
     documents = await uploaded_documents(services, application_id)
     message = SubmitDocumentsInput(
@@ -193,7 +214,8 @@ async def submit_documents(
     view = await services.workflows.update(
         application_id, UpdateName.SUBMIT_DOCUMENTS, message, ApplicationView
     )
-    return ApplicantView.of(view)
+    after = await services.workflows.status_after(application_id, view.status)
+    return ApplicantView.of(after or view, language)
 
 
 @router.post("/{application_id}/carrier/sms", responses=_ERRORS)
@@ -222,19 +244,21 @@ async def authorize_carrier(
     if not result.accepted:
         await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("code_rejected", result.detail, attempts_left=result.attempts_left)
-    return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left)
+    status = await _after(workflows, application_id, ApplicationStatus.AWAITING_CARRIER_AUTH)
+    return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left, status=status)
 
 
 @router.post("/{application_id}/offer/accept", responses=_ERRORS)
 async def accept_offer(
     application_id: ApplicantId, body: AcceptOfferInput, workflows: WorkflowsDep
-) -> AcceptOfferResult:
+) -> OfferAccepted:
     result = await workflows.update(
         application_id, UpdateName.ACCEPT_OFFER, body, AcceptOfferResult
     )
     if not result.accepted:
         raise Unprocessable("offer_not_accepted", result.detail)
-    return result
+    status = await _after(workflows, application_id, ApplicationStatus.OFFERED)
+    return OfferAccepted(accepted=True, schedule=result.schedule, status=status)
 
 
 @router.post("/{application_id}/contract/sign", responses=_ERRORS)
@@ -243,7 +267,7 @@ async def sign_contract(
     body: SignContractInput,
     workflows: WorkflowsDep,
     limiter: LimiterDep,
-) -> SignContractResult:
+) -> ContractSigned:
     await _code_attempt(limiter, application_id)
     result = await workflows.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
@@ -251,7 +275,8 @@ async def sign_contract(
     if not result.signed:
         await limiter.failed(limits.WRONG_CODES, application_id)
         raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
-    return result
+    status = await _after(workflows, application_id, ApplicationStatus.AWAITING_SIGNATURE)
+    return ContractSigned(signed=True, attempts_left=result.attempts_left, status=status)
 
 
 @router.get(
@@ -278,12 +303,16 @@ async def get_contract(
 
 @router.post("/{application_id}/withdraw", responses=_ERRORS)
 async def withdraw(
-    application_id: ApplicantId, workflows: WorkflowsDep, body: WithdrawInput | None = None
+    application_id: ApplicantId,
+    workflows: WorkflowsDep,
+    language: LanguageDep,
+    body: WithdrawInput | None = None,
 ) -> ApplicantView:
     view = await workflows.update(
         application_id, UpdateName.WITHDRAW, body or WithdrawInput(), ApplicationView
     )
-    return ApplicantView.of(view)
+    after = await workflows.status_after(application_id, view.status)
+    return ApplicantView.of(after or view, language)
 
 
 @router.post("/{application_id}/bank-card", responses=_ERRORS)

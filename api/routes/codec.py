@@ -11,21 +11,27 @@ from fastapi import APIRouter
 from temporalio.api.common.v1 import Payload
 
 from api.deps import CodecDep, require_codec_caller
-from api.errors import InvalidRequest, Unprocessable
+from api.errors import InvalidRequest, Unprocessable, error_docs
 from api.schemas import CodecPayload, CodecPayloads
 
-router = APIRouter(prefix="/codec", tags=["codec"], dependencies=[require_codec_caller])
+router = APIRouter(
+    prefix="/codec",
+    tags=["codec"],
+    dependencies=[require_codec_caller],
+    responses=error_docs(401, 422),
+)
 
 
 @router.post("/encode")
-async def encode(body: CodecPayloads, codec: CodecDep) -> CodecPayloads:
-    return _to_json(await codec.encode(_from_json(body)))
+async def encode(codec: CodecDep, body: CodecPayloads | None = None) -> CodecPayloads:
+    """An empty body or `{}` (what the `temporal` CLI sends for no payloads) encodes none."""
+    return _to_json(await codec.encode(_from_json(body or CodecPayloads(payloads=[]))))
 
 
-@router.post("/decode", responses={422: {"description": "malformed or undecryptable payloads"}})
-async def decode(body: CodecPayloads, codec: CodecDep) -> CodecPayloads:
+@router.post("/decode", responses=error_docs(422, _422="malformed or undecryptable payloads"))
+async def decode(codec: CodecDep, body: CodecPayloads | None = None) -> CodecPayloads:
     try:
-        return _to_json(await codec.decode(_from_json(body)))
+        return _to_json(await codec.decode(_from_json(body or CodecPayloads(payloads=[]))))
     except (InvalidTag, ValueError) as exc:
         raise Unprocessable("codec_error", "a payload could not be decrypted") from exc
 

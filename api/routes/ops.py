@@ -13,10 +13,11 @@ from api.deps import (
     AdminPrincipal,
     EngineDep,
     InspectorPrincipal,
+    OpsPrincipal,
     ReviewerPrincipal,
     WorkflowsDep,
 )
-from api.errors import Forbidden, NotFound
+from api.errors import Forbidden, NotFound, error_docs
 from api.schemas import (
     ApplicationRecord,
     AuditOut,
@@ -30,19 +31,22 @@ from api.schemas import (
     ReviewRequest,
 )
 from domain.decision import ReviewInput, ReviewResult
-from domain.enums import OpsRole
+from domain.enums import OpsRole, ReviewOutcome
 from domain.naming import UpdateName
-from store import queries, screening
+from store import queries, reports, screening
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(
     prefix="/v1/ops",
     tags=["ops"],
-    responses={
-        401: {"description": "not signed in, or the session has ended"},
-        403: {"description": "the role does not allow this"},
-    },
+    responses=error_docs(
+        401,
+        403,
+        422,
+        _401="not signed in, or the session has ended",
+        _403="the role does not allow this",
+    ),
 )
 
 ESCALATED_SUFFIX = "_ESCALATED"
@@ -55,11 +59,21 @@ async def list_reviews(
     queue: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReviewItem]:
-    rows = await queries.in_thread(engine, queries.list_reviews, queue, limit)
-    return [ReviewItem.model_validate(row) for row in rows]
+    """The queue, the oldest SLA deadline first; escalated cases are marked."""
+    rows = await queries.in_thread(engine, reports.review_queue, queue, limit)
+    return [
+        ReviewItem.model_validate(row.application).model_copy(
+            update={
+                "opened_at": row.opened_at,
+                "sla_deadline": row.sla_deadline,
+                "escalated": row.escalated,
+            }
+        )
+        for row in rows
+    ]
 
 
-@router.get("/applications/{application_id}", responses={404: {"description": "unknown"}})
+@router.get("/applications/{application_id}", responses=error_docs(404))
 async def get_evidence(
     application_id: str, principal: InspectorPrincipal, engine: EngineDep, workflows: WorkflowsDep
 ) -> EvidenceResponse:
@@ -84,7 +98,9 @@ async def get_evidence(
 
 @router.post(
     "/reviews/{application_id}",
-    responses={404: {"description": "unknown"}, 409: {"description": "not in review"}},
+    responses=error_docs(
+        404, 409, 503, 504, _409="not in review, or this review round is already decided"
+    ),
 )
 async def record_review(
     application_id: str,
@@ -93,7 +109,20 @@ async def record_review(
     engine: EngineDep,
     workflows: WorkflowsDep,
 ) -> ReviewResult:
-    """The reviewer recorded in the workflow and the audit trail is the signed-in person."""
+    """The reviewer recorded in the workflow and the audit trail is the signed-in person.
+    Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
+    `MANUAL_REVIEW` for more information)."""
+    return await review_as(application_id, body, principal, engine, workflows)
+
+
+async def review_as(
+    application_id: str,
+    body: ReviewRequest,
+    principal: OpsPrincipal,
+    engine: EngineDep,
+    workflows: WorkflowsDep,
+) -> ReviewResult:
+    """Record an outcome as `principal` (the ops API and the review console)."""
     row = await queries.in_thread(engine, queries.get_application, application_id)
     queue = row.review_queue if row is not None else None
     if queue and queue.endswith(ESCALATED_SUFFIX) and not principal.role.grants(OpsRole.SENIOR):
@@ -105,7 +134,11 @@ async def record_review(
         reason_code=body.reason_code,
         note=body.note,
     )
-    return await workflows.update(application_id, UpdateName.RECORD_REVIEW, message, ReviewResult)
+    result = await workflows.update(application_id, UpdateName.RECORD_REVIEW, message, ReviewResult)
+    if body.outcome == ReviewOutcome.REQUEST_MORE_INFO:
+        return result
+    after = await workflows.status_after(application_id, result.status)
+    return ReviewResult(status=after.status) if after else result
 
 
 @router.post("/blacklist", status_code=201)

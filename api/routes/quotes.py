@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ApplicantCredentials, SettingsDep, WorkflowsDep
-from api.errors import InvalidInput, InvalidRequest, WrongStage
+from api.errors import InvalidInput, InvalidRequest, WrongStage, error_docs
 from api.schemas import QuoteRequest
 from api.security import require_applicant
 from domain.pricing import APR_LEGAL_CAP, PriceAboveCap, Schedule, build_schedule
@@ -16,11 +16,14 @@ router = APIRouter(prefix="/v1/quotes", tags=["quotes"])
 
 @router.post(
     "",
-    responses={
-        401: {"description": "application_id given without its applicant token"},
-        409: {"description": "the application has no open offer"},
-        422: {"description": "invalid request, or the price is above the APR cap"},
-    },
+    responses=error_docs(
+        401,
+        409,
+        422,
+        _401="application_id given without its applicant token",
+        _409="the application has no open offer",
+        _422="invalid request, or the price is above the APR cap",
+    ),
 )
 async def quote(
     body: QuoteRequest,

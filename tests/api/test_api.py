@@ -398,9 +398,9 @@ async def test_start_refuses_invalid_requests_with_reasons(api) -> None:
         consents={"privacy_policy": True, "credit_inquiry": False, "carrier_data": True},
     )
     response = await api.post("/v1/applications", json=body)
-    assert response.status_code == 422 and response.json()["error"] == "invalid_request"
-    fields = {tuple(p["loc"])[-1] for p in response.json()["detail"]}
-    assert fields == {"requested_amount", "requested_term", "consents"}
+    assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+    fields = {tuple(p["loc"])[-1] for p in response.json()["errors"]}
+    assert fields == {"requested_amount", "term_months", "consents"}
     for bad in (
         {"product_code": "GOLD"},
         {"phone": "2380013800"},
@@ -465,6 +465,8 @@ async def test_submit_needs_every_document_then_the_stage_moves_on(api) -> None:
     again = await api.post(submit, headers=auth, json=ID_BODY)
     assert again.status_code == 409
     assert again.json() | {"detail": None} == {
+        "code": "wrong_stage",
+        "message": "not accepted in stage OFFERED",
         "error": "wrong_stage",
         "detail": None,
         "status": "OFFERED",
@@ -686,6 +688,10 @@ async def _codec_round_trip(api, plain: list[dict]) -> None:
     assert (response.status_code, response.json()["error"]) == (422, "codec_error")
     response = await api.post("/codec/decode", json={"payloads": [{"data": "***"}]})
     assert response.status_code == 422
+    # What the `temporal` CLI sends when there is nothing to encode: `{}`, or no body at all.
+    for empty in ({"json": {}}, {"content": b""}):
+        response = await api.post("/codec/encode", **empty)
+        assert (response.status_code, response.json()) == (200, {"payloads": []})
 
     preflight = await api.options(
         "/codec/decode",

@@ -107,6 +107,9 @@ async def test_roles_gate_actions_and_the_reviewer_comes_from_the_sign_in(
             self.message = message
             return ReviewResult(status=ApplicationStatus.OFFERED)
 
+        async def status_after(self, application_id, before):
+            return None
+
     recorder = Recorder()
     principal = OpsPrincipal("reviewer", OpsRole.REVIEWER, "jti", datetime.now(UTC))
     body = ReviewRequest.model_validate(review)

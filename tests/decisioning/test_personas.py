@@ -94,8 +94,8 @@ def test_demo_review_goes_to_the_grey_zone_queue(decide) -> None:
         (89, O.REVIEW, RC.R009_THIN_FILE, "THIN_FILE"),
         (90, O.REJECT, RC.R004_TOO_MANY_INQUIRIES, None),
         (94, O.REJECT, RC.R004_TOO_MANY_INQUIRIES, None),
-        (95, O.REJECT, RC.P001_BLACKLISTED, None),
-        (99, O.REJECT, RC.P001_BLACKLISTED, None),
+        (95, O.REJECT, RC.P008_COURT_DISHONEST_DEBTOR, None),
+        (99, O.REJECT, RC.P008_COURT_DISHONEST_DEBTOR, None),
     ],
 )
 def test_bureau_buckets(

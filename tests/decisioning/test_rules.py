@@ -29,8 +29,8 @@ DECIDE_RULES: list[tuple[str, dict[str, Any], O, list[RC], str | None]] = [
      [RC.I007_LIVENESS_FAILED], None),
     ("R001_age_out_of_range", {"identity": {"age": 21}}, O.REJECT, [RC.R001_AGE_OUT_OF_RANGE],
      None),
-    ("P001_court_blacklist", {"bureau": {"on_court_blacklist": True}}, O.REJECT,
-     [RC.P001_BLACKLISTED], None),
+    ("P008_court_dishonest_debtor", {"bureau": {"on_court_blacklist": True}}, O.REJECT,
+     [RC.P008_COURT_DISHONEST_DEBTOR], None),
     ("R002_current_overdue", {"bureau": {"current_overdue_amount": 1}}, O.REJECT,
      [RC.R002_CURRENT_OVERDUE], None),
     ("R003_overdue_days_24m", {"bureau": {"max_overdue_days_24m": 91}}, O.REJECT,
@@ -207,14 +207,14 @@ def test_every_fired_rule_is_listed_and_the_top_three_reasons_shown(decide) -> N
     assert decision.outcome == O.REJECT
     assert set(decision.rules_fired) >= {
         "R001_age_out_of_range",
-        "P001_court_blacklist",
+        "P008_court_dishonest_debtor",
         "R002_current_overdue",
         "R004_inquiries_3m",
         "R010_carrier_tenure",
     }
-    # P001 bars for a year, R001 for 180 days, then the 90-day reasons in firing order.
+    # P008 bars for a year, R001 for 180 days, then the 90-day reasons in firing order.
     assert decision.reasons == [
-        RC.P001_BLACKLISTED,
+        RC.P008_COURT_DISHONEST_DEBTOR,
         RC.R001_AGE_OUT_OF_RANGE,
         RC.R002_CURRENT_OVERDUE,
     ]

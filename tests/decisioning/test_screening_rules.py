@@ -83,7 +83,13 @@ BUREAU = {
 }
 PRE_PAYOUT_RULES: list[tuple[str, bool, dict[str, Any], O, list[RC]]] = [
     ("P001_platform_blacklist", True, {}, O.REJECT, [RC.P001_BLACKLISTED]),
-    ("P001_court_blacklist", False, {"on_court_blacklist": True}, O.REJECT, [RC.P001_BLACKLISTED]),
+    (
+        "P008_court_dishonest_debtor",
+        False,
+        {"on_court_blacklist": True},
+        O.REJECT,
+        [RC.P008_COURT_DISHONEST_DEBTOR],
+    ),
     (
         "D001_new_current_overdue",
         False,

@@ -147,7 +147,8 @@ async def accept_and_sign(handle: WorkflowHandle, card=GOOD_CARD) -> None:
         UpdateName.ACCEPT_OFFER, acceptance(card=card), result_type=AcceptOfferResult
     )
     assert result.accepted and result.schedule is not None
-    await reach(handle, ApplicationStatus.AWAITING_SIGNATURE)
+    at_signature = await reach(handle, ApplicationStatus.AWAITING_SIGNATURE)
+    assert at_signature.offer is not None, "the accepted offer stays readable"
     signed = await handle.execute_update(
         UpdateName.SIGN_CONTRACT, SignContractInput(otp="135790"), result_type=SignContractResult
     )

@@ -1,0 +1,1 @@
+"""`loanflow`: the ops command line over the HTTP API (review, applications, blacklist)."""

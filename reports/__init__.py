@@ -1,0 +1,1 @@
+"""Reports for operations, computed from the application store (never from Temporal)."""
