@@ -11,7 +11,7 @@ UV=${UV:-$(command -v uv || echo .venv/bin/uv)}
 PY_VERSION=${PY_VERSION:-3.11}
 compile() {
   "$UV" pip compile --quiet --generate-hashes --python-version "$PY_VERSION" \
-    --python-platform x86_64-manylinux_2_28 --no-header "$@"
+    --python-platform x86_64-manylinux_2_28 --no-header -c scripts/lock-constraints.txt "$@"
 }
 compile pyproject.toml --extra dev --extra train -o requirements.lock
 compile pyproject.toml -o requirements-runtime.lock
