@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from domain.enums import DocumentKind
-from domain.identity import DocumentRef, IdCardInput, IdCardResult
+from domain.identity import DocumentRef, IdCardFields, IdCardInput
 from synthetic.card_renderers import (
     STYLES,
     Drawn,
@@ -48,6 +48,9 @@ from synthetic.id_cards import (
 )
 from synthetic.photo_scenes import photograph as current_photograph
 from synthetic.photo_scenes import random_distortion
+
+if TYPE_CHECKING:
+    from activities.vision import IdCardReading
 
 TODAY = date(2026, 11, 23)
 FIELDS = (
@@ -150,8 +153,8 @@ def printed(holder: CardHolder) -> dict[str, object]:
     }
 
 
-def read_values(result: IdCardResult) -> dict[str, object]:
-    fields = result.fields.model_dump() if result.fields else {}
+def read_values(read: IdCardFields | None) -> dict[str, object]:
+    fields = read.model_dump() if read else {}
     out = {k: fields.get(k) for k in FIELDS[:-1]}
     out["validity"] = (fields.get("valid_from"), fields.get("valid_until"))
     return out
@@ -177,9 +180,11 @@ class Inspector:
             kind=kind, blob_key=key, sha256=digest, size=len(data), content_type="image/jpeg"
         )
 
-    def inspect(self, card: Card) -> IdCardResult:
+    def inspect(self, card: Card) -> IdCardReading:
+        """The production check (`inspect_id_card` is `read_id_card(...).result`), with the
+        fields it read, which the workflow never sees."""
         return self.env.run(
-            self.activities.inspect_id_card,
+            self.activities.read_id_card,
             IdCardInput(
                 application_id=f"eval-{card.index}",
                 front=self._ref(DocumentKind.ID_FRONT, card.front),
@@ -206,11 +211,12 @@ class Score:
     styles: Counter = field(default_factory=Counter)
     misses: list[str] = field(default_factory=list)
 
-    def add(self, card: Card, result: IdCardResult) -> dict:
+    def add(self, card: Card, reading: IdCardReading) -> dict:
+        result = reading.result
         self.cards += 1
         self.styles[card.style] += 1
         self.expected[card.expected] += 1
-        want, got = printed(card.holder), read_values(result)
+        want, got = printed(card.holder), read_values(reading.fields)
         wrong = [k for k in FIELDS if got[k] != want[k]]
         if card.expected != "retake":
             for k in FIELDS:

@@ -49,7 +49,7 @@ def luhn_complete(digits: str) -> str:
 
 def make_test_applicant(outcome: str, serial: int) -> TestApplicant:
     """The applicant numbered `serial` (0 ≤ serial < 5000) for the outcome."""
-    from samples.cards import CardHolder, card_back, card_front, jpeg, portrait
+    from synthetic.id_cards import CardHolder, card_back, card_front, jpeg, portrait
 
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
@@ -90,6 +90,6 @@ def make_test_applicant(outcome: str, serial: int) -> TestApplicant:
 
 def challenge_video(applicant: TestApplicant, windows: list[ActionWindow], seed: int = 0) -> bytes:
     """An MP4 of the applicant performing the challenged actions in their windows."""
-    from vision.synth import synthesize_challenge_video
+    from synthetic.challenge_video import synthesize_challenge_video
 
     return synthesize_challenge_video(applicant.video_photo, windows, seed=seed)
