@@ -147,8 +147,8 @@ def random_holder(rng: np.random.Generator, today: date, *, expired: bool = Fals
     if expired:
         # a 10- or 20-year card whose end fell 1 day to 3 years before today
         until = today - timedelta(days=int(rng.integers(1, 1100)))
-        years = 10 if (until - birth).days < 36 * 365 else 20
-        valid_from = _add_years(until, -years)
+        expired_years = 10 if (until - birth).days < 36 * 365 else 20
+        valid_from = _add_years(until, -expired_years)
         valid_until: date | None = until
     else:
         span = max((today - adult).days, 1)
