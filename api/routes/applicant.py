@@ -52,12 +52,14 @@ from domain.carrier import CarrierAuthorizeResult, CarrierCodeInput, CarrierSmsR
 from domain.contract import SignContractInput, SignContractResult
 from domain.enums import ApplicationStatus
 from domain.identity import SubmitDocumentsInput
+from domain.lines import LineStatus
 from domain.naming import UpdateName
 from domain.offer import AcceptOfferInput, AcceptOfferResult
 from domain.payout import NewBankCardInput, NewBankCardResult
 from domain.products import PRODUCTS
 from domain.status import ApplicationView
 from store import identity, queries
+from store import lines as line_store
 from store.blobs import BlobNotFound
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
@@ -147,7 +149,8 @@ async def refresh_token(
 ) -> ApplicantTokensOut:
     """A new access token and refresh token for the app; the refresh token used is spent (a
     replay is refused). Once the application has ended the new access token only reads, and
-    after the read period nothing is issued."""
+    after the read period nothing is issued, unless it opened a credit line that is still
+    live."""
     settings = services.settings
     claims = require_applicant(
         settings.token_keys,
@@ -161,7 +164,12 @@ async def refresh_token(
     await queries.in_thread(engine, identity.revoke_token, claims.jti, claims.expires_at)
     row = await queries.in_thread(engine, queries.get_application, application_id)
     ended = row is not None and ApplicationStatus(row.status).is_terminal
-    if ended and row is not None:
+    line = await queries.in_thread(engine, line_store.get_line, application_id)
+    if line is not None and line.status in (LineStatus.ACTIVE, LineStatus.FROZEN):
+        # The approval lives on as a credit line (same id): its borrower keeps drawing and
+        # repaying with the application's tokens; the application itself only reads.
+        ended = False
+    elif ended and row is not None:
         until = queries.utc(row.updated_at) + timedelta(days=settings.applicant_read_days_after_end)
         if datetime.now(UTC) > until:
             raise Unauthorized("access to this application has ended")

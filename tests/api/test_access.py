@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session, select
 
 from api.identity import Scope
-from api.security import applicant_token
+from api.security import applicant_token, require_applicant
 from domain.enums import ApplicationStatus
+from domain.lines import LineStatus
 from domain.status import ProjectionInput
 from store import queries
+from store.lines import CreditLine
 from store.tables import BlacklistEntry
 from tests.api.test_api import seed_review, sign_in, start, start_body
 
@@ -120,3 +123,31 @@ async def test_tokens_only_read_after_the_end_then_stop(api, settings) -> None:
     assert (await api.get(f"/v1/applications/{app_id}", headers=auth)).status_code == 401
     again = await api.post(url, json={"refresh_token": refreshed["refresh_token"]})
     assert again.status_code == 401
+
+
+async def test_a_live_credit_line_keeps_its_borrower_tokens_writable(api, settings) -> None:
+    """The approval of a revolving product lives on as a credit line under the same id: after
+    the application has ended, a refresh still gives the borrower a token that draws."""
+    started = (await api.post("/v1/applications", json=start_body())).json()
+    app_id = started["application_id"]
+    engine = api.app.state.services.engine
+    await seed_review(engine, app_id)
+    end = ProjectionInput(application_id=app_id, seq=20, status=ApplicationStatus.DISBURSED,
+                          event="DISBURSED", at=datetime.now(UTC))  # fmt: skip
+    queries.in_session(engine, queries.apply_projection, end)
+    line = CreditLine(id=app_id, customer_id="c-1", product_code="CASH_LINE",
+                      status=LineStatus.ACTIVE, credit_limit=1_000_000, available=500_000,
+                      outstanding_principal=500_000, expires_at=datetime.now(UTC))  # fmt: skip
+
+    def add(session: Session) -> None:
+        session.add(line)
+
+    queries.in_session(engine, add)
+    url = f"/v1/applications/{app_id}/token"
+    refreshed = (await api.post(url, json={"refresh_token": started["refresh_token"]})).json()
+    creds = HTTPAuthorizationCredentials(scheme="Bearer", credentials=refreshed["applicant_token"])
+    assert Scope.WRITE in require_applicant(settings.token_keys, app_id, creds, Scope.WRITE).scopes
+    # the application itself still only reads
+    auth = {"Authorization": f"Bearer {refreshed['applicant_token']}"}
+    withdraw = await api.post(f"/v1/applications/{app_id}/withdraw", headers=auth, json={})
+    assert withdraw.status_code == 401
