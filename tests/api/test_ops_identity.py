@@ -149,7 +149,9 @@ async def test_disabled_user_loses_access_at_once(api, settings: Settings) -> No
 
 
 def test_the_user_command_adds_and_disables(tmp_path, monkeypatch, capsys) -> None:
-    local = Settings(environment="test", data_dir=tmp_path)
+    local = Settings(
+        environment="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'ops.db'}"
+    )
     upgrade(local.resolved_database_url)
     monkeypatch.setenv("LOANFLOW_OPS_PASSWORD", "a-long-password-1")
     assert main(["add", "dora", "--role", "senior"], local) == 0

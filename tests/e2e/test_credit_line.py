@@ -17,8 +17,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from config.settings import DEV_SECRET
-from devtools.applicant import Applicant, ApplicantSession
+from devtools.applicant import Applicant, ApplicantSession, ops_client
 from devtools.stack import ROOT, Ports, Stack
 from domain.precredit import PreCreditCustomer
 from mocks.personas import DEMO_APPROVE
@@ -27,7 +26,6 @@ from store.precredit import valid_pre_approval
 from synthetic.precredit import customers, write_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-OPS = {"Authorization": f"Bearer {DEV_SECRET}"}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +93,8 @@ def test_pre_approved_customer_gets_a_line_draws_twice_and_repays(
         session.wait_for("AWAITING_SIGNATURE")
         session.sign()
         assert session.wait_for("DISBURSED", timeout=180)["status"] == "DISBURSED"
-        evidence = http.get(f"/v1/ops/applications/{session.application_id}", headers=OPS).json()
+        with ops_client(stack.api_url) as ops:
+            evidence = ops.get(f"/v1/ops/applications/{session.application_id}").json()
         decision = evidence["decisions"][0]
         assert "PRE_APPROVED" in decision["rules_fired"]
 
@@ -160,6 +159,7 @@ def test_pre_approved_customer_gets_a_line_draws_twice_and_repays(
             f"{stack.mocks_url}/admin/v1/debits/{DEMO_APPROVE.card_number}", timeout=10
         ).json()
         assert collected["settled_total"] == 150_000
-        audit = http.get(f"/v1/ops/lines/{line['line_id']}", headers=OPS).json()["events"]
+        with ops_client(stack.api_url) as ops:
+            audit = ops.get(f"/v1/ops/lines/{line['line_id']}").json()["events"]
         assert [e["event"] for e in audit].count("DRAW_DISBURSED") == 2
     stack.check_alive()
