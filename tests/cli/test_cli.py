@@ -13,12 +13,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import Engine
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
@@ -181,10 +182,19 @@ def test_the_console_script_is_declared() -> None:
     assert 'loanflow = "cli.main:main"' in text
 
 
+@pytest.fixture
+def api_store(settings: Settings) -> Iterator[Engine]:
+    """The API's store, closed after the test (a pooled PostgreSQL connection left open is a
+    ResourceWarning in whichever test the garbage collector happens to run)."""
+    eng = make_engine(settings.resolved_database_url)
+    yield eng
+    eng.dispose()
+
+
 async def test_a_reviewer_signs_in_lists_and_approves_with_a_lower_limit(
-    cli, api_url: str, settings: Settings, temporal: Client
+    cli, api_url: str, api_store: Engine, temporal: Client
 ) -> None:
-    engine = make_engine(settings.resolved_database_url)
+    engine = api_store
     app_id = await in_review(api_url, engine)
     refused = await cli("review", "list", ok=False)
     assert "loanflow login" in refused.stderr
@@ -212,8 +222,8 @@ async def test_a_reviewer_signs_in_lists_and_approves_with_a_lower_limit(
     assert "loanflow login" in (await cli("review", "list", ok=False)).stderr
 
 
-async def test_reject_withdraw_blacklist_and_roles(cli, api_url: str, settings: Settings) -> None:
-    engine = make_engine(settings.resolved_database_url)
+async def test_reject_withdraw_blacklist_and_roles(cli, api_url: str, api_store: Engine) -> None:
+    engine = api_store
     to_reject, to_withdraw = await in_review(api_url, engine), await in_review(api_url, engine)
     await cli("login", "--username", "senior")
     rejected = json.loads(
