@@ -91,7 +91,7 @@ class ApplicationWorkflows:
         except WorkflowAlreadyStartedError:
             return False
         except RPCError as exc:
-            raise _rpc_error(exc) from exc
+            raise rpc_failure(exc) from exc
         logger.info("application %s started", inp.application_id)
         return True
 
@@ -109,7 +109,7 @@ class ApplicationWorkflows:
             except RPCError as exc:
                 final = exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED)
                 if final or attempt == attempts:
-                    raise _rpc_error(exc) from exc
+                    raise rpc_failure(exc) from exc
             await asyncio.sleep(READY_BACKOFF_SECONDS * attempt)
         raise Unavailable("the application did not answer")
 
@@ -145,20 +145,20 @@ class ApplicationWorkflows:
                 result = await handle.execute_update(name, arg, result_type=result_type)
             return result
         except WorkflowUpdateFailedError as exc:
-            raise _refusal(exc.cause) from exc
+            raise update_refusal(exc.cause) from exc
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise UpstreamTimeout("the application did not answer in time") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise await self._closed_or_missing(application_id) from exc
-            raise _rpc_error(exc) from exc
+            raise rpc_failure(exc) from exc
 
     async def _closed_or_missing(self, application_id: str) -> Exception:
         handle = self._handle(application_id)
         try:
             description = await handle.describe()
         except RPCError as exc:
-            return _rpc_error(exc)
+            return rpc_failure(exc)
         if description.status == WorkflowExecutionStatus.RUNNING:
             return Unavailable("the application is busy; try again")
         view = await self.status_or_none(application_id)
@@ -180,7 +180,7 @@ class ApplicationWorkflows:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return False
-            raise _rpc_error(exc) from exc
+            raise rpc_failure(exc) from exc
         return True
 
 
@@ -202,7 +202,7 @@ def static_details(inp: StartApplicationInput) -> str:
     )
 
 
-def _refusal(cause: BaseException | None) -> Exception:
+def update_refusal(cause: BaseException | None) -> Exception:
     """A validator's or handler's ApplicationError as the API error it stands for."""
     if isinstance(cause, ApplicationError):
         if cause.type == ErrorType.WRONG_STAGE:
@@ -214,7 +214,7 @@ def _refusal(cause: BaseException | None) -> Exception:
     return Internal("the application could not process the request")
 
 
-def _rpc_error(exc: RPCError) -> Exception:
+def rpc_failure(exc: RPCError) -> Exception:
     if exc.status == RPCStatusCode.NOT_FOUND:
         return NotFound("no such application")
     if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:

@@ -122,7 +122,7 @@ class OpsPrincipal:
     expires_at: datetime
 
 
-async def _ops_principal(
+async def ops_principal(
     services: ServicesDep, bearer: OpsCredentials, cookie: OpsCookie
 ) -> OpsPrincipal:
     token = bearer.credentials if bearer is not None else cookie
@@ -137,7 +137,7 @@ async def _ops_principal(
     return OpsPrincipal(claims.subject, role, claims.jti, claims.expires_at)
 
 
-SignedIn = Annotated[OpsPrincipal, Depends(_ops_principal)]
+SignedIn = Annotated[OpsPrincipal, Depends(ops_principal)]
 
 
 def _role(*allowed: OpsRole) -> Callable[[OpsPrincipal], OpsPrincipal]:
@@ -166,7 +166,7 @@ async def _codec_caller(
 ) -> OpsPrincipal | None:
     if not services.settings.codec_requires_sign_in:
         return None
-    principal = await _ops_principal(services, bearer, cookie)
+    principal = await ops_principal(services, bearer, cookie)
     return _role(OpsRole.ENGINEER)(principal)
 
 

@@ -16,7 +16,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.application_workflows import _refusal, _rpc_error
+from api.application_workflows import rpc_failure, update_refusal
 from api.errors import ApplicationClosed, NotFound, UpstreamTimeout
 from domain.line_messages import DrawView, LineView, MonitoringSignal
 from domain.naming import QueryName, SignalName, credit_line_workflow_id
@@ -52,7 +52,7 @@ class LineWorkflows:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise ApplicationClosed("the credit line has ended") from exc
-            raise _rpc_error(exc) from exc
+            raise rpc_failure(exc) from exc
 
     async def _query(self, handle: WorkflowHandle[Any, Any], result: type[R], missing: str) -> R:
         try:
@@ -63,7 +63,7 @@ class LineWorkflows:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(missing) from exc
-            raise _rpc_error(exc) from exc
+            raise rpc_failure(exc) from exc
 
     async def _update(
         self,
@@ -77,10 +77,10 @@ class LineWorkflows:
             answer: R = await handle.execute_update(name, arg, result_type=result)
             return answer
         except WorkflowUpdateFailedError as exc:
-            raise _refusal(exc.cause) from exc
+            raise update_refusal(exc.cause) from exc
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise UpstreamTimeout("the credit line did not answer in time") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(missing) from exc
-            raise _rpc_error(exc) from exc
+            raise rpc_failure(exc) from exc

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from api.deps import OpsPrincipal, ServicesDep, _ops_principal
+from api.deps import OpsPrincipal, ServicesDep, ops_principal
 from api.errors import ApiError, NotFound
 from api.routes import ops, sessions
 from api.schemas import OpsSignIn, ReviewRequest
@@ -46,7 +46,7 @@ TEMPLATES.env.filters["yuan"] = _yuan
 
 async def _who(request: Request, services: ServicesDep) -> OpsPrincipal | None:
     try:
-        return await _ops_principal(services, None, request.cookies.get(OPS_COOKIE))
+        return await ops_principal(services, None, request.cookies.get(OPS_COOKIE))
     except ApiError:
         return None
 
