@@ -63,6 +63,9 @@ def make_applicant(k: int, work: Path, mocks_url: str) -> Applicant:
     )  # fmt: skip
 
 
+POLL = 0.05  # seconds between status reads while a timed stage runs
+
+
 def one_application(api_url: str, applicant: Applicant) -> dict[str, float]:
     timings: dict[str, float] = {}
     with httpx.Client(base_url=api_url, timeout=120) as http:
@@ -74,19 +77,19 @@ def one_application(api_url: str, applicant: Applicant) -> dict[str, float]:
         session.upload_all()
         t1 = time.perf_counter()
         session.submit_documents()
-        view = session.wait_for("AWAITING_CARRIER_AUTH", timeout=600)
+        view = session.wait_for("AWAITING_CARRIER_AUTH", timeout=600, interval=POLL)
         timings["identity"] = time.perf_counter() - t1
         if view["status"] != "AWAITING_CARRIER_AUTH":
             raise RuntimeError(f"identity ended {view['status']}: {view.get('reasons')}")
         t2 = time.perf_counter()
         session.authorize_carrier()
-        offer = session.wait_for("OFFERED", timeout=300)["offer"]
+        offer = session.wait_for("OFFERED", timeout=300, interval=POLL)["offer"]
         timings["decision"] = time.perf_counter() - t2
         session.accept(amount=min(1_000_000, offer["limit"]), term=12)
         session.wait_for("AWAITING_SIGNATURE")
         t3 = time.perf_counter()
         session.sign()
-        final = session.wait_for("DISBURSED", timeout=300)
+        final = session.wait_for("DISBURSED", timeout=300, interval=POLL)
         timings["payout"] = time.perf_counter() - t3
         timings["total"] = time.perf_counter() - t0
         if final["status"] != "DISBURSED":

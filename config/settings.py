@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     listen_host: str = Field(default="127.0.0.1", description="bind address of worker probes")
     worker_health_port: int = Field(default=0, ge=0, le=65535, description="0 = no probes")
     worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="0 = no metrics")
+    # Tuning of the main worker (the SDK's defaults when unset): slots for workflow tasks,
+    # activities and local activities, pollers per task type, and the sticky cache of workflows
+    # kept in memory between their tasks (a cache miss replays the history).
+    worker_workflow_slots: int | None = Field(default=None, ge=1)
+    worker_activity_slots: int | None = Field(default=None, ge=1)
+    worker_local_activity_slots: int | None = Field(default=None, ge=1)
+    worker_pollers: int | None = Field(default=None, ge=1)
+    worker_cached_workflows: int | None = Field(default=None, ge=0)
     landmark_backend: Literal["dlib", "facemesh"] = Field(
         default="dlib",
         description="face landmarks for liveness: dlib (iBUG 300-W, non-commercial) or "

@@ -91,6 +91,19 @@ def activities(deps: Deps) -> list[Callable[..., Any]]:
     ]
 
 
+def tuning(settings: Settings) -> dict[str, int]:
+    """The worker options set through `LOANFLOW_WORKER_*`; the SDK's defaults for the rest."""
+    chosen = {
+        "max_concurrent_workflow_tasks": settings.worker_workflow_slots,
+        "max_concurrent_activities": settings.worker_activity_slots,
+        "max_concurrent_local_activities": settings.worker_local_activity_slots,
+        "max_concurrent_workflow_task_polls": settings.worker_pollers,
+        "max_concurrent_activity_task_polls": settings.worker_pollers,
+        "max_cached_workflows": settings.worker_cached_workflows,
+    }
+    return {option: value for option, value in chosen.items() if value is not None}
+
+
 def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_QUEUE) -> Worker:
     return Worker(
         client,
@@ -105,6 +118,7 @@ def build_worker(client: Client, deps: Deps, task_queue: str = APPLICATION_TASK_
         activities=activities(deps),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         deployment_config=deployment_config(deps.settings),
+        **tuning(deps.settings),  # type: ignore[arg-type]
     )
 
 

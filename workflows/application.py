@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.decision import (
         BureauInput,
+        BureauReport,
         Decision,
         DecisionInput,
         IdBlacklistInput,
@@ -104,6 +105,11 @@ with workflow.unsafe.imports_passed_through():
 CHALLENGE_ACTIONS = 3
 CHALLENGE_WINDOW_SECONDS = 2.5
 
+# Changes to the commands an application issues, guarded by `workflow.patched` so applications
+# already open replay with the commands they were started with.
+QUICK_STEPS_LOCAL = "quick-steps-as-local-activities"  # store writes and reads, the decision
+BUREAU_DURING_CARRIER = "bureau-fetched-during-carrier-authorization"
+
 
 class Finished(Exception):
     """Unwinds the stages once a terminal status has been recorded."""
@@ -116,6 +122,7 @@ class LoanApplicationWorkflow:
         self._inp = inp
         self._lock = asyncio.Lock()
         self._s = ApplicationState.start(inp, _make_challenge())
+        self._bureau: asyncio.Task[BureauReport] | None = None
 
     @property
     def stage(self) -> str:
@@ -142,7 +149,7 @@ class LoanApplicationWorkflow:
         return self._s.status
 
     async def _stages(self) -> None:
-        await calls.register_application(self._inp)
+        await calls.register_application(self._inp, local=self._quick())
         await self._enter(ApplicationStatus.SUBMITTED, NextAction.WAIT, "SUBMITTED")
         await self._prescreen()
         await self._documents_and_identity()
@@ -167,7 +174,8 @@ class LoanApplicationWorkflow:
                 phone=inp.phone,
                 device=inp.device,
                 submitted_at=inp.submitted_at,
-            )
+            ),
+            local=self._quick(),
         )
         if not result.passed:
             await self._reject(result.reasons, "PRESCREEN_REJECTED", result.reapply_after)
@@ -227,7 +235,8 @@ class LoanApplicationWorkflow:
                 id_number=id_number.value,
                 phone=self._inp.phone,
                 device_fingerprint=self._inp.device.fingerprint,
-            )
+            ),
+            local=self._quick(),
         )
         if not listed.passed:
             await self._reject(listed.reasons, "ID_BLACKLISTED", listed.reapply_after)
@@ -322,6 +331,19 @@ class LoanApplicationWorkflow:
             "AWAITING_CARRIER_AUTH",
             timeouts.carrier_auth,
         )
+        if workflow.patched(BUREAU_DURING_CARRIER):
+            # The bureau report does not depend on the carrier step: fetch it while the
+            # applicant types the SMS code, so the decision does not wait for it afterwards.
+            self._bureau = asyncio.create_task(self._fetch_bureau())
+        try:
+            await self._authorize_carrier_and_fetch_report()
+        except BaseException:
+            if self._bureau is not None and not self._bureau.done():
+                self._bureau.cancel()
+            raise
+
+    async def _authorize_carrier_and_fetch_report(self) -> None:
+        timeouts = self._inp.product.timeouts
         await self._wait_for(
             lambda: self._s.carrier_task_id is not None or self._s.carrier_attempts_left <= 0,
             timeouts.carrier_auth,
@@ -344,13 +366,16 @@ class LoanApplicationWorkflow:
 
     # ================================================================ stage 5: decision
 
+    async def _fetch_bureau(self) -> BureauReport:
+        return await calls.bureau_fetch_report(
+            BureauInput(application_id=self._inp.application_id, applicant=self._s.applicant())
+        )
+
     async def _decide(self) -> Decision:
         inp, docs = self._inp, self._s.docs
         assert docs is not None and self._s.identity is not None
         await self._enter(ApplicationStatus.DECISIONING, NextAction.WAIT, "DECISIONING")
-        self._s.bureau = await calls.bureau_fetch_report(
-            BureauInput(application_id=inp.application_id, applicant=self._s.applicant())
-        )
+        self._s.bureau = await (self._bureau or self._fetch_bureau())
         decision = await calls.decide(
             DecisionInput(
                 application_id=inp.application_id,
@@ -362,7 +387,8 @@ class LoanApplicationWorkflow:
                 bureau=self._s.bureau,
                 carrier=self._s.carrier_report,
                 device=inp.device,
-            )
+            ),
+            local=self._quick(),
         )
         self._s.decision = decision
         self._s.offer = decision.offer
@@ -819,7 +845,12 @@ class LoanApplicationWorkflow:
             "at": workflow.now(),
             "review_queue": self._s.review_queue if in_review else None,
         }
-        await calls.project(ProjectionInput(**(base | fields)))
+        await calls.project(ProjectionInput(**(base | fields)), local=self._quick())
+
+    def _quick(self) -> bool:
+        """Whether the quick steps (store writes and reads, the rule evaluation) run as local
+        activities: yes for applications started since that change."""
+        return workflow.patched(QUICK_STEPS_LOCAL)
 
 
 def _make_challenge() -> LivenessChallenge:

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar, cast
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from domain.application import StartApplicationInput
@@ -92,12 +93,43 @@ class ActivityCall(Generic[I, R]):
     opts: CallOptions
 
     async def __call__(
-        self, arg: I, *, opts: CallOptions | None = None, vision_queue: str | None = None
+        self,
+        arg: I,
+        *,
+        opts: CallOptions | None = None,
+        vision_queue: str | None = None,
+        local: bool = False,
     ) -> R:
-        """Run the activity; `opts` overrides the preset for a call with its own limit, and
-        `vision_queue` is where a vision call goes (the application carries its queue)."""
+        """Run the activity; `opts` overrides the preset for a call with its own limit,
+        `vision_queue` is where a vision call goes (the application carries its queue), and
+        `local` runs a quick step as a local activity in the workflow's own worker (no round trip
+        through the task queue; the caller guards the switch with `workflow.patched`)."""
         preset = opts or self.opts
         result_type: type | None = self.result
+        if local and not preset.vision:
+            try:
+                local_result = await workflow.execute_local_activity(
+                    self.name,
+                    arg,
+                    result_type=None if result_type is NONE else result_type,
+                    start_to_close_timeout=preset.start_to_close,
+                    schedule_to_close_timeout=preset.schedule_to_close,
+                    retry_policy=preset.retry,
+                    summary=_summary(self.name),
+                )
+            except (ApplicationError, TimeoutError) as failure:
+                # A local activity's failure reaches the workflow unwrapped: give it the same
+                # shape as a regular activity's, so a step that failed for good is handled alike.
+                raise ActivityError(
+                    f"local activity {self.name} failed",
+                    scheduled_event_id=0,
+                    started_event_id=0,
+                    identity="",
+                    activity_type=self.name,
+                    activity_id="",
+                    retry_state=None,
+                ) from failure
+            return cast(R, local_result)
         result = await workflow.execute_activity(
             self.name,
             arg,

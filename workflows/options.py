@@ -86,12 +86,14 @@ LOCAL = CallOptions(
 )
 
 
-# The carrier report is produced asynchronously: the activity fails with REPORT_PENDING until it
-# is ready, and this policy is the poll loop.
+# The carrier report is produced asynchronously: the activity polls it with a short back-off and
+# heartbeats while it waits (activities.carrier); a report still pending after the activity's poll
+# budget fails with REPORT_PENDING, and this policy retries it up to the product's limit.
 def carrier_report_poll(limit: timedelta) -> CallOptions:
     return CallOptions(
         start_to_close=timedelta(seconds=20),
         schedule_to_close=limit,
+        heartbeat=timedelta(seconds=5),
         retry=RetryPolicy(
             initial_interval=timedelta(milliseconds=500),
             backoff_coefficient=1.5,

@@ -4,6 +4,7 @@ clients (httpx's ASGITransport), the blob store in tmp_path and the store on SQL
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from io import BytesIO
 
@@ -179,12 +180,19 @@ async def test_carrier_flow(env: ActivityEnvironment, http: httpx.AsyncClient) -
     right = await env.run(acts.authorize, authorize.model_copy(update={"code": "246810"}))
     assert right.accepted and right.task_id
     report_input = CarrierReportInput(application_id=APP_ID, task_id=right.task_id)
+    no_budget = CarrierActivities(CarrierClient(BASE, client=http), poll_budget=0)
     with pytest.raises(ApplicationError) as pending:
-        await env.run(acts.fetch_report, report_input)
+        await env.run(no_budget.fetch_report, report_input)
     assert pending.value.type == ErrorType.REPORT_PENDING and not pending.value.non_retryable
-    await asyncio.sleep(0.25)
+    # With a poll budget the activity waits for the report itself (ready after 0.2 s at the
+    # simulator), heartbeating between polls, and returns it well before a retry would come.
+    beats: list[object] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+    started = time.perf_counter()
     report = await env.run(acts.fetch_report, report_input)
+    assert time.perf_counter() - started < 0.5
     assert report.months_on_network == 36 and report.real_name_match
+    assert beats, "the poll loop heartbeats while it waits"
 
 
 async def test_bureau_report(env: ActivityEnvironment, http: httpx.AsyncClient) -> None:

@@ -208,6 +208,7 @@ class FakeActivities:
 
     @activity.defn(name=ActivityName.BUREAU_FETCH_REPORT)
     async def bureau(self, inp: BureauInput) -> BureauReport:
+        self._saw(ActivityName.BUREAU_FETCH_REPORT)
         return BureauReport(has_record=True, score=700, monthly_income=1_500_000, fetched_at=_now())
 
     @activity.defn(name=ActivityName.DECIDE)

@@ -196,6 +196,45 @@ async def test_approved_application_is_disbursed_once(time_env: WorkflowEnvironm
     )
 
 
+async def test_quick_steps_are_local_and_the_bureau_is_fetched_during_carrier_auth(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """The decision does not wait for what it could have had earlier: the bureau report is
+    fetched while the applicant is still at the carrier step, and the store writes, reads and the
+    rule evaluation run as local activities (no task-queue round trip)."""
+    async with running(time_env, Scenario()) as run:
+        handle = await run.start()
+        await to_carrier(handle)
+        for _ in range(200):
+            if ActivityName.BUREAU_FETCH_REPORT in run.fakes.rec.calls:
+                break
+            await asyncio.sleep(0.025)
+        assert ActivityName.BUREAU_FETCH_REPORT in run.fakes.rec.calls
+        assert ActivityName.CARRIER_AUTHORIZE not in run.fakes.rec.calls
+        await authorize(handle)
+        await reach(handle, ApplicationStatus.OFFERED)
+        await handle.execute_update(
+            UpdateName.WITHDRAW, WithdrawInput(), result_type=ApplicationView
+        )
+        await finish(handle)
+        history = await handle.fetch_history()
+    scheduled = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert ActivityName.BUREAU_FETCH_REPORT in scheduled
+    for quick in (ActivityName.PROJECT, ActivityName.DECIDE, ActivityName.PRESCREEN):
+        assert quick not in scheduled, f"{quick} went through the task queue"
+    assert markers.count("core_local_activity") >= 5
+    assert run.fakes.rec.calls.count(ActivityName.BUREAU_FETCH_REPORT) == 1
+
+
 # ---------------------------------------------------------------- rejections
 
 
