@@ -17,6 +17,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.documents import read_blob
 from config.settings import Settings
 from contracts.pdf import DEFAULT_LENDER_NAME, page_count, render_contract
 from contracts.seal import (
@@ -30,7 +31,7 @@ from contracts.seal import (
 )
 from domain.contract import ContractDocument, ContractInput, SealInput
 from domain.naming import ActivityName, ErrorType
-from store.blobs import BlobNotFound, BlobStore
+from store.blobs import BlobStore
 
 
 def contract_prefix(application_id: str) -> str:
@@ -106,14 +107,7 @@ class ContractActivities:
         return document
 
     def _seal(self, inp: SealInput) -> ContractDocument:
-        try:
-            signed = self._blobs.get(inp.contract.blob_key)
-        except BlobNotFound as exc:
-            raise ApplicationError(
-                "signed contract missing from the blob store",
-                type=ErrorType.BAD_DOCUMENT,
-                non_retryable=True,
-            ) from exc
+        signed = read_blob(self._blobs, inp.contract.blob_key, "signed contract")
         # The claim check carries the hash: seal exactly what the borrower signed, nothing else.
         if hashlib.sha256(signed).hexdigest() != inp.contract.sha256:
             raise ApplicationError(

@@ -10,6 +10,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.documents import read_blob
 from activities.vendor_errors import vendor_call
 from domain.contract import (
     ContractDocument,
@@ -19,7 +20,7 @@ from domain.contract import (
     EsignSignResult,
 )
 from domain.naming import ActivityName, ErrorType
-from store.blobs import BlobNotFound, BlobStore
+from store.blobs import BlobStore
 from vendors.esign import EsignClient
 
 
@@ -35,14 +36,7 @@ class EsignActivities:
     @activity.defn(name=ActivityName.ESIGN_CREATE_ENVELOPE)
     @vendor_call
     async def create_envelope(self, inp: EsignEnvelopeInput) -> EsignEnvelope:
-        try:
-            pdf = await asyncio.to_thread(self._blobs.get, inp.contract.blob_key)
-        except BlobNotFound as exc:
-            raise ApplicationError(
-                "contract PDF missing from the blob store",
-                type=ErrorType.BAD_DOCUMENT,
-                non_retryable=True,
-            ) from exc
+        pdf = await asyncio.to_thread(read_blob, self._blobs, inp.contract.blob_key, "contract PDF")
         # Same application and same contract bytes, same envelope: a retried call after a lost
         # response must not send the applicant a second OTP for a second envelope.
         biz_no = f"esign-{inp.application_id}-{inp.contract.sha256[:16]}"

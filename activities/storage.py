@@ -21,9 +21,11 @@ from store import queries
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# From this attempt on, a store step is reported as stuck on every retry (an alert can key on
-# the log line); the retry policy's schedule-to-close bound ends it.
+# From this attempt on, a store step is reported as stuck on every retry, in the log and on the
+# worker's metrics (`STUCK_METRIC`, tagged with the activity type, for an alert to fire on); the
+# retry policy's schedule-to-close bound ends it.
 STUCK_AFTER_ATTEMPTS = 5
+STUCK_METRIC = "loanflow_store_step_stuck"
 
 
 async def store_call(
@@ -37,6 +39,9 @@ async def store_call(
             info.attempt,
             info.workflow_id,
         )
+        activity.metric_meter().create_counter(
+            STUCK_METRIC, "attempts of a store step that has failed four times or more"
+        ).add(1)
     try:
         return await queries.in_thread(engine, fn, *args, **kwargs)
     except (DataError, IntegrityError, UnicodeError) as exc:

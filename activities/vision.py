@@ -22,6 +22,7 @@ import numpy as np
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from activities.documents import read_blob
 from config.settings import Settings
 from domain.evidence import card_evidence
 from domain.identity import (
@@ -36,7 +37,7 @@ from domain.identity import (
 )
 from domain.naming import ActivityName, ErrorType
 from domain.reasons import ReasonCode
-from store.blobs import BlobNotFound, BlobStore
+from store.blobs import BlobStore
 from vision.antispoof import SpoofDetector
 from vision.face_cache import FaceEncodingCache, PrefixedMapping
 from vision.faces import FaceEngine, face_distance, face_quality, probe_face
@@ -140,14 +141,7 @@ class VisionActivities:
         return self._spoof
 
     def _load(self, ref: DocumentRef) -> bytes:
-        try:
-            data = self._blobs.get(ref.blob_key)
-        except BlobNotFound:
-            raise ApplicationError(
-                f"{ref.kind} document is not in the blob store",
-                type=ErrorType.BAD_DOCUMENT,
-                non_retryable=True,
-            ) from None
+        data = read_blob(self._blobs, ref.blob_key, f"{ref.kind} document")
         if hashlib.sha256(data).hexdigest() != ref.sha256:
             raise ApplicationError(
                 f"{ref.kind} document does not match its sha256",

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.pricing import PriceAboveCap
+from store.blob_crypto import BlobDecryptionError, UnknownBlobKey
 
 # A dependency that is down (database, Temporal, blob store) is worth retrying shortly.
 RETRY_AFTER_SECONDS = 5
@@ -99,7 +100,7 @@ _DESCRIPTIONS = {
     413: "body above the size limit",
     415: "unsupported media type",
     422: "invalid request (`errors` lists the fields), or the step was refused (`code` says why)",
-    503: "the workflow service is unavailable; try again",
+    503: "a service this needs is unavailable, or a stored document unreadable; try again",
     504: "the application did not answer in time; try again",
 }
 
@@ -255,6 +256,15 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
             "a service this request needs is unavailable; try again",
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, BlobDecryptionError):
+        # Not the caller's fault, and not fixed by the caller: the operator restores the object
+        # or configures its key id, so the answer is "try later", never a 500.
+        logger.error("blob unreadable on %s: %s", request.url.path, exc)
+        if isinstance(exc, UnknownBlobKey):
+            code, message = "blob_key_unavailable", "the document's key id is not configured"
+        else:
+            code, message = "document_damaged", "the stored document is damaged and unreadable"
+        return error_response(503, code, message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, sqlalchemy.exc.DataError):
         return error_response(422, "invalid_request", "the store refused a value of the request")
     if isinstance(exc, RequestValidationError):
@@ -271,7 +281,8 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    for kind in (ApiError, RequestValidationError, PriceAboveCap, StarletteHTTPException):
+    handled = (ApiError, RequestValidationError, PriceAboveCap, StarletteHTTPException)
+    for kind in (*handled, BlobDecryptionError):
         app.add_exception_handler(kind, _handle)
     for unavailable in (*UNAVAILABLE_ERRORS, sqlalchemy.exc.DataError):
         app.add_exception_handler(unavailable, _handle)

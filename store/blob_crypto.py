@@ -33,11 +33,18 @@ logger = logging.getLogger(__name__)
 MAGIC = b"LFE1"
 NONCE_BYTES = 12
 DATA_NONCE = b"\x00" * NONCE_BYTES
-WRAPPED_KEY_BYTES = 32 + 16
+TAG_BYTES = 16
+WRAPPED_KEY_BYTES = 32 + TAG_BYTES
 
 
 class BlobDecryptionError(ValueError):
-    """The object is damaged, or was encrypted under a key id this process does not have."""
+    """The object is damaged (truncated, altered, or under the wrong key): retrying will not
+    read it."""
+
+
+class UnknownBlobKey(BlobDecryptionError):
+    """The object was encrypted under a key id this process is not configured with: the
+    configuration, not the object, must change."""
 
 
 class EncryptedBlobStore:
@@ -69,14 +76,11 @@ class EncryptedBlobStore:
         if not blob.startswith(MAGIC):
             logger.warning("plaintext blob read: written before encryption at rest")
             return blob
-        at = len(MAGIC)
-        kid_bytes = blob[at + 1 : at + 1 + blob[at]]
-        at += 1 + len(kid_bytes)
-        wrap_nonce, at = blob[at : at + NONCE_BYTES], at + NONCE_BYTES
-        wrapped, at = blob[at : at + WRAPPED_KEY_BYTES], at + WRAPPED_KEY_BYTES
-        key = self._keys.get(kid_bytes.decode(errors="replace"))
+        kid_bytes, wrap_nonce, wrapped, at = _header(blob)
+        kid = kid_bytes.decode(errors="replace")
+        key = self._keys.get(kid)
         if key is None:
-            raise BlobDecryptionError(f"unknown blob key id {kid_bytes.decode(errors='replace')}")
+            raise UnknownBlobKey(f"unknown blob key id {kid}")
         try:
             data_key = AESGCM(key).decrypt(wrap_nonce, wrapped, kid_bytes)
             return AESGCM(data_key).decrypt(DATA_NONCE, blob[at:], kid_bytes)
@@ -112,5 +116,17 @@ class EncryptedBlobStore:
         blob = self.inner.get(key)
         if not blob.startswith(MAGIC):
             return None
-        at = len(MAGIC)
-        return blob[at + 1 : at + 1 + blob[at]].decode(errors="replace")
+        return _header(blob)[0].decode(errors="replace")
+
+
+def _header(blob: bytes) -> tuple[bytes, bytes, bytes, int]:
+    """(key id, wrap nonce, wrapped data key, offset of the ciphertext) of a sealed object."""
+    at = len(MAGIC)
+    kid_length = blob[at] if len(blob) > at else 0
+    kid_bytes = blob[at + 1 : at + 1 + kid_length]
+    at += 1 + kid_length
+    wrap_nonce, at = blob[at : at + NONCE_BYTES], at + NONCE_BYTES
+    wrapped, at = blob[at : at + WRAPPED_KEY_BYTES], at + WRAPPED_KEY_BYTES
+    if not kid_length or len(blob) < at + TAG_BYTES:
+        raise BlobDecryptionError("the blob is truncated")
+    return kid_bytes, wrap_nonce, wrapped, at

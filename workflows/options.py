@@ -29,7 +29,8 @@ MINUTE = timedelta(minutes=1)
 NON_RETRYABLE = [ErrorType.VENDOR_REJECTED, ErrorType.INVALID_INPUT, ErrorType.BAD_DOCUMENT]
 
 # The store is retried through an outage of up to half an hour (the activity logs a stuck step
-# from the fifth attempt); data the store refuses fails at once (activities.storage).
+# from the fifth attempt and counts it on the worker's metrics, `loanflow_store_step_stuck`);
+# data the store refuses fails at once (activities.storage).
 STORE = CallOptions(
     start_to_close=timedelta(seconds=30),
     schedule_to_close=timedelta(minutes=30),

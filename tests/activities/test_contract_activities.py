@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from domain.contract import ContractDocument, ContractInput, SealInput
 from domain.identity import Applicant
 from domain.naming import ErrorType
 from domain.pricing import build_schedule
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore
 
 
@@ -123,3 +125,26 @@ async def test_a_missing_signed_contract_is_refused_for_good(
         )
     assert refused.value.type == ErrorType.BAD_DOCUMENT
     assert refused.value.non_retryable
+
+
+async def test_an_undecryptable_signed_contract_is_refused_for_good_with_why(
+    blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    settings = Settings(environment="test", data_dir=tmp_path / "data")
+    sealed_store = EncryptedBlobStore(blobs, {"k1": os.urandom(32)}, "k1")
+    env = ActivityEnvironment()
+    signed = await env.run(ContractActivities(sealed_store, settings).generate, contract_input())
+    seal = SealInput(application_id="app-42", contract=signed)
+
+    retired = EncryptedBlobStore(blobs, {"k2": os.urandom(32)}, "k2")
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(ContractActivities(retired, settings).seal, seal)
+    assert (refused.value.type, refused.value.non_retryable) == (ErrorType.BLOB_UNREADABLE, True)
+    assert "key id" in refused.value.message
+
+    path = blobs.root / signed.blob_key
+    path.write_bytes(path.read_bytes()[:-1] + bytes([path.read_bytes()[-1] ^ 1]))
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(ContractActivities(sealed_store, settings).seal, seal)
+    assert (refused.value.type, refused.value.non_retryable) == (ErrorType.BLOB_UNREADABLE, True)
+    assert "damaged" in refused.value.message

@@ -10,7 +10,7 @@ from api.ops_users import DEV_PASSWORD
 from tests.api.test_api import seed_review, start
 
 
-async def _sign_in(api, username: str = "reviewer"):
+async def console_sign_in(api, username: str = "reviewer"):
     response = await api.post(
         "/console/login",
         data={"username": username, "password": DEV_PASSWORD, "next": "/console/reviews"},
@@ -44,7 +44,7 @@ async def test_queue_case_page_and_a_refused_outcome(api) -> None:
     engine = api.app.state.services.engine
     app_id, _ = await start(api)
     await seed_review(engine, app_id)
-    cookies = await _sign_in(api)
+    cookies = await console_sign_in(api)
     queue = await api.get("/console/reviews", headers=cookies)
     assert queue.status_code == 200 and app_id in queue.text and "GREY_ZONE" in queue.text
     assert "reviewer" in queue.text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store.blob_crypto import BlobDecryptionError, EncryptedBlobStore
+from store.blob_crypto import BlobDecryptionError, EncryptedBlobStore, UnknownBlobKey
 from store.blobs import LocalBlobStore
 
 OLD, NEW = os.urandom(32), os.urandom(32)
@@ -68,3 +68,24 @@ def test_configuration_is_checked() -> None:
         EncryptedBlobStore(LocalBlobStore(Path("/tmp")), {"k1": OLD}, "k2")
     with pytest.raises(ValueError):
         EncryptedBlobStore(LocalBlobStore(Path("/tmp")), {"k1": b"short"}, "k1")
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [b"LFE1", b"LFE1\x02k", b"LFE1\x02k1" + b"\x00" * 12, b"LFE1\x02k1" + b"\x00" * 70],
+    ids=["magic-only", "short-key-id", "no-wrapped-key", "no-ciphertext"],
+)
+def test_a_truncated_object_is_a_decryption_error(tmp_path: Path, blob: bytes) -> None:
+    inner = LocalBlobStore(tmp_path)
+    inner.write("documents/app_6/selfie", blob)
+    store = EncryptedBlobStore(inner, {"k1": OLD}, "k1")
+    with pytest.raises(BlobDecryptionError) as raised:
+        store.get("documents/app_6/selfie")
+    assert not isinstance(raised.value, UnknownBlobKey)
+
+
+def test_an_unknown_key_id_is_told_apart_from_damage(tmp_path: Path) -> None:
+    inner = LocalBlobStore(tmp_path)
+    key, _ = EncryptedBlobStore(inner, {"k1": OLD}, "k1").put("contracts/app_7", SECRET)
+    with pytest.raises(UnknownBlobKey, match="k1"):
+        EncryptedBlobStore(inner, {"k2": NEW}, "k2").get(key)
