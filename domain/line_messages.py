@@ -78,6 +78,7 @@ class DrawSummary(BaseModel):
     term_months: int
     status: DrawStatus
     disbursed_on: date | None = None
+    reasons: list[ApplicantReason] = Field(default=[], description="why a draw did not pay out")
 
 
 class LineView(BaseModel):

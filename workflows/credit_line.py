@@ -511,6 +511,7 @@ class CreditLineWorkflow:
                     term_months=d.term_months,
                     status=d.status,
                     disbursed_on=d.disbursed_on,
+                    reasons=applicant_reasons(d.reasons),
                 )
                 for d in ledger.draws
             ],

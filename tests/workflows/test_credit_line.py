@@ -25,6 +25,7 @@ from domain.contract import SignContractInput, SignContractResult
 from domain.enums import ApplicationStatus
 from domain.line_messages import (
     DrawAccepted,
+    DrawOutcome,
     DrawRequest,
     DrawView,
     LineView,
@@ -45,7 +46,7 @@ from domain.naming import (
 )
 from domain.pricing import build_schedule
 from domain.reasons import ReasonCode
-from tests.workflows.fakes import FakeActivities, Scenario, start_input
+from tests.workflows.fakes import GOOD_CARD, FakeActivities, Scenario, start_input
 from tests.workflows.line_fakes import LineFakes, LineScenario, line_state
 from tests.workflows.test_application import accept_and_sign, to_offer
 from workflows.application import LoanApplicationWorkflow
@@ -88,9 +89,9 @@ class LineRun:
 
 @asynccontextmanager
 async def running(
-    env: WorkflowEnvironment, scenario: LineScenario | None = None
+    env: WorkflowEnvironment, scenario: LineScenario | None = None, vendors: Scenario | None = None
 ) -> AsyncIterator[LineRun]:
-    fakes = FakeActivities(Scenario(), env.client)
+    fakes = FakeActivities(vendors or Scenario(), env.client)
     lines = LineFakes(scenario or LineScenario())
     queue = f"lines-{uuid.uuid4()}"
     activities = [
@@ -118,6 +119,18 @@ async def until(handle: WorkflowHandle, check, what: str) -> LineView:  # type: 
 
 
 async def draw_and_sign(run: LineRun, line: WorkflowHandle, amount: int, ref: str) -> DrawAccepted:
+    accepted = await sign_a_draw(run, line, amount, ref)
+    await until(
+        line,
+        lambda v: any(
+            d.draw_id == accepted.draw_id and d.status == DrawStatus.DISBURSED for d in v.draws
+        ),
+        "disbursed",
+    )
+    return accepted
+
+
+async def sign_a_draw(run: LineRun, line: WorkflowHandle, amount: int, ref: str) -> DrawAccepted:
     accepted: DrawAccepted = await line.execute_update(
         UpdateName.DRAW,
         DrawRequest(amount=amount, term_months=3, reference=ref),
@@ -132,13 +145,6 @@ async def draw_and_sign(run: LineRun, line: WorkflowHandle, amount: int, ref: st
         UpdateName.SIGN_CONTRACT, SignContractInput(otp="135790"), result_type=SignContractResult
     )
     assert signed.signed
-    await until(
-        line,
-        lambda v: any(
-            d.draw_id == accepted.draw_id and d.status == DrawStatus.DISBURSED for d in v.draws
-        ),
-        "disbursed",
-    )
     return accepted
 
 
@@ -480,3 +486,29 @@ async def test_six_on_time_instalments_raise_the_limit_by_policy(
         rules = [e.data.get("rule") for e in run.lines.events if e.actor == "policy"]
         assert rules.count("M006_good_history_raise") == 1 and len(rules) == 6
         await replay(run, line)
+
+
+async def test_a_refused_card_ends_the_draw_at_once_with_its_reason(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """The gateway refuses the line's card for good: the draw fails now, not after the payout's
+    24 h wait for a new card that a draw can never give, and the reservation is released."""
+    refusing = Scenario(invalid_card=GOOD_CARD.number)
+    async with running(time_env, vendors=refusing) as run:
+        line = await run.open(limit=1_000_000, first_draw=300_000)
+        accepted = await sign_a_draw(run, line, 200_000, "ref-card")
+        signed_at = await time_env.get_current_time()
+        draw = run.client.get_workflow_handle(accepted.draw_id, result_type=DrawOutcome)
+        outcome = await draw.result()
+        assert await time_env.get_current_time() - signed_at < timedelta(hours=1)
+        assert outcome.status == DrawStatus.FAILED
+        assert outcome.reasons == [ReasonCode.D003_CARD_REFUSED]
+        seen = await draw.query(QueryName.STATUS, result_type=DrawView)
+        assert seen.stage == "FAILED" and seen.reasons[0].message.startswith("Your bank refused")
+        current = await until(
+            line, lambda v: v.draws[-1].status == DrawStatus.FAILED, "draw released"
+        )
+        assert current.available == 700_000 and current.outstanding_principal == 300_000
+        assert current.draws[-1].reasons[0].code == ReasonCode.D003_CARD_REFUSED
+        assert run.fakes.rec.gateway_successes == {}
+        await replay(run, line, draw, run.client.get_workflow_handle(f"payout-{accepted.draw_id}"))
