@@ -204,3 +204,43 @@ async def test_a_bureau_alert_through_the_ops_api_lowers_the_limit(
     )
     assert bad.status_code == 422
     await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")
+
+
+async def test_the_borrower_pays_the_line_off_at_the_quoted_payoff_once(
+    lines_api: tuple[httpx.AsyncClient, Client, str],
+) -> None:
+    http, client, queue = lines_api
+    line_id = await open_line(client, queue, limit=1_000_000, first_draw=400_000)
+    me = borrower(line_id)
+    url = f"/v1/lines/{line_id}"
+    assert (await http.get(f"{url}/payoff")).status_code == 401
+    quote = (await http.get(f"{url}/payoff", headers=me)).json()
+    line = (await http.get(url, headers=me)).json()
+    # paid off on the day of payout: the principal, no interest, the scheduled interest waived
+    assert quote["as_of"] == datetime.now(UTC).date().isoformat()
+    assert quote["total"] == quote["principal"] == 400_000 and quote["interest"] == 0
+    assert quote["total"] + quote["waived"] == line["outstanding"]
+    other = await http.get(f"{url}/payoff", params={"draw_id": "draw-someone-1"}, headers=me)
+    assert other.status_code == 404
+
+    wrong = await http.post(
+        f"{url}/settlements", json={"amount": 399_999, "reference": "off-0001"}, headers=me
+    )
+    assert wrong.status_code == 422 and "400000" in str(wrong.json()["detail"])
+    body = {"amount": quote["total"], "reference": "off-0001"}
+    paid = await http.post(f"{url}/settlements", json=body, headers=me)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["accepted"] and paid.json()["available"] == 1_000_000
+    again = await http.post(f"{url}/settlements", json=body, headers=me)
+    assert again.json() == paid.json()
+    line = (await http.get(url, headers=me)).json()
+    assert line["outstanding"] == 0 and line["available"] == line["limit"] == 1_000_000
+    assert [d["status"] for d in line["draws"]] == ["REPAID"]
+    nothing = await http.post(
+        f"{url}/settlements", json={"amount": 1, "reference": "off-0002"}, headers=me
+    )
+    assert nothing.status_code == 422
+    evidence = (await http.get(f"/v1/ops/lines/{line_id}", headers=OPS)).json()
+    settled = [e for e in evidence["events"] if e["event"] == "SETTLED_EARLY"]
+    assert len(settled) == 1 and settled[0]["data"]["amount"] == 400_000
+    await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")

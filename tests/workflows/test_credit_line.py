@@ -31,8 +31,11 @@ from domain.line_messages import (
     LineView,
     MonitoringSignal,
     OpsLineAction,
+    PayoffRequest,
     RepayRequest,
     RepayResult,
+    SettleRequest,
+    SettleResult,
 )
 from domain.lines import DrawStatus, LimitAction, LineState, LineStatus, MonitoringEventKind
 from domain.naming import (
@@ -44,6 +47,7 @@ from domain.naming import (
     application_workflow_id,
     credit_line_workflow_id,
 )
+from domain.payoff import PayoffQuote
 from domain.pricing import build_schedule
 from domain.reasons import ReasonCode
 from tests.workflows.fakes import GOOD_CARD, FakeActivities, Scenario, start_input
@@ -512,3 +516,51 @@ async def test_a_refused_card_ends_the_draw_at_once_with_its_reason(
         assert current.draws[-1].reasons[0].code == ReasonCode.D003_CARD_REFUSED
         assert run.fakes.rec.gateway_successes == {}
         await replay(run, line, draw, run.client.get_workflow_handle(f"payout-{accepted.draw_id}"))
+
+
+async def test_early_settlement_pays_interest_to_date_once_and_restores_the_limit(
+    time_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=600_000)
+        opened = await view(line)
+        await time_env.sleep(timedelta(days=14))
+        today = (await time_env.get_current_time()).date()
+        quote = await line.query(QueryName.PAYOFF, PayoffRequest(on=today), result_type=PayoffQuote)
+        first = opened.instalments[0]
+        paid_out_on = opened.draws[0].disbursed_on
+        assert paid_out_on is not None
+        days, elapsed = (first.due_on - paid_out_on).days, (today - paid_out_on).days
+        # interest to date: the first period's interest by its days, half up to the fen
+        assert quote.principal == 600_000
+        assert quote.interest == (2 * first.interest * elapsed + days) // (2 * days) > 0
+        assert quote.total + quote.waived == opened.outstanding
+        assert quote.total < opened.outstanding  # the later periods' interest is not charged
+
+        stale = SettleRequest(amount=quote.total + 1, reference="off-0001")
+        cause = await refused(line, UpdateName.SETTLE, stale)
+        assert cause.type == ErrorType.INVALID_INPUT and str(quote.total) in cause.message
+        request = SettleRequest(amount=quote.total, reference="off-0001")
+        settled: SettleResult = await line.execute_update(
+            UpdateName.SETTLE, request, result_type=SettleResult
+        )
+        assert settled.accepted and settled.amount == quote.total
+        assert settled.principal == 600_000 and settled.waived == quote.waived
+        assert settled.available == 1_000_000
+        again: SettleResult = await line.execute_update(
+            UpdateName.SETTLE, request, result_type=SettleResult
+        )
+        assert again == settled  # the same reference pays once
+        key = f"repay-{opened.line_id}-off-0001"
+        assert [k for k in run.lines.debit_calls if k.startswith("repay-")] == [key]
+        assert run.lines.debits[key].amount == quote.total
+
+        await time_env.sleep(timedelta(days=40))  # nothing is due any more: no scheduled debit
+        after = await view(line)
+        assert after.outstanding == after.outstanding_principal == 0
+        assert after.available + after.outstanding_principal == after.limit == 1_000_000
+        assert [d.status for d in after.draws] == [DrawStatus.REPAID]
+        assert sum(i.principal for i in after.instalments) == 600_000
+        assert not [k for k in run.lines.debit_calls if k.startswith("debit-")]
+        assert "SETTLED_EARLY" in [e.event for e in run.lines.events]
+        await replay(run, line)
