@@ -353,6 +353,9 @@ class LineState(BaseModel):
     on_time_debits: int = Field(
         default=0, description="instalments collected on their due date: the policy's history"
     )
+    signal_references: list[str] = Field(
+        default=[], description="latest outside signals' references: each is evaluated once"
+    )
     runs: int = Field(default=1, description="how many runs (continue-as-new) so far")
     continue_as_new_after: int = Field(
         default=2_000, description="history events before continuing as new"

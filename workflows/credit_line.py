@@ -95,6 +95,8 @@ DEBIT_POLL = CallOptions(
 )
 RAISE_STEP = 10_000  # limits move in whole hundreds of yuan
 LIVE = frozenset({LineStatus.ACTIVE, LineStatus.FROZEN})
+SIGNAL_ONCE_PATCH = "monitoring-signal-once-per-reference"
+KEEP_SIGNAL_REFERENCES = 500
 
 
 def _refuse(kind: str, detail: str) -> NoReturn:
@@ -458,6 +460,14 @@ class CreditLineWorkflow:
 
     @workflow.signal(name=SignalName.MONITORING_EVENT)
     def monitoring_event(self, event: MonitoringSignal) -> None:
+        # A vendor re-delivers an alert it has no answer for; the patch keeps lines that saw a
+        # reference twice before this check replaying as they ran.
+        if workflow.patched(SIGNAL_ONCE_PATCH):
+            seen = self._s.signal_references
+            if event.reference in seen:
+                workflow.logger.info("monitoring signal %s already received", event.reference)
+                return
+            self._s.signal_references = [*seen, event.reference][-KEEP_SIGNAL_REFERENCES:]
         self._events.append(event)
 
     async def _evaluate(self, event: MonitoringSignal) -> None:

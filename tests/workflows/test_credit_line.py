@@ -564,3 +564,24 @@ async def test_early_settlement_pays_interest_to_date_once_and_restores_the_limi
         assert not [k for k in run.lines.debit_calls if k.startswith("debit-")]
         assert "SETTLED_EARLY" in [e.event for e in run.lines.events]
         await replay(run, line)
+
+
+async def test_a_redelivered_alert_is_evaluated_once(time_env: WorkflowEnvironment) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=100_000)
+        alert = MonitoringSignal(
+            kind=MonitoringEventKind.BUREAU_ALERT, reference="BA-0001", new_loans=1
+        )
+        await line.signal(SignalName.MONITORING_EVENT, alert)
+        await line.signal(SignalName.MONITORING_EVENT, alert)  # the vendor retried it
+        await line.signal(
+            SignalName.MONITORING_EVENT,
+            MonitoringSignal(kind=MonitoringEventKind.LOCATION_ANOMALY, reference="DR-0001"),
+        )
+        lowered = await until(
+            line, lambda v: v.reason_codes == [ReasonCode.M004_LOCATION_ANOMALY], "lowered twice"
+        )
+        assert lowered.limit == 560_000  # x 0.7 once, then x 0.8: not x 0.7 twice
+        policy = [e.data["signal_reference"] for e in run.lines.events if e.actor == "policy"]
+        assert policy == ["BA-0001", "DR-0001"]
+        await replay(run, line)
