@@ -18,8 +18,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.application_workflows import rpc_failure, update_refusal
 from api.errors import ApplicationClosed, NotFound, UpstreamTimeout
-from domain.line_messages import DrawView, LineView, MonitoringSignal
+from domain.line_messages import DrawView, LineView, MonitoringSignal, PayoffRequest
 from domain.naming import QueryName, SignalName, credit_line_workflow_id
+from domain.payoff import PayoffQuote
 
 R = TypeVar("R", bound=BaseModel)
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -34,6 +35,10 @@ class LineWorkflows:
 
     async def status(self, line_id: str) -> LineView:
         return await self._query(self._line(line_id), LineView, "no such credit line")
+
+    async def payoff(self, line_id: str, req: PayoffRequest) -> PayoffQuote:
+        handle = self._line(line_id)
+        return await self._query(handle, PayoffQuote, "no such credit line", QueryName.PAYOFF, req)
 
     async def draw_status(self, draw_id: str) -> DrawView:
         handle = self._client.get_workflow_handle(draw_id)
@@ -54,10 +59,18 @@ class LineWorkflows:
                 raise ApplicationClosed("the credit line has ended") from exc
             raise rpc_failure(exc) from exc
 
-    async def _query(self, handle: WorkflowHandle[Any, Any], result: type[R], missing: str) -> R:
+    async def _query(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        result: type[R],
+        missing: str,
+        name: str = QueryName.STATUS,
+        arg: BaseModel | None = None,
+    ) -> R:
+        args = [] if arg is None else [arg]
         try:
             view: R = await handle.query(
-                QueryName.STATUS, result_type=result, rpc_timeout=QUERY_TIMEOUT
+                name, args=args, result_type=result, rpc_timeout=QUERY_TIMEOUT
             )
             return view
         except RPCError as exc:

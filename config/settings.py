@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="key id -> secret of retired signing keys: their tokens still verify",
     )
     payment_callback_secret: str = DEV_SECRET
+    bureau_callback_secret: str = Field(
+        default=DEV_SECRET, description="HMAC key of the bureau's post-loan monitoring alerts"
+    )
+    device_risk_callback_secret: str = Field(
+        default=DEV_SECRET, description="HMAC key of the device-risk vendor's events"
+    )
     applicant_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     applicant_refresh_days: int = Field(
         default=8, ge=1, le=60, description="how long the app can refresh without a new start"
@@ -158,6 +164,8 @@ class Settings(BaseSettings):
                     ("payload_encryption_key", self.payload_encryption_key == DEV_ENCRYPTION_KEY),
                     ("token_secret", self.token_secret == DEV_SECRET),
                     ("payment_callback_secret", self.payment_callback_secret == DEV_SECRET),
+                    ("bureau_callback_secret", self.bureau_callback_secret == DEV_SECRET),
+                    ("device_risk_callback_secret", self.device_risk_callback_secret == DEV_SECRET),
                     ("ops_dev_seed", self.ops_dev_seed is True),
                     ("blob_encryption_keys", DEV_BLOB_KEY in self.blob_encryption_keys.values()),
                     ("codec_requires_sign_in", not self.codec_requires_sign_in),

@@ -105,6 +105,7 @@ class PayoutFailure(StrEnum):
 class PayoutResultKind(StrEnum):
     DISBURSED = "DISBURSED"
     CARD_TIMEOUT = "CARD_TIMEOUT"
+    CARD_REFUSED = "CARD_REFUSED"
     FAILED = "FAILED"
 
 

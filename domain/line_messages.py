@@ -56,6 +56,36 @@ class RepayResult(BaseModel):
     detail: str = ""
 
 
+class PayoffRequest(BaseModel):
+    """The `payoff` query: what paying off costs on a day (the caller's today)."""
+
+    on: date
+    draw_id: str | None = Field(default=None, description="one draw; None: the whole line")
+
+
+class SettleRequest(BaseModel):
+    """Early settlement: pay a draw, or the whole line, off today at its payoff quote."""
+
+    amount: int = Field(
+        gt=0, description="the payoff quoted for today, fen: what the borrower agreed"
+    )
+    reference: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{4,64}$", description="the client's payment id: pays once"
+    )
+    draw_id: str | None = Field(default=None, description="one draw; None: the whole line")
+
+
+class SettleResult(BaseModel):
+    reference: str
+    accepted: bool
+    amount: int = 0
+    principal: int = 0
+    charges: int = Field(default=0, description="interest and fee to date, late fees")
+    waived: int = Field(default=0, description="scheduled interest and fee not charged")
+    available: int = 0
+    detail: str = ""
+
+
 class MonitoringSignal(BaseModel):
     """A behaviour signal from outside (bureau alert, device or location anomaly)."""
 
@@ -78,6 +108,7 @@ class DrawSummary(BaseModel):
     term_months: int
     status: DrawStatus
     disbursed_on: date | None = None
+    reasons: list[ApplicantReason] = Field(default=[], description="why a draw did not pay out")
 
 
 class LineView(BaseModel):

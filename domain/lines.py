@@ -47,6 +47,7 @@ LENT = frozenset({DrawStatus.DISBURSED, DrawStatus.REPAID})
 class RepaymentSource(StrEnum):
     SCHEDULED_DEBIT = "SCHEDULED_DEBIT"
     BORROWER = "BORROWER"
+    EARLY_SETTLEMENT = "EARLY_SETTLEMENT"
 
 
 class LimitAction(StrEnum):
@@ -132,6 +133,7 @@ class Repayment(BaseModel):
     charges: int
     on: date
     source: RepaymentSource
+    waived: int = Field(default=0, description="early settlement: scheduled charges not owed")
 
 
 class LineLedger(BaseModel):
@@ -264,19 +266,24 @@ class LineLedger(BaseModel):
             left -= part
             if left == 0:
                 break
+        return self.book(
+            Repayment(
+                reference=reference,
+                amount=amount,
+                principal=principal,
+                charges=charges,
+                on=on,
+                source=source,
+            )
+        )
+
+    def book(self, repayment: Repayment) -> Repayment:
+        """Keep the repayment (its reference is spent) and mark the draws it paid off."""
         for record in self.draws:
             if record.status == DrawStatus.DISBURSED and not any(
                 i.outstanding for i in self.instalments if i.draw_id == record.draw_id
             ):
                 record.status = DrawStatus.REPAID
-        repayment = Repayment(
-            reference=reference,
-            amount=amount,
-            principal=principal,
-            charges=charges,
-            on=on,
-            source=source,
-        )
         self.repayments.append(repayment)
         return repayment
 
@@ -345,6 +352,9 @@ class LineState(BaseModel):
     last_debit_on: dict[str, date] = {}
     on_time_debits: int = Field(
         default=0, description="instalments collected on their due date: the policy's history"
+    )
+    signal_references: list[str] = Field(
+        default=[], description="latest outside signals' references: each is evaluated once"
     )
     runs: int = Field(default=1, description="how many runs (continue-as-new) so far")
     continue_as_new_after: int = Field(

@@ -112,11 +112,13 @@ class UpdateName:
     PROVIDE_NEW_BANK_CARD = "provide_new_bank_card"
     DRAW = "draw"
     REPAY = "repay"
+    SETTLE = "settle"
     OPS_LINE_ACTION = "ops_line_action"
 
 
 class QueryName:
     STATUS = "status"
+    PAYOFF = "payoff"
 
 
 class SignalName:

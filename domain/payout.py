@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.enums import (
     PayoutFailure,
@@ -26,6 +26,11 @@ class PayoutInput(BaseModel):
     callback_wait_seconds: float
     new_card_timeout_seconds: float
     total_timeout_seconds: float
+    card_replaceable: bool = Field(
+        default=True,
+        description="False: a refused card ends the payout at once (CARD_REFUSED) instead of "
+        "asking the parent for another card",
+    )
 
 
 class RouteInput(BaseModel):

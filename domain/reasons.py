@@ -63,6 +63,7 @@ class ReasonCode(StrEnum):
     S001_SIGNATURE_FAILED = "S001"
     D001_PRE_PAYOUT_RISK = "D001"
     D002_PAYOUT_FAILED = "D002"
+    D003_CARD_REFUSED = "D003"
     # credit line monitoring (after the loan)
     M001_OVERDUE = "M001"
     M002_NEW_LOANS_ELSEWHERE = "M002"
@@ -319,6 +320,13 @@ REASONS: dict[ReasonCode, ReasonInfo] = {
             0,
         ),
         _r(
+            ReasonCode.D003_CARD_REFUSED,
+            "the bank refused the draw's payout to the line's card (invalid card or returned)",
+            "Your bank refused the payment to your card, so nothing was drawn; please check the "
+            "card with your bank or contact support.",
+            0,
+        ),
+        _r(
             ReasonCode.M001_OVERDUE,
             "an instalment is overdue",
             "An instalment is overdue, so your credit line is paused until it is repaid.",
@@ -430,6 +438,10 @@ _ZH: dict[str, str] = {
     "We could not get your phone data; please try again.": "无法获取您的手机数据，请重试。",
     "We could not pay out to your card; please contact support.": (
         "无法向您的银行卡放款，请联系客服。"
+    ),
+    "Your bank refused the payment to your card, so nothing was drawn; please check the card "
+    "with your bank or contact support.": (
+        "您的银行拒绝了向该银行卡的付款，本次支用未放款；请向银行核实该卡或联系客服。"
     ),
     "We could not read your ID card; please photograph each side flat, whole and in good light.": (
         "无法识别您的身份证，请在光线充足处平整、完整地拍摄正反面。"

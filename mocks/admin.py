@@ -177,6 +177,13 @@ async def callbacks(state: StateDep) -> dict[str, list[dict[str, object]]]:
         return {"deliveries": [dict(d) for d in state.payments.deliveries]}
 
 
+@router.get("/alerts")
+async def alerts(state: StateDep) -> dict[str, list[dict[str, object]]]:
+    """The bureau alerts and device-risk events pushed so far, with their delivery."""
+    with state.lock:
+        return {"alerts": [dict(a) for a in state.alerts]}
+
+
 @router.get("/personas")
 async def personas() -> dict[str, list[dict[str, str]]]:
     return {

@@ -15,6 +15,7 @@ from mocks import (
     bureau,
     carrier,
     debits,
+    devicerisk,
     esign,
     gateway,
     identity,
@@ -52,6 +53,8 @@ def create_app(
         test_applicants,
     ):
         app.include_router(module.router)
+    app.include_router(bureau.admin_router)
+    app.include_router(devicerisk.admin_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -21,9 +20,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from domain.enums import PayoutFailure, PayoutStatus
-from domain.signing import signed_headers
 from mocks.personas import PayoutFault, luhn_valid, payout_fault_for
 from mocks.settings import MockSettings
+from mocks.webhooks import push_signed
 
 logger = logging.getLogger(__name__)
 
@@ -275,31 +274,12 @@ class PaymentLedger:
                 )
 
     async def _deliver(self, url: str, event: dict[str, object]) -> None:
-        body = json.dumps(event, separators=(",", ":")).encode()
-        secret = self.settings.payment_callback_secret
         record: dict[str, object] = {**event, "tries": 0, "delivered": False, "last_error": None}
         with self.lock:
             self.deliveries.append(record)
-        async with httpx.AsyncClient(
-            transport=self.callback_transport, timeout=self.settings.callback_timeout_seconds
-        ) as client:
-            for tries in range(1, self.settings.callback_max_tries + 1):
-                record["tries"] = tries
-                try:
-                    # Each try is a new signed message: a fresh timestamp and nonce.
-                    headers = {
-                        "Content-Type": "application/json",
-                        **signed_headers(secret, body, int(time.time()), uuid.uuid4().hex),
-                    }
-                    response = await client.post(url, content=body, headers=headers)
-                    if response.is_success:
-                        record["delivered"] = True
-                        return
-                    record["last_error"] = f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
-                    record["last_error"] = type(exc).__name__
-                if tries < self.settings.callback_max_tries:
-                    await asyncio.sleep(self.settings.callback_backoff_seconds * 2 ** (tries - 1))
-        logger.warning(
-            "callback for order %s not delivered: %s", event["order_id"], record["last_error"]
-        )
+        secret = self.settings.payment_callback_secret
+        await push_signed(url, event, secret, self.settings, self.callback_transport, record)
+        if not record["delivered"]:
+            logger.warning(
+                "callback for order %s not delivered: %s", event["order_id"], record["last_error"]
+            )

@@ -81,6 +81,8 @@ class MockState:
     ) -> None:
         self.settings = settings or MockSettings()
         self.lock = threading.RLock()
+        self.callback_transport = callback_transport
+        self.alerts: list[dict[str, object]] = []
         self.payments = PaymentLedger(self.settings, self.lock, callback_transport)
         self.citizens: dict[str, Citizen] = {}
         self.bureau_profiles: dict[str, dict[str, object]] = {}
@@ -102,6 +104,7 @@ class MockState:
             self.esign_otps.clear()
             self.envelopes.clear()
             self.envelopes_by_biz_no.clear()
+            self.alerts.clear()
             self.payments.reset()
             for persona in BUILT_IN_PERSONAS:
                 self.citizens[persona.id_number] = Citizen(

@@ -10,7 +10,10 @@ from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.line_messages import LineEventInput
+from domain.lines import LineStatus
 from store.queries import insert_ignoring_conflict, utc
+
+LIVE_STATUSES = (LineStatus.ACTIVE.value, LineStatus.FROZEN.value)
 
 
 def utcnow() -> datetime:
@@ -100,4 +103,12 @@ def get_line(session: Session, line_id: str) -> CreditLine | None:
 
 def list_line_events(session: Session, line_id: str) -> list[LineEvent]:
     query = select(LineEvent).where(LineEvent.line_id == line_id).order_by(col(LineEvent.seq))
+    return list(session.exec(query))
+
+
+def live_lines_of_customer(session: Session, customer_id: str) -> list[str]:
+    """Ids of the customer's lines that a behaviour signal can still change."""
+    query = select(CreditLine.id).where(
+        CreditLine.customer_id == customer_id, col(CreditLine.status).in_(LIVE_STATUSES)
+    )
     return list(session.exec(query))

@@ -157,6 +157,7 @@ class DrawWorkflow:
                     callback_wait_seconds=timeouts.payout_callback.total_seconds(),
                     new_card_timeout_seconds=timeouts.new_bank_card.total_seconds(),
                     total_timeout_seconds=timeouts.payout_total.total_seconds(),
+                    card_replaceable=False,
                 ),
                 id=payout_workflow_id(inp.draw_id),
                 result_type=PayoutOutcome,
@@ -167,6 +168,8 @@ class DrawWorkflow:
             raise self._end(
                 DrawStage.FAILED, DrawStatus.FAILED, [ReasonCode.D002_PAYOUT_FAILED]
             ) from None
+        if payout.kind == PayoutResultKind.CARD_REFUSED:
+            raise self._end(DrawStage.FAILED, DrawStatus.FAILED, [ReasonCode.D003_CARD_REFUSED])
         if payout.kind != PayoutResultKind.DISBURSED:
             raise self._end(DrawStage.FAILED, DrawStatus.FAILED, [ReasonCode.D002_PAYOUT_FAILED])
         self._stage = DrawStage.DISBURSED
@@ -230,6 +233,6 @@ class DrawWorkflow:
 
     @workflow.signal(name=SignalName.PAYOUT_NEEDS_CARD)
     def payout_needs_card(self, inp: PayoutNeedsCard) -> None:
-        # A draw pays to the line's verified card only; the payout waits out its card timeout
-        # and the draw fails visibly, releasing the reserved amount.
+        # Only payouts started before `card_replaceable` existed still ask: a draw pays to the
+        # line's verified card only, so such a payout waits out its card timeout and fails.
         workflow.logger.warning("draw payout refused the line's card: %s", inp.reason)

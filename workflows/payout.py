@@ -5,7 +5,8 @@ order per key and refuses a second payment while one is pending or succeeded, so
 activity, a replayed workflow or a restarted worker can never pay twice. The workflow routes to
 a channel by health, waits for the gateway's signed callback (a signal) and falls back to
 polling when the callback is late or lost; a channel error moves to the next channel, an invalid
-or returned card asks the applicant (through the parent) for another card.
+or returned card asks the applicant (through the parent) for another card, or ends the payout
+at once when the parent has no other card to give (`card_replaceable`: a credit line's draw).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class PayoutWorkflow:
                 await self._record(inp, order, card)
                 return self._outcome(PayoutResultKind.DISBURSED, attempts)
             if order.status == PayoutStatus.RETURNED or order.failure == PayoutFailure.INVALID_CARD:
+                if not inp.card_replaceable:
+                    refusal = str(order.failure or order.status)
+                    return self._outcome(PayoutResultKind.CARD_REFUSED, attempts, refusal)
                 new_card = await self._ask_for_card(inp, order)
                 if new_card is None:
                     return self._outcome(PayoutResultKind.CARD_TIMEOUT, attempts, "no new card")

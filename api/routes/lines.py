@@ -1,5 +1,6 @@
 """Credit lines: the borrower's API (line status, trial schedule, draw, sign a draw's contract,
-repay, schedule) and the ops API (freeze, unfreeze, adjust, behaviour signals, the audit trail).
+repay, pay off early, schedule) and the ops API (freeze, unfreeze, adjust, behaviour signals,
+the audit trail).
 
 A line's id is the id of the application it came from, so the borrower authenticates with that
 application's token; ops routes need the ops token. Refusals come back as 409 (wrong state) or
@@ -8,7 +9,7 @@ application's token; ops routes need the ops token. Refusals come back as 409 (w
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -34,11 +35,15 @@ from domain.line_messages import (
     LineView,
     MonitoringSignal,
     OpsLineAction,
+    PayoffRequest,
     RepayRequest,
     RepayResult,
+    SettleRequest,
+    SettleResult,
 )
 from domain.lines import Instalment
 from domain.naming import UpdateName
+from domain.payoff import PayoffQuote
 from domain.pricing import PriceAboveCap, Schedule, build_schedule
 from store import lines as line_store
 from store import queries
@@ -178,6 +183,27 @@ async def repay(line_id: LineId, body: RepayRequest, lines: LinesDep) -> RepayRe
     result = await lines.update_line(line_id, UpdateName.REPAY, body, RepayResult)
     if not result.accepted:
         raise Unprocessable("repayment_refused", result.detail, reference=result.reference)
+    return result
+
+
+@router.get("/{line_id}/payoff", responses=_ERRORS)
+async def payoff(line_id: LineId, lines: LinesDep, draw_id: str | None = None) -> PayoffQuote:
+    """What paying off costs today (UTC): principal, interest and fee to date, late fees; the
+    rest of the scheduled charges is waived (`domain/payoff.py` documents the rounding)."""
+    if draw_id is not None:
+        _draw_of(line_id, draw_id)
+    today = datetime.now(UTC).date()
+    return await lines.payoff(line_id, PayoffRequest(on=today, draw_id=draw_id))
+
+
+@router.post("/{line_id}/settlements", responses=_ERRORS)
+async def settle(line_id: LineId, body: SettleRequest, lines: LinesDep) -> SettleResult:
+    """Pay a draw (or the whole line) off at today's payoff; `amount` must be that payoff."""
+    if body.draw_id is not None:
+        _draw_of(line_id, body.draw_id)
+    result = await lines.update_line(line_id, UpdateName.SETTLE, body, SettleResult)
+    if not result.accepted:
+        raise Unprocessable("settlement_refused", result.detail, reference=result.reference)
     return result
 
 

@@ -4,12 +4,17 @@ workflows, store and monitoring policy; vendors are the workflow tests' stand-in
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -19,15 +24,20 @@ from activities.lines import LineActivities
 from api.main import create_app
 from api.security import applicant_token
 from config.settings import Settings
+from domain.lines import customer_id_for
 from domain.naming import WorkflowName, credit_line_workflow_id
+from domain.signing import signed_headers
+from mocks.app import create_app as create_mocks_app
+from mocks.settings import DEV_CALLBACK_SECRET, MockSettings
 from tests.api.test_api import sign_in
-from tests.workflows.fakes import FakeActivities, Scenario
+from tests.workflows.fakes import ID_NUMBER, FakeActivities, Scenario
 from tests.workflows.line_fakes import LineFakes, line_state
 from workflows.credit_line import CreditLineWorkflow
 from workflows.draw import DrawWorkflow
 from workflows.payout import PayoutWorkflow
 
 OPS: dict[str, str] = {}  # a senior's sign-in, made by the lines_api fixture
+API = "http://api/v1/callbacks"
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +50,17 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
     )
 
 
+class LinesApi(NamedTuple):
+    http: httpx.AsyncClient
+    client: Client
+    queue: str
+    app: FastAPI
+
+
 @pytest.fixture
 async def lines_api(
     local_env: WorkflowEnvironment, api_settings: Settings, engine: Engine
-) -> AsyncIterator[tuple[httpx.AsyncClient, Client, str]]:
+) -> AsyncIterator[LinesApi]:
     client = local_env.client
     fakes, stand_ins = FakeActivities(Scenario(), client), LineFakes()
     real = LineActivities(engine)
@@ -63,7 +80,7 @@ async def lines_api(
     ):
         OPS.clear()
         OPS.update(await sign_in(http, "senior"))
-        yield http, client, queue
+        yield LinesApi(http, client, queue, app)
 
 
 async def open_line(client: Client, queue: str, **kwargs: object) -> str:
@@ -90,9 +107,9 @@ async def eventually(http: httpx.AsyncClient, url: str, headers: dict, check) ->
 
 
 async def test_borrower_draws_repays_and_ops_freeze_with_the_audit_trail(
-    lines_api: tuple[httpx.AsyncClient, Client, str],
+    lines_api: LinesApi,
 ) -> None:
-    http, client, queue = lines_api
+    http, client, queue, _ = lines_api
     line_id = await open_line(client, queue, limit=1_000_000)
     me = borrower(line_id)
     assert (await http.get(f"/v1/lines/{line_id}")).status_code == 401
@@ -185,9 +202,9 @@ async def test_borrower_draws_repays_and_ops_freeze_with_the_audit_trail(
 
 
 async def test_a_bureau_alert_through_the_ops_api_lowers_the_limit(
-    lines_api: tuple[httpx.AsyncClient, Client, str],
+    lines_api: LinesApi,
 ) -> None:
-    http, client, queue = lines_api
+    http, client, queue, _ = lines_api
     line_id = await open_line(client, queue, limit=1_000_000, first_draw=200_000)
     sent = await http.post(
         f"/v1/ops/lines/{line_id}/signals",
@@ -204,3 +221,175 @@ async def test_a_bureau_alert_through_the_ops_api_lowers_the_limit(
     )
     assert bad.status_code == 422
     await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")
+
+
+async def test_the_borrower_pays_the_line_off_at_the_quoted_payoff_once(
+    lines_api: LinesApi,
+) -> None:
+    http, client, queue, _ = lines_api
+    line_id = await open_line(client, queue, limit=1_000_000, first_draw=400_000)
+    me = borrower(line_id)
+    url = f"/v1/lines/{line_id}"
+    assert (await http.get(f"{url}/payoff")).status_code == 401
+    quote = (await http.get(f"{url}/payoff", headers=me)).json()
+    line = (await http.get(url, headers=me)).json()
+    # paid off on the day of payout: the principal, no interest, the scheduled interest waived
+    assert quote["as_of"] == datetime.now(UTC).date().isoformat()
+    assert quote["total"] == quote["principal"] == 400_000 and quote["interest"] == 0
+    assert quote["total"] + quote["waived"] == line["outstanding"]
+    other = await http.get(f"{url}/payoff", params={"draw_id": "draw-someone-1"}, headers=me)
+    assert other.status_code == 404
+
+    wrong = await http.post(
+        f"{url}/settlements", json={"amount": 399_999, "reference": "off-0001"}, headers=me
+    )
+    assert wrong.status_code == 422 and "400000" in str(wrong.json()["detail"])
+    body = {"amount": quote["total"], "reference": "off-0001"}
+    paid = await http.post(f"{url}/settlements", json=body, headers=me)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["accepted"] and paid.json()["available"] == 1_000_000
+    again = await http.post(f"{url}/settlements", json=body, headers=me)
+    assert again.json() == paid.json()
+    line = (await http.get(url, headers=me)).json()
+    assert line["outstanding"] == 0 and line["available"] == line["limit"] == 1_000_000
+    assert [d["status"] for d in line["draws"]] == ["REPAID"]
+    nothing = await http.post(
+        f"{url}/settlements", json={"amount": 1, "reference": "off-0002"}, headers=me
+    )
+    assert nothing.status_code == 422
+    evidence = (await http.get(f"/v1/ops/lines/{line_id}", headers=OPS)).json()
+    settled = [e for e in evidence["events"] if e["event"] == "SETTLED_EARLY"]
+    assert len(settled) == 1 and settled[0]["data"]["amount"] == 400_000
+    await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")
+
+
+async def test_the_simulated_bureau_and_device_vendors_push_alerts_that_change_the_line(
+    lines_api: LinesApi,
+) -> None:
+    http, client, queue, app = lines_api
+    line_id = await open_line(
+        client, queue, limit=1_000_000, first_draw=200_000, customer_id=customer_id_for(ID_NUMBER)
+    )
+    me, url = borrower(line_id), f"/v1/lines/{line_id}"
+    await eventually(http, f"/v1/ops/lines/{line_id}", OPS, lambda b: bool(b["events"]))
+    vendors_app = create_mocks_app(MockSettings(), callback_transport=ASGITransport(app=app))
+    async with httpx.AsyncClient(
+        transport=ASGITransport(app=vendors_app), base_url="http://m"
+    ) as m:
+        pushed = await m.post(
+            "/admin/v1/bureau/alerts",
+            json={"id_number": ID_NUMBER, "new_loans": 1, "notify_url": f"{API}/bureau-alerts"},
+        )
+        assert pushed.status_code == 201 and pushed.json()["delivered"], pushed.text
+        alert_id = pushed.json()["alert_id"]
+        line = await eventually(http, url, me, lambda b: b["limit"] != 1_000_000)
+        assert line["limit"] == 700_000 and line["reason_codes"] == ["M002"]
+        assert "recent borrowing" in line["reasons"][0]["message"]
+
+        # the bureau delivers the same alert again (a new nonce): the line evaluates it once
+        secret = DEV_CALLBACK_SECRET
+        again = json.dumps(
+            {
+                "alert_id": alert_id,
+                "alert_type": "NEW_LOANS",
+                "id_number": ID_NUMBER,
+                "new_loans": 1,
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json", **signed(secret, again)}
+        assert (await http.post(f"{API}/bureau-alerts", content=again, headers=headers)).json() == {
+            "status": "accepted"
+        }
+        moved = await m.post(
+            "/admin/v1/device-risk/events",
+            json={
+                "account_id": customer_id_for(ID_NUMBER),
+                "risk_type": "LOCATION_JUMP",
+                "notify_url": f"{API}/device-risk",
+            },
+        )
+        assert moved.json()["delivered"]
+        line = await eventually(http, url, me, lambda b: b["reason_codes"] == ["M004"])
+        assert line["limit"] == 560_000  # x 0.7 once, then x 0.8
+
+        emulator = await m.post(
+            "/admin/v1/device-risk/events",
+            json={
+                "account_id": customer_id_for(ID_NUMBER),
+                "risk_type": "EMULATOR",
+                "notify_url": f"{API}/device-risk",
+            },
+        )
+        assert emulator.json()["delivered"]
+        line = await eventually(http, url, me, lambda b: b["status"] == "FROZEN")
+        assert line["reason_codes"] == ["M003"] and line["available"] == 0
+        assert line["reasons"][0]["message"].startswith("For your security")
+
+        nobody = await m.post(
+            "/admin/v1/device-risk/events",
+            json={
+                "account_id": "C-nobody",
+                "risk_type": "ROOTED",
+                "notify_url": f"{API}/device-risk",
+            },
+        )
+        assert nobody.json()["delivered"]
+        log = (await m.get("/admin/v1/alerts")).json()["alerts"]
+        assert [a["vendor"] for a in log] == ["bureau", "device-risk", "device-risk", "device-risk"]
+
+    evidence = (await http.get(f"/v1/ops/lines/{line_id}", headers=OPS)).json()
+    policy = [
+        (e["event"], e["data"]["signal"]) for e in evidence["events"] if e["actor"] == "policy"
+    ]
+    assert policy == [
+        ("POLICY_LOWER", "BUREAU_ALERT"),
+        ("POLICY_LOWER", "LOCATION_ANOMALY"),
+        ("POLICY_FREEZE", "DEVICE_ANOMALY"),
+    ]
+    assert evidence["events"][-3]["data"]["signal_reference"] == alert_id
+    await client.get_workflow_handle(credit_line_workflow_id(line_id)).terminate("done")
+
+
+async def test_alert_callbacks_refuse_bad_stale_and_replayed_signatures(
+    lines_api: LinesApi,
+) -> None:
+    http = lines_api.http
+    body = json.dumps(
+        {
+            "event_id": "DR-replay-1",
+            "account_id": "C-nobody",
+            "risk_type": "NEW_DEVICE",
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    route = f"{API}/device-risk"
+
+    async def post(headers: dict[str, str], content: bytes = body) -> httpx.Response:
+        sent = {"Content-Type": "application/json", **headers}
+        return await http.post(route, content=content, headers=sent)
+
+    assert (await post({})).status_code == 401
+    # the bureau's key does not sign the device-risk vendor's events (here both are the dev key,
+    # so sign with another one)
+    assert (await post(signed("another-vendor-secret", body))).status_code == 401
+    stale = signed(DEV_CALLBACK_SECRET, body, at=int(time.time()) - 3_600)
+    assert (await post(stale)).status_code == 401
+    fresh = signed(DEV_CALLBACK_SECRET, body)
+    tampered = body.replace(b"NEW_DEVICE", b"EMULATOR")
+    assert (await post(fresh, tampered)).status_code == 401
+    first = await post(fresh)
+    assert first.status_code == 200 and first.json() == {"status": "ignored"}
+    replayed = await post(fresh)
+    assert replayed.status_code == 401 and "nonce" in str(replayed.json()["detail"])
+    junk = b'{"event_id": "x"}'
+    assert (await post(signed(DEV_CALLBACK_SECRET, junk), junk)).status_code == 422
+    bureau = signed(DEV_CALLBACK_SECRET, body)
+    wrong_kind = await http.post(
+        f"{API}/bureau-alerts", content=body, headers={"Content-Type": "application/json", **bureau}
+    )
+    assert wrong_kind.status_code == 422  # a device event is not a bureau alert
+
+
+def signed(secret: str, body: bytes, at: int | None = None) -> dict[str, str]:
+    return signed_headers(secret, body, at or int(time.time()), uuid.uuid4().hex)

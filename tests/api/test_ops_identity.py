@@ -173,6 +173,8 @@ def test_production_refuses_the_dev_seed_and_the_codec_opt_out() -> None:
         "payload_encryption_key": base64.b64encode(os.urandom(32)).decode(),
         "token_secret": "t" * 32,
         "payment_callback_secret": "c" * 32,
+        "bureau_callback_secret": "b" * 32,
+        "device_risk_callback_secret": "d" * 32,
         "blob_encryption_keys": {"p1": base64.b64encode(os.urandom(32)).decode()},
         "blob_key_id": "p1",
     }

@@ -24,6 +24,8 @@ def test_production_refuses_development_secrets() -> None:
         payload_encryption_key=STRONG,
         token_secret="t" * 32,
         payment_callback_secret="p" * 32,
+        bureau_callback_secret="b" * 32,
+        device_risk_callback_secret="d" * 32,
         blob_encryption_keys={"prod-1": STRONG},
         blob_key_id="prod-1",
     )

@@ -133,6 +133,8 @@ def test_production_refuses_to_make_its_own_seal_key(tmp_path: Path) -> None:
         payload_encryption_key="a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleSE=",
         token_secret="t" * 32,
         payment_callback_secret="p" * 32,
+        bureau_callback_secret="b" * 32,
+        device_risk_callback_secret="d" * 32,
         blob_encryption_keys={"prod-1": "YmxvYi1rZXktYmxvYi1rZXktYmxvYi1rZXktYmxvYiE="},
         blob_key_id="prod-1",
     )

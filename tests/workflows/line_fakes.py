@@ -104,13 +104,14 @@ def line_state(
     first_draw: int | None = None,
     continue_as_new_after: int = 2_000,
     first_term: int = 3,
+    customer_id: str | None = None,
 ) -> LineState:
     first = None
     if first_draw is not None:
         first = (f"{line_id}-app", build_schedule(first_draw, first_term, PRICING.annual_rate))
     state = open_line_state(
         line_id=line_id,
-        borrower=BORROWER,
+        borrower=BORROWER.model_copy(update={"customer_id": customer_id or BORROWER.customer_id}),
         product=PRODUCTS["CASH_LINE"],
         pricing=PRICING,
         limit=limit,

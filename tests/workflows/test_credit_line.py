@@ -25,13 +25,17 @@ from domain.contract import SignContractInput, SignContractResult
 from domain.enums import ApplicationStatus
 from domain.line_messages import (
     DrawAccepted,
+    DrawOutcome,
     DrawRequest,
     DrawView,
     LineView,
     MonitoringSignal,
     OpsLineAction,
+    PayoffRequest,
     RepayRequest,
     RepayResult,
+    SettleRequest,
+    SettleResult,
 )
 from domain.lines import DrawStatus, LimitAction, LineState, LineStatus, MonitoringEventKind
 from domain.naming import (
@@ -43,9 +47,10 @@ from domain.naming import (
     application_workflow_id,
     credit_line_workflow_id,
 )
+from domain.payoff import PayoffQuote
 from domain.pricing import build_schedule
 from domain.reasons import ReasonCode
-from tests.workflows.fakes import FakeActivities, Scenario, start_input
+from tests.workflows.fakes import GOOD_CARD, FakeActivities, Scenario, start_input
 from tests.workflows.line_fakes import LineFakes, LineScenario, line_state
 from tests.workflows.test_application import accept_and_sign, to_offer
 from workflows.application import LoanApplicationWorkflow
@@ -88,9 +93,9 @@ class LineRun:
 
 @asynccontextmanager
 async def running(
-    env: WorkflowEnvironment, scenario: LineScenario | None = None
+    env: WorkflowEnvironment, scenario: LineScenario | None = None, vendors: Scenario | None = None
 ) -> AsyncIterator[LineRun]:
-    fakes = FakeActivities(Scenario(), env.client)
+    fakes = FakeActivities(vendors or Scenario(), env.client)
     lines = LineFakes(scenario or LineScenario())
     queue = f"lines-{uuid.uuid4()}"
     activities = [
@@ -118,6 +123,18 @@ async def until(handle: WorkflowHandle, check, what: str) -> LineView:  # type: 
 
 
 async def draw_and_sign(run: LineRun, line: WorkflowHandle, amount: int, ref: str) -> DrawAccepted:
+    accepted = await sign_a_draw(run, line, amount, ref)
+    await until(
+        line,
+        lambda v: any(
+            d.draw_id == accepted.draw_id and d.status == DrawStatus.DISBURSED for d in v.draws
+        ),
+        "disbursed",
+    )
+    return accepted
+
+
+async def sign_a_draw(run: LineRun, line: WorkflowHandle, amount: int, ref: str) -> DrawAccepted:
     accepted: DrawAccepted = await line.execute_update(
         UpdateName.DRAW,
         DrawRequest(amount=amount, term_months=3, reference=ref),
@@ -132,13 +149,6 @@ async def draw_and_sign(run: LineRun, line: WorkflowHandle, amount: int, ref: st
         UpdateName.SIGN_CONTRACT, SignContractInput(otp="135790"), result_type=SignContractResult
     )
     assert signed.signed
-    await until(
-        line,
-        lambda v: any(
-            d.draw_id == accepted.draw_id and d.status == DrawStatus.DISBURSED for d in v.draws
-        ),
-        "disbursed",
-    )
     return accepted
 
 
@@ -479,4 +489,99 @@ async def test_six_on_time_instalments_raise_the_limit_by_policy(
         assert raised.overdue_days == 0 and raised.status == LineStatus.ACTIVE
         rules = [e.data.get("rule") for e in run.lines.events if e.actor == "policy"]
         assert rules.count("M006_good_history_raise") == 1 and len(rules) == 6
+        await replay(run, line)
+
+
+async def test_a_refused_card_ends_the_draw_at_once_with_its_reason(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """The gateway refuses the line's card for good: the draw fails now, not after the payout's
+    24 h wait for a new card that a draw can never give, and the reservation is released."""
+    refusing = Scenario(invalid_card=GOOD_CARD.number)
+    async with running(time_env, vendors=refusing) as run:
+        line = await run.open(limit=1_000_000, first_draw=300_000)
+        accepted = await sign_a_draw(run, line, 200_000, "ref-card")
+        signed_at = await time_env.get_current_time()
+        draw = run.client.get_workflow_handle(accepted.draw_id, result_type=DrawOutcome)
+        outcome = await draw.result()
+        assert await time_env.get_current_time() - signed_at < timedelta(hours=1)
+        assert outcome.status == DrawStatus.FAILED
+        assert outcome.reasons == [ReasonCode.D003_CARD_REFUSED]
+        seen = await draw.query(QueryName.STATUS, result_type=DrawView)
+        assert seen.stage == "FAILED" and seen.reasons[0].message.startswith("Your bank refused")
+        current = await until(
+            line, lambda v: v.draws[-1].status == DrawStatus.FAILED, "draw released"
+        )
+        assert current.available == 700_000 and current.outstanding_principal == 300_000
+        assert current.draws[-1].reasons[0].code == ReasonCode.D003_CARD_REFUSED
+        assert run.fakes.rec.gateway_successes == {}
+        await replay(run, line, draw, run.client.get_workflow_handle(f"payout-{accepted.draw_id}"))
+
+
+async def test_early_settlement_pays_interest_to_date_once_and_restores_the_limit(
+    time_env: WorkflowEnvironment,
+) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=600_000)
+        opened = await view(line)
+        await time_env.sleep(timedelta(days=14))
+        today = (await time_env.get_current_time()).date()
+        quote = await line.query(QueryName.PAYOFF, PayoffRequest(on=today), result_type=PayoffQuote)
+        first = opened.instalments[0]
+        paid_out_on = opened.draws[0].disbursed_on
+        assert paid_out_on is not None
+        days, elapsed = (first.due_on - paid_out_on).days, (today - paid_out_on).days
+        # interest to date: the first period's interest by its days, half up to the fen
+        assert quote.principal == 600_000
+        assert quote.interest == (2 * first.interest * elapsed + days) // (2 * days) > 0
+        assert quote.total + quote.waived == opened.outstanding
+        assert quote.total < opened.outstanding  # the later periods' interest is not charged
+
+        stale = SettleRequest(amount=quote.total + 1, reference="off-0001")
+        cause = await refused(line, UpdateName.SETTLE, stale)
+        assert cause.type == ErrorType.INVALID_INPUT and str(quote.total) in cause.message
+        request = SettleRequest(amount=quote.total, reference="off-0001")
+        settled: SettleResult = await line.execute_update(
+            UpdateName.SETTLE, request, result_type=SettleResult
+        )
+        assert settled.accepted and settled.amount == quote.total
+        assert settled.principal == 600_000 and settled.waived == quote.waived
+        assert settled.available == 1_000_000
+        again: SettleResult = await line.execute_update(
+            UpdateName.SETTLE, request, result_type=SettleResult
+        )
+        assert again == settled  # the same reference pays once
+        key = f"repay-{opened.line_id}-off-0001"
+        assert [k for k in run.lines.debit_calls if k.startswith("repay-")] == [key]
+        assert run.lines.debits[key].amount == quote.total
+
+        await time_env.sleep(timedelta(days=40))  # nothing is due any more: no scheduled debit
+        after = await view(line)
+        assert after.outstanding == after.outstanding_principal == 0
+        assert after.available + after.outstanding_principal == after.limit == 1_000_000
+        assert [d.status for d in after.draws] == [DrawStatus.REPAID]
+        assert sum(i.principal for i in after.instalments) == 600_000
+        assert not [k for k in run.lines.debit_calls if k.startswith("debit-")]
+        assert "SETTLED_EARLY" in [e.event for e in run.lines.events]
+        await replay(run, line)
+
+
+async def test_a_redelivered_alert_is_evaluated_once(time_env: WorkflowEnvironment) -> None:
+    async with running(time_env) as run:
+        line = await run.open(limit=1_000_000, first_draw=100_000)
+        alert = MonitoringSignal(
+            kind=MonitoringEventKind.BUREAU_ALERT, reference="BA-0001", new_loans=1
+        )
+        await line.signal(SignalName.MONITORING_EVENT, alert)
+        await line.signal(SignalName.MONITORING_EVENT, alert)  # the vendor retried it
+        await line.signal(
+            SignalName.MONITORING_EVENT,
+            MonitoringSignal(kind=MonitoringEventKind.LOCATION_ANOMALY, reference="DR-0001"),
+        )
+        lowered = await until(
+            line, lambda v: v.reason_codes == [ReasonCode.M004_LOCATION_ANOMALY], "lowered twice"
+        )
+        assert lowered.limit == 560_000  # x 0.7 once, then x 0.8: not x 0.7 twice
+        policy = [e.data["signal_reference"] for e in run.lines.events if e.actor == "policy"]
+        assert policy == ["BA-0001", "DR-0001"]
         await replay(run, line)
