@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -134,9 +135,16 @@ def main() -> None:
         f"each applicant's card and animates the liveness video, ~3 CPU s each): **{rate:.1f} "
         f"applications per minute** ({elapsed:.1f} s).\n\n" + "\n".join(rows) + "\n\n"
         "`identity` is documents submitted → carrier step (CPU-bound vision on the `vision` "
-        "queue); `decision` is carrier authorized → offer (carrier report poll, bureau, policy); "
+        "queue); `decision` is carrier authorized → offer (the simulator produces the carrier "
+        "report 0.2 s after authorization; the bureau report was fetched during the carrier "
+        "step; the policy); "
         "`payout` is contract signed → DISBURSED (seal, pre-payout check, gateway settlement "
         "delay of the simulator 0.3 s). `total` includes the applicant's own steps."
+    )
+    load = os.getloadavg()[0]
+    body += (
+        f"\n\nLoad average when the run ended: {load:.1f} on {os.cpu_count()} cores "
+        "(above the core count, other jobs shared the machine and the figures carry their noise)."
     )
     print(body)
     update_section(
