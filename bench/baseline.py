@@ -354,7 +354,9 @@ def report(
         "(documents submitted → AWAITING_CARRIER_AUTH), decision (SMS and code → OFFERED), "
         "contract (offer accepted → AWAITING_SIGNATURE), payout (signed → DISBURSED). The "
         "applicant's uploads are theirs, not the system's; every video was rendered before the "
-        "run.\n\n"
+        "run. Identity is mostly vision CPU, the same work on both sides and the noisiest figure "
+        "when other work shares the cores; the row outside identity is where the orchestration "
+        "shows.\n\n"
     )
 
 
