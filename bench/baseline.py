@@ -1,7 +1,7 @@
 """What Temporal costs: the same applications through the same activity code, once in one process
-with no workflow engine (`bench/no_temporal.py`: plain async calls in the workflow's order, the
-same parallel branches) and once through the real processes (dev server, both workers, mocks,
-API over HTTP, as `bench/system.py` drives them), in one run on one machine.
+with no workflow engine (`bench/no_temporal_application.py`: plain async calls in the workflow's
+order, the same parallel branches) and once through the real processes (dev server, both
+workers, mocks, API over HTTP, as `bench/system.py` drives them), in one run on one machine.
 
     .venv/bin/python -m bench.baseline --applications 24 --concurrency 4
 
@@ -36,7 +36,8 @@ from typing import Any
 
 import httpx
 
-from bench.no_temporal import AMOUNT, STAGES, TERM, InProcess
+from bench.no_temporal import InProcess
+from bench.no_temporal_application import AMOUNT, STAGES, TERM, run_application
 from bench.report import update_section
 from bench.system import make_applicant, percentile
 from config.settings import Settings
@@ -169,7 +170,7 @@ async def in_process(
     system: InProcess, person: Applicant, videos: Videos, seed: int
 ) -> dict[str, float]:
     begun = time.perf_counter()
-    result = await system.application(person, videos, seed)
+    result = await run_application(system, person, videos, seed)
     if result.status != "DISBURSED":
         raise RuntimeError(f"{result.application_id} ended {result.status}")
     return result.timings | {"total": time.perf_counter() - begun}
@@ -340,9 +341,9 @@ def report(
         f"(target ≤ 1.15: {verdict(system_ratio <= 1.15)}); "
         f"throughput ratio **{throughput_ratio:.2f}** (target ≥ 0.85: "
         f"{verdict(throughput_ratio >= 0.85)}).\n\n"
-        "*Baseline*: `bench/no_temporal.py`, one process, the activity classes built as the "
-        "workers build them and called as plain async functions in the workflow's order (card, "
-        "liveness and identity vendor in parallel, then the face match; the same store "
+        "*Baseline*: `bench/no_temporal_application.py`, one process, the activity classes built "
+        "as the workers build them and called as plain async functions in the workflow's order "
+        "(card, liveness and identity vendor in parallel, then the face match; the same store "
         "projections), the vision activities in a process pool of the vision worker's size; the "
         "carrier report polled with the workflow's back-off, the payout settled by the "
         "gateway's signed callback to an in-process receiver. No durability, no retries, no "

@@ -14,6 +14,7 @@ import pytest
 
 from bench.baseline import Actions, render_video
 from bench.no_temporal import InProcess
+from bench.no_temporal_application import run_application
 from bench.system import make_applicant
 from config.settings import Settings
 from devtools.stack import Ports, Stack
@@ -58,7 +59,7 @@ async def test_one_application_without_temporal_is_disbursed(mocks: Stack) -> No
     with ThreadPoolExecutor(2) as executor:
         vision = VisionWorkerDeps(open_blob_store(settings), settings, executor=executor)
         async with InProcess.open(settings, vision) as system:
-            result = await system.application(person, RenderedOnDemand(person.video_photo), 1)
+            result = await run_application(system, person, RenderedOnDemand(person.video_photo), 1)
 
     assert result.status == ApplicationStatus.DISBURSED
     assert set(result.timings) == {"start", "identity", "decision", "contract", "payout"}
