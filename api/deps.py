@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.application_workflows import ApplicationWorkflows
-from api.errors import Forbidden, Unauthorized
+from api.errors import UNAVAILABLE_ERRORS, Forbidden, Unauthorized
 from api.identity import Scope, verify_ops_token
 from api.limits import Limiter
 from api.security import applicant_bearer, ops_bearer, ops_cookie, require_applicant
@@ -97,7 +97,16 @@ async def _applicant(
     require_applicant(
         settings.token_keys, application_id, credentials, Scope.WRITE if write else Scope.READ
     )
-    row = await queries.in_thread(services.engine, queries.get_application, application_id)
+    try:
+        row = await queries.in_thread(services.engine, queries.get_application, application_id)
+    except UNAVAILABLE_ERRORS:
+        if write:
+            raise
+        # The store is down: a read goes on with the signed token alone (it expires within
+        # minutes), so the applicant still sees the live status; whether the application has
+        # ended, and its read window, are checked again once the store is back.
+        logger.warning("store unavailable: applicant read allowed on its token alone")
+        return application_id
     if row is not None and ApplicationStatus(row.status).is_terminal:
         # The application has ended: its tokens only read, and only for a while.
         if write:

@@ -1,6 +1,7 @@
 """Reads that survive a worker restart or a Temporal outage: the live `status` query is given a
 short head start; if it has not answered by then, the store's projection answers instead (when
-the application has been recorded), so a frontend polling GET never hangs on a missing worker."""
+the application has been recorded), so a frontend polling GET never hangs on a missing worker.
+With the store down too, the live answer is the only one, and it is awaited."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine
 from temporalio.service import RPCError
 
 from api.application_workflows import ApplicationWorkflows
-from api.errors import Unavailable, UpstreamTimeout
+from api.errors import UNAVAILABLE_ERRORS, Unavailable, UpstreamTimeout
 from domain.status import ApplicationView
 from store import queries
 from store.tables import Application
@@ -29,7 +30,10 @@ async def live_or_recorded(
     done, _ = await asyncio.wait({query}, timeout=LIVE_WAIT_SECONDS)
     if query in done and not _unreachable(query):
         return query.result()
-    row = await queries.in_thread(engine, queries.get_application, application_id)
+    try:
+        row = await queries.in_thread(engine, queries.get_application, application_id)
+    except UNAVAILABLE_ERRORS:
+        return await query
     if row is not None:
         query.cancel()
         with contextlib.suppress(BaseException):

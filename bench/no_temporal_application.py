@@ -282,6 +282,13 @@ class Application:
     # ------------------------------------------------------------ stages 4 and 5
 
     async def _decision(self) -> None:
+        # As the workflow does: the bureau report is fetched while the applicant authorizes.
+        bureau = asyncio.create_task(
+            self.call(
+                calls.bureau_fetch_report,
+                BureauInput(application_id=self.id, applicant=self.s.applicant()),
+            )
+        )
         messages.check_carrier_sms(self.s)
         await self.call(
             calls.carrier_send_sms, CarrierSmsInput(application_id=self.id, phone=self.inp.phone)
@@ -298,10 +305,7 @@ class Application:
         self.s.set_next(NextAction.WAIT, None)
         self.s.carrier_report = await self._carrier_report()
         await self._enter(ApplicationStatus.DECISIONING, NextAction.WAIT, "DECISIONING")
-        self.s.bureau = await self.call(
-            calls.bureau_fetch_report,
-            BureauInput(application_id=self.id, applicant=self.s.applicant()),
-        )
+        self.s.bureau = await bureau
         assert self.s.identity is not None
         decision = await self.call(
             calls.decide,
@@ -330,7 +334,8 @@ class Application:
         )  # fmt: skip
 
     async def _carrier_report(self) -> CarrierReport:
-        """The poll the workflow's retry policy makes: same first interval, back-off and cap."""
+        """The activity polls the report itself; a report still pending after its budget is
+        retried as the workflow's retry policy does: same first interval, back-off and cap."""
         retry = carrier_report_poll(self.inp.product.timeouts.carrier_report).retry
         interval = retry.initial_interval.total_seconds()
         arg = CarrierReportInput(application_id=self.id, task_id=self.s.carrier_task_id or "")

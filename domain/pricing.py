@@ -53,10 +53,11 @@ def build_schedule(
         # Nothing would reach the borrower: the IRR is undefined, not merely high.
         raise ValueError("the upfront fee must be less than the principal")
     r = annual_rate / 12
-    if r == 0:
+    discount = 1 - (1 + r) ** -term_months
+    if r == 0 or discount == 0:  # a rate so small that floating point cannot tell it from 0
         level = principal / term_months
     else:
-        level = principal * r / (1 - (1 + r) ** -term_months)
+        level = principal * r / discount
     fee = round(principal * monthly_fee_rate)
     remaining = principal
     rows: list[Installment] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.line_messages import LineEventInput
@@ -77,18 +78,28 @@ def record_line_event(session: Session, inp: LineEventInput) -> bool:
         },
         ["line_id", "seq"],
     )
-    row = session.get(CreditLine, inp.line_id)
+    row = session.get(CreditLine, inp.line_id, with_for_update=True)
     if row is None:
-        row = CreditLine(
-            id=inp.line_id,
-            customer_id=inp.customer_id,
-            product_code=inp.product_code,
-            status=inp.status,
-            credit_limit=inp.limit,
-            available=inp.available,
-            outstanding_principal=inp.outstanding_principal,
-            expires_at=utc(inp.expires_at),
-        )
+        # The line's first events can be recorded concurrently (its opening and a first draw):
+        # one creates the row, the other finds it, instead of failing on the key and retrying.
+        try:
+            with session.begin_nested():
+                session.add(
+                    CreditLine(
+                        id=inp.line_id,
+                        customer_id=inp.customer_id,
+                        product_code=inp.product_code,
+                        status=inp.status,
+                        credit_limit=inp.limit,
+                        available=inp.available,
+                        outstanding_principal=inp.outstanding_principal,
+                        expires_at=utc(inp.expires_at),
+                    )
+                )
+        except IntegrityError:
+            pass
+        row = session.get(CreditLine, inp.line_id, with_for_update=True, populate_existing=True)
+        assert row is not None
     if inp.seq >= row.last_seq:
         row.status, row.credit_limit, row.available = inp.status, inp.limit, inp.available
         row.outstanding_principal, row.overdue_days = inp.outstanding_principal, inp.overdue_days

@@ -115,6 +115,7 @@ class ActivityCall(Generic[I, R]):
                     start_to_close_timeout=preset.start_to_close,
                     schedule_to_close_timeout=preset.schedule_to_close,
                     retry_policy=preset.retry,
+                    local_retry_threshold=options.LOCAL_RETRY_THRESHOLD,
                     summary=_summary(self.name),
                 )
             except (ApplicationError, TimeoutError) as failure:

@@ -26,6 +26,11 @@ class CallOptions:
 
 
 MINUTE = timedelta(minutes=1)
+
+# A local activity retries inside the workflow task, which holds queries and updates back, only
+# while its back-off is this short; a longer back-off waits on a timer, so the application still
+# answers its status query while, say, the database is down.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
 NON_RETRYABLE = [ErrorType.VENDOR_REJECTED, ErrorType.INVALID_INPUT, ErrorType.BAD_DOCUMENT]
 
 # The store is retried through an outage of up to half an hour (the activity logs a stuck step

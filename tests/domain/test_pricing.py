@@ -150,3 +150,13 @@ def test_nonsense_is_refused(
 ) -> None:
     with pytest.raises(ValueError):
         build_schedule(principal, term, rate, fee_rate, upfront, apr_cap=NO_CAP)
+
+
+def test_a_rate_too_small_to_tell_from_zero_is_priced_as_zero() -> None:
+    """Found by schemathesis: `annual_rate=3e-209` made 1 - (1 + r)^-n exactly 0 (a 500)."""
+    tiny = build_schedule(1, 1, 3.266782444747466e-209)
+    assert [i.principal for i in tiny.installments] == [1]
+    assert (
+        build_schedule(120_000, 12, 1e-300).installments
+        == build_schedule(120_000, 12, 0).installments
+    )

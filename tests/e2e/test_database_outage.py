@@ -1,4 +1,5 @@
-"""The database stopped for 30 s under the real processes: every answer meanwhile is a 503 with
+"""The database stopped for 30 s under the real processes: the applicant still reads their live
+status (from the workflow, on the signed token alone); every other answer meanwhile is a 503 with
 `Retry-After` (never a 500), a store step retried through the outage is counted as stuck on the
 worker's metrics, and afterwards every application finishes, once, with the store agreeing.
 
@@ -154,11 +155,15 @@ def test_a_database_outage_answers_503_and_every_application_finishes(
     deadline = time.monotonic() + OUTAGE_SECONDS
     try:
         while time.monotonic() < deadline:
+            # The applicant's status is read live from the workflow on the token alone.
+            status = in_flight.http.get(f"/v1/applications/{in_flight.application_id}",
+                                        headers=bearer(in_flight))  # fmt: skip
+            assert status.status_code == 200, status.text
+            assert status.json()["application_id"] == in_flight.application_id
+            answers[status.status_code] += 1
             probes = [
                 ops.get("/v1/ops/reviews"),
                 ops.get(f"/v1/ops/applications/{in_flight.application_id}"),
-                in_flight.http.get(f"/v1/applications/{in_flight.application_id}",
-                                   headers=bearer(in_flight)),
                 waiting.http.post(f"/v1/applications/{waiting.application_id}/documents/submit",
                                   headers=bearer(waiting),
                                   json={"full_name": waiting.applicant.name,
@@ -180,7 +185,7 @@ def test_a_database_outage_answers_503_and_every_application_finishes(
         proxy.up()
         ops.close()
     print(f"outage {OUTAGE_SECONDS:.0f} s: answers {dict(answers)}, late start {started_late}")
-    assert answers[503] >= 4 * 10
+    assert answers[503] >= 3 * 10 and answers[200] >= 10
 
     stuck = stuck_count(stack)
     assert stuck >= 1, "no store step was counted as stuck through the outage"

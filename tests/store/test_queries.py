@@ -343,3 +343,38 @@ def test_review_queue_and_evidence_bundle(db: Engine) -> None:
     by_key = in_session(db, queries.get_disbursement_by_key, f"payout-{app_id}")
     assert by_key is not None and by_key.application_id == app_id
     assert in_session(db, queries.evidence_bundle, "app_missing") is None
+
+
+# ---------------------------------------------------------------- credit lines
+
+
+def test_a_new_lines_first_events_recorded_at_once_both_land(db: Engine) -> None:
+    """The opening and a first draw of a line recorded concurrently: one creates the line's row,
+    the other finds it (before, the second failed on the key and was only retried later)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from domain.line_messages import LineEventInput
+    from domain.lines import LineStatus
+    from store import lines
+
+    for _ in range(5):
+        line_id = f"L{uuid.uuid4().hex[:16]}"
+
+        def event(seq: int, name: str, line_id: str = line_id) -> LineEventInput:
+            return LineEventInput(
+                line_id=line_id, seq=seq, event=name, status=LineStatus.ACTIVE, limit=1_000_000,
+                available=1_000_000 - 100_000 * (seq - 1), outstanding_principal=0,
+                overdue_days=0, customer_id="c-1", product_code="CASH_LINE",
+                expires_at=NOW + timedelta(days=365), at=NOW,
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(2) as pool:
+            added = list(pool.map(
+                lambda e: in_session(db, lines.record_line_event, e),
+                [event(1, "LINE_OPENED"), event(2, "DRAW_REQUESTED")],
+            ))  # fmt: skip
+        assert added == [True, True]
+        recorded = in_session(db, lines.list_line_events, line_id)
+        assert [e.event for e in recorded] == ["LINE_OPENED", "DRAW_REQUESTED"]
+        row = in_session(db, lines.get_line, line_id)
+        assert row is not None and row.last_seq == 2 and row.available == 900_000

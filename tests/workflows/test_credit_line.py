@@ -15,7 +15,13 @@ from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -113,13 +119,17 @@ async def view(handle: WorkflowHandle) -> LineView:
     return await handle.query(QueryName.STATUS, result_type=LineView)
 
 
-async def until(handle: WorkflowHandle, check, what: str) -> LineView:  # type: ignore[no-untyped-def]
-    for _ in range(400):
+async def until(handle: WorkflowHandle, check, what: str, seconds: float = 60) -> LineView:  # type: ignore[no-untyped-def]
+    """Poll the line's view until `check` holds; the bound is generous (a shared CI machine
+    runs months of skipped time's timers, debits and policy evaluations under load)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
         current = await view(handle)
         if check(current):
             return current
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never {what}: {current}")
         await asyncio.sleep(0.025)
-    raise AssertionError(f"never {what}: {current}")
 
 
 async def draw_and_sign(run: LineRun, line: WorkflowHandle, amount: int, ref: str) -> DrawAccepted:
@@ -584,4 +594,33 @@ async def test_a_redelivered_alert_is_evaluated_once(time_env: WorkflowEnvironme
         assert lowered.limit == 560_000  # x 0.7 once, then x 0.8: not x 0.7 twice
         policy = [e.data["signal_reference"] for e in run.lines.events if e.actor == "policy"]
         assert policy == ["BA-0001", "DR-0001"]
+        await replay(run, line)
+
+
+async def test_a_draw_in_the_lines_first_task_is_recorded_after_the_opening(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """A draw that arrives with the line's start (its handler runs before `run` has begun) is
+    recorded after LINE_OPENED, not before it."""
+    async with running(time_env) as run:
+        line_id = f"L{uuid.uuid4().hex[:16]}"
+        state = line_state(line_id, await time_env.get_current_time(), limit=1_000_000)
+        start = WithStartWorkflowOperation(
+            WorkflowName.CREDIT_LINE,
+            state,
+            id=credit_line_workflow_id(line_id),
+            task_queue=run.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        await run.client.execute_update_with_start_workflow(
+            UpdateName.DRAW,
+            DrawRequest(amount=100_000, term_months=3, reference="ref-first"),
+            start_workflow_operation=start,
+            result_type=DrawAccepted,
+        )
+        line = await start.workflow_handle()
+        run.opened.append(line)
+        await until(line, lambda v: len(run.lines.events) >= 2, "both recorded")
+        ordered = [e.event for e in sorted(run.lines.events, key=lambda e: e.seq)]
+        assert ordered[:2] == ["LINE_OPENED", "DRAW_REQUESTED"]
         await replay(run, line)
