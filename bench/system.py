@@ -147,8 +147,12 @@ def main() -> None:
         "(above the core count, other jobs shared the machine and the figures carry their noise)."
     )
     print(body)
+    # One application at a time and several at a time are kept side by side.
+    name, title = "system", "End to end: applications through the real processes"
+    if args.concurrency > 1:
+        name, title = f"system-{args.concurrency}", f"{title}, {args.concurrency} at a time"
     update_section(
-        "system", "End to end: applications through the real processes", body,
+        name, title, body,
         f"python -m bench.system --applications {args.applications} "
         f"--concurrency {args.concurrency}",
     )  # fmt: skip
