@@ -184,7 +184,14 @@ class HttpFaults:
                                 lifespan="off")  # fmt: skip
         server = uvicorn.Server(config)
         self._server = server
-        server.run()
+
+        async def serve() -> None:
+            try:
+                await server.serve()
+            finally:
+                await client.aclose()
+
+        asyncio.run(serve())
 
     def stop(self) -> None:
         if self._server is not None:
