@@ -9,19 +9,20 @@ of the facts (gathered by `bench.chaos`), so the checker itself is tested withou
 - failing workflow tasks: any workflow (applications and their payout children) whose newest
   workflow task failed or whose pending task is on its third attempt or later;
 - duplicate payments: an application with more than one successful payout attempt in the
-  gateway simulator's ledger (under any key);
+  gateway simulator's ledger (under its key `payout-{id}` or any other key naming it);
 - store mismatches: the store's status differs from the workflow's, or money and status
   disagree (paid but not DISBURSED, DISBURSED with no successful payout).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bench.temporal_facts import WorkflowFacts
 from domain.enums import TERMINAL_STATUSES
-from domain.naming import application_workflow_id, payout_idempotency_key
+from domain.naming import application_workflow_id
 
 BUSINESS_CLOSE = frozenset({"COMPLETED", "CONTINUED_AS_NEW"})
 DEADLINE_GRACE = timedelta(minutes=2)  # a timer fires a little after its deadline
@@ -78,7 +79,9 @@ def check(
             continue
         if wf.execution == "RUNNING" and not _waiting(fact, now):
             verdict.stuck.append(app_id)
-        paid = succeeded.get(payout_idempotency_key(app_id), 0)
+        # Any key naming the application counts: a second key would be a second payment.
+        named = re.compile(rf"(?<![\w]){re.escape(app_id)}(?![\w])")
+        paid = sum(n for key, n in succeeded.items() if named.search(key))
         if paid > 1:
             verdict.duplicate_payments.append(app_id)
         if fact.live_status is not None and fact.store_status != fact.live_status:

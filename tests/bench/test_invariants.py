@@ -73,10 +73,12 @@ def test_duplicate_payments_and_money_against_status() -> None:
         "twice": ApplicationFacts("twice", "DISBURSED", "DISBURSED"),
         "unpaid": ApplicationFacts("unpaid", "DISBURSED", "DISBURSED"),
         "paid-cancelled": ApplicationFacts("paid-cancelled", "CANCELLED", "CANCELLED"),
+        "two-keys": ApplicationFacts("two-keys", "DISBURSED", "DISBURSED"),
     }
-    ledger = [paid("twice", 2), paid("paid-cancelled")]
+    second_key = {"idempotency_key": "payout-two-keys-card-2", "succeeded_attempts": 1}
+    ledger = [paid("twice", 2), paid("paid-cancelled"), paid("two-keys"), second_key]
     verdict = check(list(apps), apps, [done(a) for a in apps], ledger, NOW)
-    assert verdict.duplicate_payments == ["twice"]
+    assert verdict.duplicate_payments == ["twice", "two-keys"]
     assert len(verdict.store_mismatches) == 2
     assert {m.split(":")[0] for m in verdict.store_mismatches} == {"unpaid", "paid-cancelled"}
 
