@@ -108,7 +108,9 @@ class Driver:
         deadline = time.monotonic() + self.pace.stage_timeout_s
         while time.monotonic() < deadline:
             view = self._status()
-            if done(view) or view["status"] in TERMINAL:
+            # Not live: the workflow did not answer and the API showed the store's last record,
+            # without the offer or the attempts left; a person's app shows a spinner.
+            if view.get("live", True) and (done(view) or view["status"] in TERMINAL):
                 return view
             time.sleep(POLL_S)
         waited = self.pace.stage_timeout_s

@@ -21,6 +21,7 @@ import asyncio
 import resource
 import tempfile
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +70,12 @@ def measure(args: argparse.Namespace) -> LoadFigures:
     population = Population(plans)
     population.render()
     pace = Pace(think_s=args.think)
-    with tempfile.TemporaryDirectory() as data:
+    with ExitStack() as cleanup:
+        data = cleanup.enter_context(tempfile.TemporaryDirectory())
         env: dict[str, str] = {}
-        schema = postgres_schema(args.postgres) if args.database == "postgres" else None
-        if schema is not None:
-            env["DATABASE_URL"] = with_query(args.postgres, schema.__enter__())
+        if args.database == "postgres":
+            search_path = cleanup.enter_context(postgres_schema(args.postgres))
+            env["DATABASE_URL"] = with_query(args.postgres, search_path)
         stack = start_stack(Path(data), env)
         try:
             population.register(stack.mocks_url)
@@ -89,8 +91,6 @@ def measure(args: argparse.Namespace) -> LoadFigures:
             facts = asyncio.run(collect(stack.temporal_address))
         finally:
             stack.stop()
-            if schema is not None:
-                schema.__exit__(None, None, None)
     measured = {j.application_id for j in journeys}
     waits = [w for f in facts if application_id_from_workflow_id(f.workflow_id) in measured
              for w in f.schedule_to_start.get(VISION_TASK_QUEUE, [])]  # fmt: skip
