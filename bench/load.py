@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import tempfile
 from collections import Counter
@@ -135,7 +136,18 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
         per_check = f"{cpu / verifications:.2f}" if verifications else "-"
         lines.append(f"| {name} | {cpu:.1f} | {cpu / n:.2f} | {per_check} |")
     lines.append(f"| load generator | {f.generator_cpu_s:.1f} | {f.generator_cpu_s / n:.2f} | |")
-    lines.append("")
+    stack_cpu = sum(f.cpu_s.values())
+    cores = os.cpu_count() or 1
+    limit = cores * 60 / (stack_cpu / n) if stack_cpu else 0.0
+    lines += [
+        "",
+        f"CPU-bound limit of this mix on {cores} cores: {limit:.1f} applications a minute (the "
+        f"stack's {stack_cpu / n:.2f} CPU s per application); measured "
+        f"{n / f.elapsed_s * 60 / limit:.0%} of it"
+        if limit
+        else "",
+        "",
+    ]
     if f.vision_wait_s:
         lines += latency_table({"vision schedule-to-start": f.vision_wait_s},
                                ["vision schedule-to-start"], QUANTILES)  # fmt: skip
@@ -169,6 +181,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--note", default="", help="a line added to the written section")
+    parser.add_argument("--section", default="load", help="of BENCHMARKS.md (one per regime)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     body = report(args, measure(args))
@@ -181,7 +194,13 @@ def main() -> None:
                             f"--concurrency {args.concurrency}", f"--seed {args.seed}",
                             f"--think {args.think:g}", f"--review-delay {args.review_delay:g}",
                             f"--database {args.database}"])  # fmt: skip
-        update_section("load", "Load: a population of applicants through the API", body, command)
+        if args.mix:
+            command += f" --mix {args.mix}"
+        title = "Load: a population of applicants through the API"
+        if args.section != "load":
+            title += f" ({args.section.removeprefix('load-').replace('-', ' ')})"
+            command += f" --section {args.section}"
+        update_section(args.section, title, body, command)
 
 
 if __name__ == "__main__":
