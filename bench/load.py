@@ -143,7 +143,8 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
         "",
         f"CPU-bound limit of this mix on {cores} cores: {limit:.1f} applications a minute (the "
         f"stack's {stack_cpu / n:.2f} CPU s per application); measured "
-        f"{n / f.elapsed_s * 60 / limit:.0%} of it"
+        f"{n / f.elapsed_s * 60 / limit:.0%} of it (other users' processes take CPU too on a "
+        "shared machine)."
         if limit
         else "",
         "",
@@ -155,6 +156,8 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
     failures = [j for j in f.journeys if not j.as_expected]
     for j in failures[:10]:
         lines.append(f"- {j.plan.behaviour} {j.application_id}: ended {j.status} {j.error}")
+    if failures:
+        lines.append("")
     lines += [
         f"Stage latencies over the {n - len(failures)} applicants that reached their expected "
         "outcome, "
