@@ -131,7 +131,9 @@ class Driver:
 
     def _expect(self, view: dict[str, Any], *statuses: str) -> None:
         if view["status"] not in statuses:
-            raise Unexpected(f"{view['status']} instead of {'/'.join(statuses)}")
+            reasons = ",".join(str(r.get("code")) for r in view.get("reasons") or [])
+            raise Unexpected(f"{view['status']} ({reasons or 'no reason'}) instead of "
+                             f"{'/'.join(statuses)}")  # fmt: skip
 
     # ------------------------------------------------------------------ the person
 
@@ -158,8 +160,11 @@ class Driver:
         started = self._call(lambda: self.session.start(request_id=request_id))
         self.journey.application_id = self.session.application_id
         self._timed("start", t)
-        windows = (started.get("liveness_challenge") or {}).get("windows", [])
         self._expect(self._wait_for("AWAITING_DOCUMENTS"), "AWAITING_DOCUMENTS")
+        # The start answers without the challenge when the workflow could not be queried in
+        # time; the app then reads it with the status, as the API documents.
+        challenge = started.get("liveness_challenge") or self.view.get("liveness_challenge")
+        windows = (challenge or {}).get("windows", [])
         self._think()
         if behaviour is Behaviour.ABANDON_DOCUMENTS:
             self._upload("id_front", self.person.document("id_front"))
