@@ -157,7 +157,8 @@ class Driver:
         request_id = str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{self.plan.seed}/{self.plan.index}")
         )
-        started = self._call(lambda: self.session.start(request_id=request_id))
+        device = f"bench-{self.plan.seed:016x}"  # one phone: the same fingerprint on every retry
+        started = self._call(lambda: self.session.start(request_id=request_id, device=device))
         self.journey.application_id = self.session.application_id
         self._timed("start", t)
         self._expect(self._wait_for("AWAITING_DOCUMENTS"), "AWAITING_DOCUMENTS")

@@ -136,19 +136,7 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
         per_check = f"{cpu / verifications:.2f}" if verifications else "-"
         lines.append(f"| {name} | {cpu:.1f} | {cpu / n:.2f} | {per_check} |")
     lines.append(f"| load generator | {f.generator_cpu_s:.1f} | {f.generator_cpu_s / n:.2f} | |")
-    stack_cpu = sum(f.cpu_s.values())
-    cores = os.cpu_count() or 1
-    limit = cores * 60 / (stack_cpu / n) if stack_cpu else 0.0
-    lines += [
-        "",
-        f"CPU-bound limit of this mix on {cores} cores: {limit:.1f} applications a minute (the "
-        f"stack's {stack_cpu / n:.2f} CPU s per application); measured "
-        f"{n / f.elapsed_s * 60 / limit:.0%} of it (other users' processes take CPU too on a "
-        "shared machine)."
-        if limit
-        else "",
-        "",
-    ]
+    lines += ["", _cpu_limit(args, f, n), ""]
     if f.vision_wait_s:
         lines += latency_table({"vision schedule-to-start": f.vision_wait_s},
                                ["vision schedule-to-start"], QUANTILES)  # fmt: skip
@@ -168,6 +156,22 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
         f"{f.render_note}.",
     ]
     return "\n".join(lines)
+
+
+def _cpu_limit(args: argparse.Namespace, f: LoadFigures, n: int) -> str:
+    """What the stack's CPU per application allows on this machine's cores, and the share of it
+    reached (meaningful only as fast as possible: at a rate, the arrivals bound the throughput)."""
+    stack_cpu, cores = sum(f.cpu_s.values()), os.cpu_count() or 1
+    if not stack_cpu:
+        return ""
+    limit = cores * 60 / (stack_cpu / n)
+    line = (f"CPU-bound limit of this mix on {cores} cores: {limit:.1f} applications a minute "
+            f"(the stack's {stack_cpu / n:.2f} CPU s per application)")  # fmt: skip
+    if args.rate:
+        return line + "; at this arrival rate the arrivals bound the throughput."
+    share = n / f.elapsed_s * 60 / limit
+    return line + f"; measured {share:.0%} of it (other users' processes take CPU too on a " \
+        "shared machine)."  # fmt: skip
 
 
 def main() -> None:
