@@ -58,7 +58,7 @@ DEFAULT_MIX = {
 class Plan:
     index: int
     behaviour: Behaviour
-    serial: int  # the person: synthetic.test_applicants serial within the persona's outcome
+    serial: int  # the person: a synthetic.test_applicants serial, distinct across personas
     arrival_s: float  # seconds after the run starts; 0 for all when running as fast as possible
     seed: int  # the applicant's own think times
 
@@ -104,11 +104,8 @@ def plan_population(
         arrivals.append(t)
         if rate_per_minute:
             t += rng.expovariate(rate_per_minute / 60)
-    serials: dict[str, int] = {}
-    plans = []
-    for i, (behaviour, arrival) in enumerate(zip(behaviours, arrivals, strict=True)):
-        persona = PERSONA.get(behaviour, "approve")
-        serial = first_serial + serials.get(persona, 0)
-        serials[persona] = serials.get(persona, 0) + 1
-        plans.append(Plan(i, behaviour, serial, arrival, rng.randrange(2**32)))
-    return plans
+    # One serial per applicant whatever the persona: the test applicants of two outcomes with the
+    # same serial share a phone and a bank card, and a rejection of one would put the other in
+    # the re-application cool-down (P004).
+    pairs = enumerate(zip(behaviours, arrivals, strict=True))
+    return [Plan(i, b, first_serial + i, at, rng.randrange(2**32)) for i, (b, at) in pairs]
