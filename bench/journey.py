@@ -24,7 +24,7 @@ import httpx
 
 from bench.documents import Library, Person
 from bench.population import Behaviour, Plan
-from devtools.applicant import UPLOADS, Applicant, ApplicantSession, StepRefused, ops_client
+from devtools.applicant import Applicant, ApplicantSession, StepRefused, ops_client
 
 TERMINAL = frozenset({"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"})
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -194,9 +194,7 @@ class Driver:
             return
         if behaviour is Behaviour.WITHDRAW:
             t = time.perf_counter()
-            path = self.session._path("/withdraw")
-            self._call(lambda: self.session._ok(self.http.post(path, headers=self.session._auth)),
-                       self._past("OFFERED"))  # fmt: skip
+            self._call(self.session.withdraw, self._past("OFFERED"))
             self._expect(self._wait_for("CANCELLED"), "CANCELLED")
             self._timed("withdraw", t)
             return
@@ -212,11 +210,7 @@ class Driver:
         self._timed("payout", t)
 
     def _upload(self, kind: str, data: bytes) -> None:
-        filename, content_type = UPLOADS[kind]
-        path = self.session._path(f"/documents/{kind}")
-        files = {"file": (filename, data, content_type)}
-        self._call(lambda: self.session._ok(
-            self.http.put(path, files=files, headers=self.session._auth)))  # fmt: skip
+        self._call(lambda: self.session.upload(kind, data))
 
     def _documents(self, video: bytes, stage: str) -> None:
         """Upload all four and submit; wait until this submission is judged."""
