@@ -18,7 +18,7 @@ lint: check
 
 bench: setup
 	for b in decisioning_scorecard decisioning_speed vision_ocr vision_face vision_liveness \
-	         vision_throughput system lines; do .venv/bin/python -m bench.$$b || exit 1; done
+	         vision_throughput system lines load chaos; do .venv/bin/python -m bench.$$b || exit 1; done
 
 # Regenerate the hashed lock files after changing a dependency in pyproject.toml.
 lock:

@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
@@ -27,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import update_section
+from bench.stats import latency_table
 from devtools.applicant import FACES, SAMPLES, Applicant, ApplicantSession
 from devtools.stack import Ports, Stack
 from domain.idnumber import make_id_number
@@ -98,11 +98,6 @@ def one_application(api_url: str, applicant: Applicant) -> dict[str, float]:
     return timings
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--applications", type=int, default=12, help="at most 69")
@@ -122,13 +117,8 @@ def main() -> None:
         finally:
             stack.stop()
     rate = args.applications / elapsed * 60
-    rows = ["| stage | p50 s | p95 s | max s |", "|---|---|---|---|"]
-    for stage in ("start", "identity", "decision", "payout", "total"):
-        values = [run[stage] for run in runs]
-        rows.append(
-            f"| {stage} | {statistics.median(values):.2f} | {percentile(values, 0.95):.2f} "
-            f"| {max(values):.2f} |"
-        )
+    stages = ("start", "identity", "decision", "payout", "total")
+    rows = latency_table({s: [run[s] for run in runs] for s in stages}, stages, [0.95])
     body = (
         f"{args.applications} applications, {args.concurrency} at a time, SQLite store, one worker "
         f"and one vision worker on the same 2 cores as the load generator (which also renders "

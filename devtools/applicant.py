@@ -142,15 +142,18 @@ class ApplicantSession:
         return synthesize_challenge_video((FACES / photo).read_bytes(), windows)
 
     def upload_all(self) -> None:
-        for kind, (filename, content_type) in UPLOADS.items():
+        for kind, (filename, _) in UPLOADS.items():
             if kind == "liveness_video":
-                data = self.liveness_video()
+                self.upload(kind, self.liveness_video())
             else:
-                data = (self.applicant.samples / filename).read_bytes()
-            files = {"file": (filename, data, content_type)}
-            self._ok(
-                self.http.put(self._path(f"/documents/{kind}"), files=files, headers=self._auth)
-            )
+                self.upload(kind, (self.applicant.samples / filename).read_bytes())
+
+    def upload(self, kind: str, data: bytes) -> dict[str, Any]:
+        filename, content_type = UPLOADS[kind]
+        files = {"file": (filename, data, content_type)}
+        return self._ok(
+            self.http.put(self._path(f"/documents/{kind}"), files=files, headers=self._auth)
+        )
 
     def submit_documents(self) -> dict[str, Any]:
         body = {"full_name": self.applicant.name, "id_number": self.applicant.id_number}
@@ -179,6 +182,9 @@ class ApplicantSession:
         return self._ok(
             self.http.post(self._path("/contract/sign"), json={"otp": otp}, headers=self._auth)
         )
+
+    def withdraw(self) -> dict[str, Any]:
+        return self._ok(self.http.post(self._path("/withdraw"), headers=self._auth))
 
     def contract(self) -> bytes:
         response = self.http.get(self._path("/contract"), headers=self._auth)
