@@ -39,7 +39,8 @@ import httpx
 from bench.no_temporal import InProcess
 from bench.no_temporal_application import AMOUNT, STAGES, TERM, run_application
 from bench.report import update_section
-from bench.system import make_applicant, percentile
+from bench.stats import percentile
+from bench.system import make_applicant
 from config.settings import Settings
 from devtools.applicant import FACES, Applicant, ApplicantSession
 from devtools.stack import ROOT, Ports, Stack
