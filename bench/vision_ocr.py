@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.report import update_section
-from synthetic.card_renderers import (
+from synthetic.id_cards import (
     CardHolder,
     card_back,
     card_front,
