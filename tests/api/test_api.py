@@ -58,6 +58,7 @@ from domain.products import PRODUCTS
 from domain.signing import signed_headers
 from domain.status import ApplicationView, ProjectionInput
 from store import queries
+from store.blobs import CHUNK
 from store.migrations import upgrade
 
 GOOD_OTP = "123456"
@@ -501,12 +502,19 @@ async def test_contract_sign_withdraw_and_closed_application(api, settings: Sett
     assert wrong.status_code == 422
     assert (wrong.json()["error"], wrong.json()["attempts_left"]) == ("signature_rejected", 2)
     assert (await api.post(sign, headers=auth, json={"otp": GOOD_OTP})).status_code == 200
-    sealed = settings.resolved_blob_dir / "contracts" / app_id / "sealed.pdf"
-    sealed.parent.mkdir(parents=True, exist_ok=True)
-    sealed.write_bytes(SEALED)
+    # a contract of two encrypted chunks streams back whole; damage in its first chunk is
+    # found before the answer starts: a 503, not a 200 cut short
+    pdf = SEALED + os.urandom(CHUNK)
+    api.app.state.services.blobs.write(f"contracts/{app_id}/sealed.pdf", pdf)
     response = await api.get(contract, headers=auth)
-    assert response.status_code == 200 and response.content == SEALED
+    assert response.status_code == 200 and response.content == pdf
     assert response.headers["content-type"] == "application/pdf"
+    sealed = settings.resolved_blob_dir / "contracts" / app_id / "sealed.pdf"
+    blob = bytearray(sealed.read_bytes())
+    blob[200] ^= 1
+    sealed.write_bytes(bytes(blob))
+    damaged = await api.get(contract, headers=auth)
+    assert (damaged.status_code, damaged.json()["code"]) == (503, "document_damaged")
 
     withdraw = f"/v1/applications/{app_id}/withdraw"
     response = await api.post(withdraw, headers=auth, json={"reason": "changed my mind"})
