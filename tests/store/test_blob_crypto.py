@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import os
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from store import blob_crypto
 from store.blob_crypto import MAGIC, BlobDecryptionError, EncryptedBlobStore, UnknownBlobKey
 from store.blobs import CHUNK, BlobStore, LocalBlobStore, S3BlobStore
 from tests.store.conftest import CREDENTIALS, new_bucket
@@ -249,3 +252,39 @@ def test_lfe1_objects_still_read_whole_and_streamed(tmp_path: Path) -> None:
     inner.write("contracts/app_13", _lfe1(OLD, "k1", data)[:-1])
     with pytest.raises(BlobDecryptionError):
         store.get("contracts/app_13")
+
+
+class _Split:
+    """An inner store that hands an object back in pieces of arbitrary sizes."""
+
+    def __init__(self, blob: bytes, cuts: list[int]) -> None:
+        self.blob, self.cuts = blob, sorted({c % (len(blob) + 1) for c in cuts})
+
+    def open_stream(self, key: str) -> Iterator[bytes]:
+        edges = [0, *self.cuts, len(self.blob)]
+        return iter([self.blob[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(0, 5 * 64 + 3),
+    cuts=st.lists(st.integers(0, 10_000), max_size=12),
+    tamper=st.integers(0, 10_000) | st.none(),
+)
+def test_any_split_of_the_object_reads_back_and_any_flipped_byte_is_refused(
+    size: int, cuts: list[int], tamper: int | None
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(blob_crypto, "CHUNK", 64)  # many chunks from a small object
+        data = os.urandom(size)
+        sealed = EncryptedBlobStore(LocalBlobStore(Path("/tmp")), {"k1": OLD}, "k1").seal(data)
+    if tamper is not None:  # past the magic: an object without one is legacy plaintext
+        at = len(MAGIC) + tamper % (len(sealed) - len(MAGIC))
+        sealed = sealed[:at] + bytes([sealed[at] ^ 0x80]) + sealed[at + 1 :]
+    store = EncryptedBlobStore(_Split(sealed, cuts), {"k1": OLD}, "k1")  # type: ignore[arg-type]
+    if tamper is None:
+        chunks = list(store.open_stream("k"))
+        assert b"".join(chunks) == data and len(chunks) == max(1, -(-size // 64))
+    else:
+        with pytest.raises(BlobDecryptionError):
+            list(store.open_stream("k"))
