@@ -29,7 +29,6 @@ from domain.enums import APPLICANT_DOCUMENTS, ApplicationStatus, DocumentKind
 from domain.identity import DocumentRef
 from store import queries
 
-CHUNK = 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
@@ -50,13 +49,13 @@ class UploadKind(StrEnum):
         return self is UploadKind.LIVENESS_VIDEO
 
 
-async def spooled(upload: UploadFile, limit: int) -> tuple[IO[bytes], int]:
+def spooled(upload: UploadFile, limit: int) -> tuple[IO[bytes], int]:
     """The upload's file (Starlette has spooled it to disk past 1 MiB) at its start, and its
     size; refuses anything over `limit` or empty. Nothing is read whole into memory."""
     if upload.size is not None and upload.size > limit:
         raise TooLarge(f"at most {limit} bytes", limit=limit)
     source = upload.file
-    size = await asyncio.to_thread(source.seek, 0, io.SEEK_END)
+    size = source.seek(0, io.SEEK_END)
     if size > limit:
         raise TooLarge(f"at most {limit} bytes", limit=limit)
     if size == 0:
@@ -127,10 +126,10 @@ async def store_upload(
     if status not in UPLOAD_STAGES:
         raise WrongStage("documents are not being collected", status=status)
     if kind.is_video:
-        source, size = await spooled(upload, settings.max_video_bytes)
+        source, size = spooled(upload, settings.max_video_bytes)
         content_type = video_content_type(source)
     else:
-        source, size = await spooled(upload, settings.max_image_bytes)
+        source, size = spooled(upload, settings.max_image_bytes)
         content_type = await asyncio.to_thread(
             image_content_type, source, settings.max_image_pixels
         )
