@@ -14,15 +14,18 @@ scores and distances are.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, MutableMapping
+import tempfile
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
-from activities.documents import read_blob
+from activities.documents import copy_blob, read_blob
 from config.settings import Settings
 from domain.evidence import card_evidence
 from domain.identity import (
@@ -59,7 +62,7 @@ from vision.landmarks import LandmarkModel, landmark_model
 from vision.liveness import LivenessPolicy, assess_liveness, best_face_frame
 from vision.match import match_selfie
 from vision.ocr import OcrEngine
-from vision.video import VideoLimits, open_video
+from vision.video import VideoLimits, open_video_file
 
 # Cards are read from a larger image than faces are detected in: the address is set in 3 mm
 # characters, ~30 px on a card flattened to 856 px, which a 640 px photo of the whole scene
@@ -150,6 +153,20 @@ class VisionActivities:
             )
         return data
 
+    @contextmanager
+    def _video_file(self, ref: DocumentRef) -> Iterator[Path]:
+        """The video decrypted chunk by chunk into a private temporary file (OpenCV reads a
+        path), checked against its sha256 like `_load`."""
+        with tempfile.NamedTemporaryFile(prefix="liveness-", suffix=".video") as handle:
+            digest = copy_blob(self._blobs, ref.blob_key, f"{ref.kind} document", handle)
+            if digest != ref.sha256:
+                raise ApplicationError(
+                    f"{ref.kind} document does not match its sha256",
+                    type=ErrorType.BAD_DOCUMENT,
+                    non_retryable=True,
+                )
+            yield Path(handle.name)
+
     def _guarded(self, what: str, compute: Callable[[], V]) -> V:
         try:
             return compute()
@@ -229,10 +246,12 @@ class VisionActivities:
 
     @activity.defn(name=ActivityName.CHECK_LIVENESS)
     def check_liveness(self, input: LivenessInput) -> LivenessResult:
-        data = self._load(input.video)
+        with self._video_file(input.video) as path:
+            return self._check_liveness(input, path)
 
+    def _check_liveness(self, input: LivenessInput, path: Path) -> LivenessResult:
         def assess():
-            with open_video(data, self._video_limits) as stream:
+            with open_video_file(path, self._video_limits) as stream:
                 return assess_liveness(
                     stream.frames(),
                     self.faces,
@@ -287,12 +306,15 @@ class VisionActivities:
         return encoding
 
     def _video_face(self, ref: DocumentRef) -> np.ndarray:
-        data = self._load(ref)
+        with self._video_file(ref) as path:
+            return self._best_video_face(ref, path)
+
+    def _best_video_face(self, ref: DocumentRef, path: Path) -> np.ndarray:
         hit, encoding = self.best_frames.get(ref.sha256)
         if not hit:
 
             def best():
-                with open_video(data, self._video_limits) as stream:
+                with open_video_file(path, self._video_limits) as stream:
                     return best_face_frame(
                         stream.frames(),
                         self.faces,

@@ -10,6 +10,7 @@ import asyncio
 import io
 import warnings
 from enum import StrEnum
+from typing import IO
 
 from fastapi import UploadFile
 from PIL import Image, UnidentifiedImageError
@@ -28,7 +29,6 @@ from domain.enums import APPLICANT_DOCUMENTS, ApplicationStatus, DocumentKind
 from domain.identity import DocumentRef
 from store import queries
 
-CHUNK = 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
@@ -49,37 +49,40 @@ class UploadKind(StrEnum):
         return self is UploadKind.LIVENESS_VIDEO
 
 
-async def read_limited(upload: UploadFile, limit: int) -> bytes:
-    """The file's bytes, refusing anything over `limit` without reading it all."""
+def spooled(upload: UploadFile, limit: int) -> tuple[IO[bytes], int]:
+    """The upload's file (Starlette has spooled it to disk past 1 MiB) at its start, and its
+    size; refuses anything over `limit` or empty. Nothing is read whole into memory."""
     if upload.size is not None and upload.size > limit:
         raise TooLarge(f"at most {limit} bytes", limit=limit)
-    parts: list[bytes] = []
-    total = 0
-    while chunk := await upload.read(CHUNK):
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(f"at most {limit} bytes", limit=limit)
-        parts.append(chunk)
-    if total == 0:
+    source = upload.file
+    size = source.seek(0, io.SEEK_END)
+    if size > limit:
+        raise TooLarge(f"at most {limit} bytes", limit=limit)
+    if size == 0:
         raise InvalidRequest("the file is empty")
-    return b"".join(parts)
+    source.seek(0)
+    return source, size
 
 
-def image_content_type(data: bytes, max_pixels: int) -> str:
+def image_content_type(source: IO[bytes], max_pixels: int) -> str:
     """`image/jpeg` or `image/png` when the header is one PIL reads and the pixel count is
-    within `max_pixels`; raises otherwise."""
-    if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC)):
+    within `max_pixels`; raises otherwise. Leaves `source` at its start."""
+    head = source.read(len(PNG_MAGIC))
+    source.seek(0)
+    if not (head.startswith(PNG_MAGIC) or head.startswith(JPEG_MAGIC)):
         raise UnsupportedMedia("not_an_image", "only JPEG and PNG images are accepted")
     try:
         with warnings.catch_warnings():
             # PIL warns (then errors) on huge headers; both mean the same thing here.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+            with Image.open(source, formats=("JPEG", "PNG")) as image:
                 fmt, (width, height) = image.format, image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(max_pixels) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UnsupportedMedia("not_an_image", "the image header cannot be read") from None
+    finally:
+        source.seek(0)
     if width <= 0 or height <= 0:
         raise UnsupportedMedia("not_an_image", "the image has no pixels")
     if width * height > max_pixels:
@@ -91,9 +94,10 @@ def _too_many_pixels(max_pixels: int) -> ImageTooLarge:
     return ImageTooLarge(f"at most {max_pixels} pixels", max_pixels=max_pixels)
 
 
-def video_content_type(data: bytes) -> str:
+def video_content_type(source: IO[bytes]) -> str:
     """MP4, QuickTime or WebM by their magic bytes; the vision worker decodes the stream."""
-    head = data[:64]
+    head = source.read(64)
+    source.seek(0)
     if head[4:8] == b"ftyp":
         return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
     if head[4:8] in QUICKTIME_ATOMS:
@@ -122,19 +126,21 @@ async def store_upload(
     if status not in UPLOAD_STAGES:
         raise WrongStage("documents are not being collected", status=status)
     if kind.is_video:
-        data = await read_limited(upload, settings.max_video_bytes)
-        content_type = video_content_type(data)
+        source, size = spooled(upload, settings.max_video_bytes)
+        content_type = video_content_type(source)
     else:
-        data = await read_limited(upload, settings.max_image_bytes)
-        content_type = image_content_type(data, settings.max_image_pixels)
+        source, size = spooled(upload, settings.max_image_bytes)
+        content_type = await asyncio.to_thread(
+            image_content_type, source, settings.max_image_pixels
+        )
     key, sha256 = await asyncio.to_thread(
-        services.blobs.put, f"documents/{application_id}/{kind.value}", data
+        services.blobs.put_stream, f"documents/{application_id}/{kind.value}", source
     )
     ref = DocumentRef(
         kind=DocumentKind(kind.value),
         blob_key=key,
         sha256=sha256,
-        size=len(data),
+        size=size,
         content_type=content_type,
     )
     await queries.in_thread(services.engine, queries.upsert_document, application_id, ref)

@@ -8,6 +8,10 @@ Keys are write-once: `write` refuses a key that already exists (`BlobExists`; a 
 `put` derives the key from the content (`{prefix}/{sha256}`): a retried write of the same bytes
 finds its key taken by identical content and returns it, and a key never points at two contents.
 
+Large objects (a liveness video) flow without being held whole: `put_stream` hashes a seekable
+source in a first pass and then writes it chunk by chunk (`write_stream`), and `open_stream`
+yields the object in chunks of at most `CHUNK` bytes.
+
 Errors: `BlobNotFound` (a missing key, a key outside the store), `BlobExists` (a second write),
 `BlobStoreUnavailable` (the backend cannot be reached: the caller answers 503 or retries).
 """
@@ -17,12 +21,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
     from config.settings import Settings
+
+
+CHUNK = 1024 * 1024
 
 
 class BlobNotFound(KeyError):
@@ -44,6 +52,12 @@ class BlobStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def put_stream(self, prefix: str, source: IO[bytes]) -> tuple[str, str]: ...
+
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None: ...
+
+    def open_stream(self, key: str) -> Iterator[bytes]: ...
+
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> bool: ...
@@ -56,6 +70,49 @@ def content_key(prefix: str, data: bytes) -> tuple[str, str]:
     return f"{prefix.strip('/')}/{digest}", digest
 
 
+def file_digest(source: IO[bytes]) -> str:
+    """sha256 hex of a seekable source from its start, which is where it is left."""
+    source.seek(0)
+    digest = hashlib.sha256()
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+    source.seek(0)
+    return digest.hexdigest()
+
+
+def file_chunks(source: IO[bytes]) -> Iterator[bytes]:
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+class ChunkStream(Iterator[bytes]):
+    """An open object read in chunks; closed when read to the end, on a failed read, or by
+    `close()` (a reader that stops early, even before the first chunk)."""
+
+    def __init__(self, read: Callable[[], bytes], close: Callable[[], object]) -> None:
+        self._read = read
+        self._close = close
+        self._closed = False
+
+    def __next__(self) -> bytes:
+        if self._closed:
+            raise StopIteration
+        try:
+            chunk = self._read()
+        except BaseException:
+            self.close()
+            raise
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+
 def _check_key(key: str) -> str:
     parts = key.split("/")
     if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
@@ -65,7 +122,21 @@ def _check_key(key: str) -> str:
 
 class _ContentAddressed:
     def write(self, key: str, data: bytes) -> None:
+        self.write_stream(key, [data])
+
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None:
         raise NotImplementedError
+
+    def put_stream(self, prefix: str, source: IO[bytes]) -> tuple[str, str]:
+        """Store a seekable source under its digest without holding it whole; returns
+        (key, sha256 hex)."""
+        digest = file_digest(source)
+        key = f"{prefix.strip('/')}/{digest}"
+        try:
+            self.write_stream(key, file_chunks(source))
+        except BlobExists:
+            pass  # same key, so the same content: a retry of an earlier put
+        return key, digest
 
     def put(self, prefix: str, data: bytes) -> tuple[str, str]:
         """Store bytes under their digest; returns (key, sha256 hex)."""
@@ -88,13 +159,14 @@ class LocalBlobStore(_ContentAddressed):
             raise BlobNotFound(key)
         return path
 
-    def write(self, key: str, data: bytes) -> None:
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for chunk in chunks:
+                    handle.write(chunk)
             # link, unlike rename, fails when the target exists: readers never see a partial
             # file and two writers cannot both win
             os.link(tmp, path)
@@ -108,6 +180,14 @@ class LocalBlobStore(_ContentAddressed):
         if not path.is_file():
             raise BlobNotFound(key)
         return path.read_bytes()
+
+    def open_stream(self, key: str) -> ChunkStream:
+        path = self._path(key)
+        try:
+            handle = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFound(key) from None
+        return ChunkStream(lambda: handle.read(CHUNK), handle.close)
 
     def exists(self, key: str) -> bool:
         try:
@@ -191,12 +271,25 @@ class S3BlobStore(_ContentAddressed):
             raise BlobStoreUnavailable(f"S3 {method} failed: {type(exc).__name__}") from None
 
     def write(self, key: str, data: bytes) -> None:
+        self._put_object(key, data)
+
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        # Spooled to disk and sent as one conditional PUT, which botocore streams from the file:
+        # the write stays write-once (If-None-Match: *) on every S3-compatible server, where a
+        # conditional multipart completion is not yet supported everywhere.
+        with tempfile.TemporaryFile() as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            self._put_object(key, spool)
+
+    def _put_object(self, key: str, body: bytes | IO[bytes]) -> None:
         extra = {"ServerSideEncryption": self.server_side_encryption}
         self._call(
             "put_object",
             key,
             Key=self._key(key),
-            Body=data,
+            Body=body,
             IfNoneMatch="*",
             **{k: v for k, v in extra.items() if v},
         )
@@ -205,6 +298,20 @@ class S3BlobStore(_ContentAddressed):
         response = self._call("get_object", key, Key=self._key(key))
         body: bytes = response["Body"].read()
         return body
+
+    def open_stream(self, key: str) -> ChunkStream:
+        from botocore.exceptions import BotoCoreError
+
+        body = self._call("get_object", key, Key=self._key(key))["Body"]
+
+        def read() -> bytes:
+            try:
+                chunk: bytes = body.read(CHUNK)
+            except BotoCoreError as exc:
+                raise BlobStoreUnavailable(f"S3 read failed: {type(exc).__name__}") from None
+            return chunk
+
+        return ChunkStream(read, body.close)
 
     def exists(self, key: str) -> bool:
         try:

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -102,33 +103,54 @@ class VideoStream:
 @contextmanager
 def open_video(data: bytes, limits: VideoLimits) -> Iterator[VideoStream]:
     """Open uploaded video bytes; raises BadVideo (I006) when they cannot be a usable video."""
-    if not data:
-        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "empty video file")
-    if len(data) > limits.max_bytes:
-        raise BadVideo(
-            ReasonCode.I006_IMAGE_UNREADABLE, f"video larger than {limits.max_bytes} bytes"
-        )
-    if data[4:8] not in _ISO_BOXES and not data.startswith(_EBML_MAGIC):
-        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "not an MP4, MOV or WebM video")
+    _check_file(data[:64], len(data), limits)
     with tempfile.NamedTemporaryFile(prefix="liveness-", suffix=".video") as handle:
         handle.write(data)
         handle.flush()
-        capture = cv2.VideoCapture(handle.name, cv2.CAP_FFMPEG)
-        try:
-            if not capture.isOpened():
-                raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "not a readable video")
-            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            if width <= 0 or height <= 0 or width * height > limits.max_frame_pixels:
-                raise BadVideo(
-                    ReasonCode.I006_IMAGE_UNREADABLE,
-                    f"{width}x{height} frames exceed the limit of {limits.max_frame_pixels} pixels",
-                )
-            fps = float(capture.get(cv2.CAP_PROP_FPS))
-            sane = _SANE_FPS[0] <= fps <= _SANE_FPS[1]
-            yield VideoStream(capture, width, height, fps if sane else None)
-        finally:
-            capture.release()
+        with _capture(handle.name, limits) as stream:
+            yield stream
+
+
+@contextmanager
+def open_video_file(path: Path, limits: VideoLimits) -> Iterator[VideoStream]:
+    """`open_video` of a video already in a file (streamed there from the blob store, so the
+    worker never holds it whole)."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    _check_file(head, path.stat().st_size, limits)
+    with _capture(str(path), limits) as stream:
+        yield stream
+
+
+def _check_file(head: bytes, size: int, limits: VideoLimits) -> None:
+    if not size:
+        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "empty video file")
+    if size > limits.max_bytes:
+        raise BadVideo(
+            ReasonCode.I006_IMAGE_UNREADABLE, f"video larger than {limits.max_bytes} bytes"
+        )
+    if head[4:8] not in _ISO_BOXES and not head.startswith(_EBML_MAGIC):
+        raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "not an MP4, MOV or WebM video")
+
+
+@contextmanager
+def _capture(path: str, limits: VideoLimits) -> Iterator[VideoStream]:
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    try:
+        if not capture.isOpened():
+            raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "not a readable video")
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0 or width * height > limits.max_frame_pixels:
+            raise BadVideo(
+                ReasonCode.I006_IMAGE_UNREADABLE,
+                f"{width}x{height} frames exceed the limit of {limits.max_frame_pixels} pixels",
+            )
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+        sane = _SANE_FPS[0] <= fps <= _SANE_FPS[1]
+        yield VideoStream(capture, width, height, fps if sane else None)
+    finally:
+        capture.release()
 
 
 def sample_video(

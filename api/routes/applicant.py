@@ -5,9 +5,11 @@ back as 409 (wrong stage, closed) or 422 (invalid, or the step said no)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api import limits
@@ -60,7 +62,7 @@ from domain.products import PRODUCTS
 from domain.status import ApplicationView
 from store import identity, queries
 from store import lines as line_store
-from store.blobs import BlobNotFound
+from store.blobs import BlobNotFound, BlobStore
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
 
@@ -299,10 +301,10 @@ async def get_contract(
     if view.signed_contract_key is None:
         raise NotFound("the contract is not signed yet", status=view.status)
     try:
-        pdf = await asyncio.to_thread(blobs.get, view.signed_contract_key)
+        pdf = await asyncio.to_thread(_opened, blobs, view.signed_contract_key)
     except BlobNotFound as exc:
         raise NotFound("the signed contract is not available") from exc
-    return Response(
+    return StreamingResponse(
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="contract-{application_id}.pdf"'},
@@ -340,6 +342,32 @@ async def _code_attempt(limiter: Limiter, application_id: str) -> None:
     ones lock the application's code steps for a while, on every API copy."""
     await limiter.require_not_locked(limits.WRONG_CODES, application_id)
     await limiter.take(limits.CODE_ATTEMPTS, application_id)
+
+
+def _opened(blobs: BlobStore, key: str) -> Iterator[bytes]:
+    """The object's verified chunks, the first one already read: a missing, undecryptable or
+    damaged object (a contract is one chunk) is an error answer, not a cut-off 200."""
+    stream = blobs.open_stream(key)
+    try:
+        first = next(stream, b"")
+    except BaseException:
+        _close(stream)
+        raise
+    return _then(first, stream)
+
+
+def _then(first: bytes, stream: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield first
+        yield from stream
+    finally:
+        _close(stream)
+
+
+def _close(stream: Iterator[bytes]) -> None:
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 def client_ip(request: Request) -> str:

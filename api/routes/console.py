@@ -23,7 +23,8 @@ from domain.enums import OpsRole, ReviewOutcome
 from domain.reasons import CREDIT_REASONS, REASONS, ReasonCode
 from reports import funnel as funnel_report
 from store import identity, queries, reports
-from store.blobs import BlobNotFound
+from store.blobs import BlobNotFound, BlobStore
+from store.tables import Document
 
 logger = logging.getLogger(__name__)
 
@@ -296,16 +297,20 @@ async def best_frame(request: Request, application_id: str, services: ServicesDe
     who = await _who(request, services)
     if who is None:
         return Response(status_code=401)
-    video = await _document_bytes(services, application_id, "liveness_video")
-    frame = await asyncio.to_thread(_sharpest_frame, video) if video else None
+    ref = await _document_ref(services, application_id, "liveness_video")
+    frame = await asyncio.to_thread(_sharpest_frame, services.blobs, ref.blob_key) if ref else None
     if frame is None:
         return Response(status_code=404)
     return Response(frame, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-async def _document_bytes(services: ServicesDep, application_id: str, kind: str) -> bytes | None:
+async def _document_ref(services: ServicesDep, application_id: str, kind: str) -> Document | None:
     bundle = await queries.in_thread(services.engine, queries.evidence_bundle, application_id)
-    ref = next((d for d in bundle.documents if d.kind == kind), None) if bundle else None
+    return next((d for d in bundle.documents if d.kind == kind), None) if bundle else None
+
+
+async def _document_bytes(services: ServicesDep, application_id: str, kind: str) -> bytes | None:
+    ref = await _document_ref(services, application_id, kind)
     if ref is None:
         return None
     try:
@@ -318,13 +323,18 @@ def _image_type(data: bytes) -> str:
     return "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
 
 
-def _sharpest_frame(video: bytes, samples: int = 24) -> bytes | None:
+def _sharpest_frame(blobs: BlobStore, key: str, samples: int = 24) -> bytes | None:
     import tempfile
 
     import cv2
 
+    # OpenCV reads a file: the video is decrypted into one chunk by chunk, never held whole
     with tempfile.NamedTemporaryFile(suffix=".mp4") as tmp:
-        tmp.write(video)
+        try:
+            for chunk in blobs.open_stream(key):
+                tmp.write(chunk)
+        except BlobNotFound:
+            return None
         tmp.flush()
         capture = cv2.VideoCapture(tmp.name)
         try:

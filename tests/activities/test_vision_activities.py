@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 import zlib
 from dataclasses import replace
@@ -30,6 +31,7 @@ from domain.identity import (
 )
 from domain.naming import ErrorType
 from domain.reasons import ReasonCode
+from store.blob_crypto import EncryptedBlobStore
 from store.blobs import LocalBlobStore
 from synthetic.id_cards import card_back, card_front, portrait
 from synthetic.make_samples import PERSONAS
@@ -338,3 +340,25 @@ def test_missing_or_altered_document_is_a_non_retryable_error(activities, store)
             inspect(activities, bad, back)
         assert caught.value.non_retryable
         assert caught.value.type == ErrorType.BAD_DOCUMENT
+
+
+def test_an_unreadable_video_fails_the_step_for_good_saying_why(settings, face_engine, tmp_path):
+    inner = LocalBlobStore(tmp_path / "blobs")
+    sealed = EncryptedBlobStore(inner, {"k1": os.urandom(32)}, "k1")
+    activities = VisionActivities(sealed, settings, face_engine)
+    video = sample(sealed, "approve", DocumentKind.LIVENESS_VIDEO)  # type: ignore[arg-type]
+    path = tmp_path / "blobs" / video.blob_key
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 1
+    path.write_bytes(bytes(blob))
+    missing = video.model_copy(update={"blob_key": "app-1/liveness_video/missing"})
+    other = sample(sealed, "review", DocumentKind.LIVENESS_VIDEO)  # type: ignore[arg-type]
+    changed = other.model_copy(update={"sha256": video.sha256})
+    for ref, kind in [
+        (video, ErrorType.BLOB_UNREADABLE),
+        (missing, ErrorType.BAD_DOCUMENT),
+        (changed, ErrorType.BAD_DOCUMENT),
+    ]:
+        with pytest.raises(ApplicationError) as refused:
+            liveness(activities, ref)
+        assert (refused.value.type, refused.value.non_retryable) == (kind, True)

@@ -39,7 +39,7 @@ from domain.application import Consents, Device, StartApplicationInput, Withdraw
 from domain.carrier import CarrierCodeInput
 from domain.contract import SignContractInput, SignContractResult
 from domain.decision import Offer, ReviewInput, ReviewResult
-from domain.enums import ApplicationStatus, LivenessAction, NextAction, PayoutStatus
+from domain.enums import ApplicationStatus, DocumentKind, LivenessAction, NextAction, PayoutStatus
 from domain.identity import ActionWindow, LivenessChallenge, SubmitDocumentsInput
 from domain.naming import (
     APPLICATION_TASK_QUEUE,
@@ -58,6 +58,8 @@ from domain.products import PRODUCTS
 from domain.signing import signed_headers
 from domain.status import ApplicationView, ProjectionInput
 from store import queries
+from store.blob_crypto import MAGIC
+from store.blobs import CHUNK
 from store.migrations import upgrade
 
 GOOD_OTP = "123456"
@@ -452,6 +454,29 @@ async def test_uploads_are_checked_before_they_are_stored(api) -> None:
     assert services.blobs.get(refs["selfie"].blob_key) == png()
 
 
+async def test_a_large_video_streams_into_the_blob_store_encrypted(settings, temporal) -> None:
+    roomy = settings.model_copy(update={"max_video_bytes": 8 * CHUNK})
+    app = create_app(roomy, temporal_client=temporal)
+    video = MP4 + os.urandom(5 * CHUNK)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            app_id, auth = await start(client)
+            response = await upload(client, app_id, auth, "liveness_video", video)
+        services = app.state.services
+        assert response.status_code == 202, response.text
+        assert (response.json()["sha256"], response.json()["size"]) == (
+            hashlib.sha256(video).hexdigest(),
+            len(video),
+        )
+        refs = queries.in_session(services.engine, queries.document_refs, app_id)
+        key = refs[DocumentKind.LIVENESS_VIDEO].blob_key
+        chunks = list(services.blobs.open_stream(key))
+    assert len(chunks) == 6 and b"".join(chunks) == video
+    raw = (settings.resolved_blob_dir / key).read_bytes()
+    assert raw.startswith(MAGIC) and video[100:200] not in raw
+
+
 async def test_submit_needs_every_document_then_the_stage_moves_on(api) -> None:
     app_id, auth = await start(api)
     await upload(api, app_id, auth, "id_front", png())
@@ -501,12 +526,19 @@ async def test_contract_sign_withdraw_and_closed_application(api, settings: Sett
     assert wrong.status_code == 422
     assert (wrong.json()["error"], wrong.json()["attempts_left"]) == ("signature_rejected", 2)
     assert (await api.post(sign, headers=auth, json={"otp": GOOD_OTP})).status_code == 200
-    sealed = settings.resolved_blob_dir / "contracts" / app_id / "sealed.pdf"
-    sealed.parent.mkdir(parents=True, exist_ok=True)
-    sealed.write_bytes(SEALED)
+    # a contract of two encrypted chunks streams back whole; damage in its first chunk is
+    # found before the answer starts: a 503, not a 200 cut short
+    pdf = SEALED + os.urandom(CHUNK)
+    api.app.state.services.blobs.write(f"contracts/{app_id}/sealed.pdf", pdf)
     response = await api.get(contract, headers=auth)
-    assert response.status_code == 200 and response.content == SEALED
+    assert response.status_code == 200 and response.content == pdf
     assert response.headers["content-type"] == "application/pdf"
+    sealed = settings.resolved_blob_dir / "contracts" / app_id / "sealed.pdf"
+    blob = bytearray(sealed.read_bytes())
+    blob[200] ^= 1
+    sealed.write_bytes(bytes(blob))
+    damaged = await api.get(contract, headers=auth)
+    assert (damaged.status_code, damaged.json()["code"]) == (503, "document_damaged")
 
     withdraw = f"/v1/applications/{app_id}/withdraw"
     response = await api.post(withdraw, headers=auth, json={"reason": "changed my mind"})

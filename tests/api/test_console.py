@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
+
 from api.ops_users import DEV_PASSWORD
-from tests.api.test_api import seed_review, start
+from tests.api.test_api import seed_review, start, upload
+from tests.vision.support import write_video
 
 
 async def console_sign_in(api, username: str = "reviewer"):
@@ -65,3 +68,17 @@ async def test_queue_case_page_and_a_refused_outcome(api) -> None:
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
     missing = await api.get(f"/console/cases/{uuid.uuid4().hex}", headers=cookies)
     assert missing.status_code == 404
+
+
+async def test_the_sharpest_frame_is_cut_from_the_stored_video(api, tmp_path) -> None:
+    app_id, auth = await start(api)
+    await seed_review(api.app.state.services.engine, app_id)
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, 255, (96, 128, 3), dtype=np.uint8) for _ in range(6)]
+    video = write_video(tmp_path / "liveness.mp4", frames)
+    assert (await upload(api, app_id, auth, "liveness_video", video)).status_code == 202
+    cookies = await console_sign_in(api)
+    frame = await api.get(f"/console/cases/{app_id}/frame.jpg", headers=cookies)
+    assert frame.status_code == 200 and frame.content.startswith(b"\xff\xd8\xff")
+    none = await api.get(f"/console/cases/{uuid.uuid4().hex}/frame.jpg", headers=cookies)
+    assert none.status_code == 404

@@ -4,8 +4,9 @@ moto S3 server on a free port) keep the same promises."""
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from config.settings import Settings
 from devtools.stack import Ports
 from store.blobs import (
+    CHUNK,
     BlobExists,
     BlobNotFound,
     BlobStore,
@@ -22,25 +24,7 @@ from store.blobs import (
     S3BlobStore,
     open_backend,
 )
-
-CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing", "region": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = Ports.free().api
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def new_bucket(endpoint: str) -> str:
-    bucket = f"loanflow-{uuid.uuid4().hex[:10]}"
-    S3BlobStore(bucket, endpoint_url=endpoint, **CREDENTIALS).client.create_bucket(Bucket=bucket)
-    return bucket
+from tests.store.conftest import CREDENTIALS, new_bucket
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -173,3 +157,15 @@ def test_the_ensure_job_creates_the_bucket_once(
     store = S3BlobStore(bucket, "blobs", endpoint_url=s3_endpoint, **CREDENTIALS)
     key, _ = store.put("documents/app-7/selfie", b"face")
     assert store.get(key) == b"face"
+
+
+def test_a_streamed_put_matches_put_and_reads_back_in_chunks(store: BlobStore) -> None:
+    data = os.urandom(2 * CHUNK + 5)
+    key, digest = store.put_stream("documents/app-8/liveness_video", io.BytesIO(data))
+    assert (key, digest) == store.put("documents/app-8/liveness_video", data)
+    chunks = list(store.open_stream(key))
+    assert [len(c) for c in chunks] == [CHUNK, CHUNK, 5] and b"".join(chunks) == data
+    with pytest.raises(BlobExists):
+        store.write_stream(key, [b"other"])
+    with pytest.raises(BlobNotFound):
+        store.open_stream("documents/app-8/missing")
