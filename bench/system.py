@@ -132,10 +132,13 @@ def main() -> None:
         "delay of the simulator 0.3 s). `total` includes the applicant's own steps."
     )
     load = os.getloadavg()[0]
-    body += (
-        f"\n\nLoad average when the run ended: {load:.1f} on {os.cpu_count()} cores "
-        "(above the core count, other jobs shared the machine and the figures carry their noise)."
+    cores = os.cpu_count() or 1
+    shared = (
+        "above the core count: other jobs shared the machine and the figures carry their noise"
+        if load > cores
+        else "the run's own processes and the load generator"
     )
+    body += f"\n\nLoad average when the run ended: {load:.1f} on {cores} cores ({shared})."
     print(body)
     # One application at a time and several at a time are kept side by side.
     name, title = "system", "End to end: applications through the real processes"
