@@ -30,6 +30,8 @@ from config.settings import Settings
 from domain.evidence import card_evidence
 from domain.identity import (
     DocumentRef,
+    FaceEncodeInput,
+    FaceEncodeResult,
     FaceMatchInput,
     FaceMatchResult,
     IdCardFields,
@@ -113,6 +115,7 @@ class VisionActivities:
         shared = {} if cache is None else cache
         self.best_frames = FaceEncodingCache(PrefixedMapping(shared, "best-frame:"))
         self.portraits = FaceEncodingCache(PrefixedMapping(shared, "portrait:"))
+        self.stills = FaceEncodingCache(PrefixedMapping(shared, "still:"))
 
     def __getstate__(self) -> dict[str, object]:
         """What a process-pool worker receives with each activity call: the models are not
@@ -288,9 +291,39 @@ class VisionActivities:
         )
 
     def _still_face(self, ref: DocumentRef, what: str) -> np.ndarray:
+        """The face of a still picture (selfie, reference portrait), from the cache when
+        `encode_faces` found it already; a picture without one clear face is never cached, so
+        the match reports its own reason for it."""
+        hit, encoding = self.stills.get(ref.sha256)
+        if hit and encoding is not None:
+            return encoding
         data = self._load(ref)
         rgb = decode_image(data, self._image_limits, max_side=DETECT_LONG_SIDE)
-        return self._guarded(what, lambda: probe_face(self.faces, rgb, what=what).encoding)
+        encoding = self._guarded(what, lambda: probe_face(self.faces, rgb, what=what).encoding)
+        self.stills.put(ref.sha256, encoding)
+        return encoding
+
+    @activity.defn(name=ActivityName.ENCODE_FACES)
+    def encode_faces(self, input: FaceEncodeInput) -> FaceEncodeResult:
+        """Encode the selfie and the reference portrait ahead of the match, while the card is
+        still being read: `match_faces` then only compares. What cannot be encoded here is left
+        for the match, which reports why."""
+
+        def encoded(ref: DocumentRef, what: str) -> bool:
+            try:
+                self._still_face(ref, what)
+            except VisionError as exc:
+                activity.logger.info("%s not encoded ahead: %s", what, exc.reason.value)
+                return False
+            return True
+
+        reference = input.reference_portrait
+        return FaceEncodeResult(
+            selfie_encoded=encoded(input.selfie, "selfie"),
+            reference_encoded=None
+            if reference is None
+            else encoded(reference, "reference portrait"),
+        )
 
     def _card_face(self, ref: DocumentRef) -> np.ndarray:
         hit, encoding = self.portraits.get(ref.sha256)

@@ -138,7 +138,7 @@ class InProcess:
             cache=vision.cache,
         )  # fmt: skip
         self._vision = registered(
-            [checks.inspect_id_card, checks.check_liveness, checks.match_faces]
+            [checks.inspect_id_card, checks.check_liveness, checks.match_faces, checks.encode_faces]
         )
         assert vision.executor is not None
         self._executor: Executor = vision.executor

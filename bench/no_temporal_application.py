@@ -50,9 +50,11 @@ from domain.evidence import liveness_evidence
 from domain.identity import (
     ActionWindow,
     DocumentRef,
+    FaceEncodeInput,
     FaceMatchInput,
     IdCardInput,
     IdentityCheckInput,
+    IdentityCheckResult,
     IdentityOutcome,
     LivenessChallenge,
     LivenessInput,
@@ -152,6 +154,22 @@ class Application:
     async def call(self, call: ActivityCall[I, R], arg: I) -> R:
         return await self.sys.call(call, arg, self.id)
 
+    async def _identity_then_faces(
+        self, refs: dict[DocumentKind, DocumentRef]
+    ) -> IdentityCheckResult:
+        """As the workflow does: the identity vendor, then the still faces encoded ahead."""
+        identity = await self.call(
+            calls.verify_identity,
+            IdentityCheckInput(application_id=self.id, applicant=self.s.applicant()),
+        )
+        if identity.matched:
+            await self.call(
+                calls.encode_faces,
+                FaceEncodeInput(application_id=self.id, selfie=refs[DocumentKind.SELFIE],
+                                reference_portrait=identity.reference_portrait),
+            )  # fmt: skip
+        return identity
+
     async def run(self) -> Result:
         await self._timed("start", self._start())
         submitted = await self._upload()  # the applicant's step, not the system's
@@ -240,10 +258,7 @@ class Application:
                     same_person_threshold=self.inp.product.face_match_threshold,
                 ),
             ),
-            self.call(
-                calls.verify_identity,
-                IdentityCheckInput(application_id=self.id, applicant=self.s.applicant()),
-            ),
+            self._identity_then_faces(refs),
         )  # fmt: skip
         self.s.identity_evidence = card.evidence | liveness_evidence(liveness, self.s.challenge)
         self._require(identity.matched, "identity vendor", [identity.detail])

@@ -118,6 +118,19 @@ class IdentityCheckResult(BaseModel):
     detail: str = ""
 
 
+class FaceEncodeInput(BaseModel):
+    """The still pictures of a face match, encoded ahead of it while the card is still read."""
+
+    application_id: str
+    selfie: DocumentRef
+    reference_portrait: DocumentRef | None = None
+
+
+class FaceEncodeResult(BaseModel):
+    selfie_encoded: bool
+    reference_encoded: bool | None = None
+
+
 class FaceMatchInput(BaseModel):
     application_id: str
     selfie: DocumentRef

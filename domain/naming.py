@@ -56,6 +56,7 @@ class ActivityName:
     INSPECT_ID_CARD = "vision.inspect_id_card"
     CHECK_LIVENESS = "vision.check_liveness"
     MATCH_FACES = "vision.match_faces"
+    ENCODE_FACES = "vision.encode_faces"
     VERIFY_IDENTITY = "identity.verify"
     CARRIER_SEND_SMS = "carrier.send_sms"
     CARRIER_AUTHORIZE = "carrier.authorize"

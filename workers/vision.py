@@ -100,6 +100,7 @@ def build_worker(client: Client, deps: VisionWorkerDeps) -> Worker:
             activities.inspect_id_card,
             activities.check_liveness,
             activities.match_faces,
+            activities.encode_faces,
         ],
         activity_executor=executor,
         shared_state_manager=deps.shared_state,

@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
         PrescreenResult,
     )
     from domain.identity import (
+        FaceEncodeInput,
+        FaceEncodeResult,
         FaceMatchInput,
         FaceMatchResult,
         IdCardInput,
@@ -180,6 +182,9 @@ check_liveness = ActivityCall(
 )
 match_faces = ActivityCall(
     ActivityName.MATCH_FACES, FaceMatchInput, FaceMatchResult, options.VISION
+)
+encode_faces = ActivityCall(
+    ActivityName.ENCODE_FACES, FaceEncodeInput, FaceEncodeResult, options.VISION
 )
 verify_identity = ActivityCall(
     ActivityName.VERIFY_IDENTITY, IdentityCheckInput, IdentityCheckResult, options.VENDOR

@@ -24,6 +24,7 @@ from domain.enums import DocumentKind, LivenessAction
 from domain.identity import (
     ActionWindow,
     DocumentRef,
+    FaceEncodeInput,
     FaceMatchInput,
     IdCardInput,
     LivenessChallenge,
@@ -362,3 +363,41 @@ def test_an_unreadable_video_fails_the_step_for_good_saying_why(settings, face_e
         with pytest.raises(ApplicationError) as refused:
             liveness(activities, ref)
         assert (refused.value.type, refused.value.non_retryable) == (kind, True)
+
+
+def test_faces_encoded_ahead_are_reused_by_the_match(
+    store: LocalBlobStore, settings: Settings, face_engine: FaceEngine, tmp_path: Path
+) -> None:
+    """`encode_faces` runs while the card is read; the match then compares without decoding the
+    selfie or the reference portrait again (here: they are gone from the store by then, which
+    would be an error if the match read them)."""
+    own = LocalBlobStore(tmp_path / "blobs")
+    checks = VisionActivities(own, settings, face_engine)
+    full = match_input(own, "approve", video=None)
+    ahead = ActivityEnvironment().run(
+        checks.encode_faces,
+        FaceEncodeInput(
+            application_id="app-1", selfie=full.selfie, reference_portrait=full.reference_portrait
+        ),
+    )
+    assert ahead.selfie_encoded and ahead.reference_encoded
+    assert full.reference_portrait is not None
+    for ref in (full.selfie, full.reference_portrait):
+        (tmp_path / "blobs" / ref.blob_key).unlink()
+    result = ActivityEnvironment().run(checks.match_faces, full)
+    assert result.passed and result.distance_reference is not None
+
+
+def test_a_selfie_without_a_face_is_not_encoded_ahead_and_the_match_says_why(
+    activities, store
+) -> None:
+    no_face = sample(store, "approve", DocumentKind.ID_BACK)
+    ahead = ActivityEnvironment().run(
+        activities.encode_faces,
+        FaceEncodeInput(application_id="app-1", selfie=no_face, reference_portrait=None),
+    )
+    assert not ahead.selfie_encoded and ahead.reference_encoded is None
+    result = ActivityEnvironment().run(
+        activities.match_faces, match_input(store, "approve", selfie=no_face, video=None)
+    )
+    assert result.reasons == [ReasonCode.I004_NO_FACE]

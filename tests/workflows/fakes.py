@@ -49,6 +49,8 @@ from domain.enums import (
 )
 from domain.identity import (
     DocumentRef,
+    FaceEncodeInput,
+    FaceEncodeResult,
     FaceMatchInput,
     FaceMatchResult,
     IdCardInput,
@@ -178,6 +180,11 @@ class FakeActivities:
         if self.s.face_match:
             return FaceMatchResult(passed=True, distance_card=0.3, distance_reference=0.35)
         return FaceMatchResult(passed=False, reasons=[ReasonCode.I003_FACE_MISMATCH])
+
+    @activity.defn(name=ActivityName.ENCODE_FACES)
+    async def encode(self, inp: FaceEncodeInput) -> FaceEncodeResult:
+        self._saw(ActivityName.ENCODE_FACES)
+        return FaceEncodeResult(selfie_encoded=True)
 
     @activity.defn(name=ActivityName.VERIFY_IDENTITY)
     async def identity(self, inp: IdentityCheckInput) -> IdentityCheckResult:
@@ -328,7 +335,7 @@ class FakeActivities:
         return [a for a in self.all() if a not in vision]
 
     def vision_activities(self) -> list:
-        return [self.inspect, self.liveness, self.match]
+        return [self.inspect, self.liveness, self.match, self.encode]
 
     def all(self) -> list:
         return [

@@ -233,6 +233,9 @@ async def test_quick_steps_are_local_and_the_bureau_is_fetched_during_carrier_au
         assert quick not in scheduled, f"{quick} went through the task queue"
     assert markers.count("core_local_activity") >= 5
     assert run.fakes.rec.calls.count(ActivityName.BUREAU_FETCH_REPORT) == 1
+    # the still faces were encoded ahead (beside the card read), then matched
+    calls = run.fakes.rec.calls
+    assert calls.index(ActivityName.ENCODE_FACES) < calls.index(ActivityName.MATCH_FACES)
 
 
 # ---------------------------------------------------------------- rejections
