@@ -56,7 +56,9 @@ from bench.run import (
     with_query,
 )
 from bench.run import drive as drive_population
-from bench.temporal_facts import WorkflowFacts, collect
+from bench.temporal_facts import WorkflowFacts, collect, unreplayable
+from config.settings import get_settings
+from config.temporal import data_converter
 from devtools.applicant import ops_client
 from devtools.faults import HttpFaults, TcpProxy
 from devtools.stack import Ports, Stack
@@ -256,6 +258,7 @@ def report(
         f"| workflow tasks failing for good | {len(verdict.failing_tasks)} |",
         f"| duplicate payments | {len(verdict.duplicate_payments)} |",
         f"| store mismatches | {len(verdict.store_mismatches)} |",
+        f"| histories that do not replay with this code | {len(verdict.unreplayable)} |",
         f"| **verdict** | **{'PASS' if verdict.passed else 'FAIL'}** |",
     ]  # fmt: skip
     unexpected = [j for j in journeys if not j.as_expected]
@@ -276,7 +279,8 @@ def report(
     for name, items in (("lost", verdict.lost), ("stuck", verdict.stuck),
                         ("failing tasks", verdict.failing_tasks),
                         ("duplicate payments", verdict.duplicate_payments),
-                        ("store mismatches", verdict.store_mismatches)):  # fmt: skip
+                        ("store mismatches", verdict.store_mismatches),
+                        ("histories that do not replay", verdict.unreplayable)):  # fmt: skip
         if items:
             lines.append(f"- {name}: {', '.join(items[:10])}")
     if errors:
@@ -327,6 +331,8 @@ def main() -> None:
             injector.finish()
             ids = [j.application_id for j in journeys if j.application_id]
             verdict, settled_s = settle(stack, ids, args.settle)
+            converter = data_converter(get_settings())  # the stack's processes share this env
+            verdict.unreplayable = asyncio.run(unreplayable(stack.temporal_address, converter))
         finally:
             stack.stop()
             proxy.stop()

@@ -44,12 +44,13 @@ class Verdict:
     failing_tasks: list[str] = field(default_factory=list)
     duplicate_payments: list[str] = field(default_factory=list)
     store_mismatches: list[str] = field(default_factory=list)
+    unreplayable: list[str] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         return not (self.lost or self.stuck or self.failing_tasks or self.duplicate_payments
-                    or self.store_mismatches)  # fmt: skip
+                    or self.store_mismatches or self.unreplayable)  # fmt: skip
 
 
 def check(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 STARTED = EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
@@ -59,3 +60,30 @@ async def collect(address: str, prefix: str = "") -> list[WorkflowFacts]:
                 fact.last_task_failed = False
         facts.append(fact)
     return facts
+
+
+async def unreplayable(address: str, converter: DataConverter) -> list[str]:
+    """Ids of the workflows whose whole history does not replay with the workflow code of this
+    checkout: what a restarted worker, or a query for a workflow out of the cache, would meet."""
+    from temporalio.worker import Replayer
+
+    from workflows.application import LoanApplicationWorkflow
+    from workflows.credit_line import CreditLineWorkflow
+    from workflows.draw import DrawWorkflow
+    from workflows.payout import PayoutWorkflow
+    from workflows.precredit import PreCreditBatchWorkflow
+
+    client = await Client.connect(address, data_converter=converter)
+    replayer = Replayer(
+        workflows=[LoanApplicationWorkflow, PayoutWorkflow, CreditLineWorkflow, DrawWorkflow,
+                   PreCreditBatchWorkflow],
+        data_converter=converter,
+    )  # fmt: skip
+    failed = []
+    async for execution in client.list_workflows():
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        history = await handle.fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        if result.replay_failure is not None:
+            failed.append(execution.id)
+    return failed

@@ -108,7 +108,10 @@ CHALLENGE_ACTIONS = 3
 CHALLENGE_WINDOW_SECONDS = 2.5
 
 # Changes to the commands an application issues, guarded by `workflow.patched` so applications
-# already open replay with the commands they were started with.
+# already open replay with the commands they were started with. Every patch is asked for at the
+# start of the run, before any local activity: a patch marker asked for right after a local
+# activity can be recorded in a later workflow task than the local activity's own marker, and
+# replay then refuses the history (a nondeterminism error found by bench.chaos).
 QUICK_STEPS_LOCAL = "quick-steps-as-local-activities"  # store writes and reads, the decision
 BUREAU_DURING_CARRIER = "bureau-fetched-during-carrier-authorization"
 FACES_ENCODED_AHEAD = "faces-encoded-while-the-card-is-read"
@@ -126,6 +129,7 @@ class LoanApplicationWorkflow:
         self._lock = asyncio.Lock()
         self._s = ApplicationState.start(inp, _make_challenge())
         self._bureau: asyncio.Task[BureauReport] | None = None
+        self._bureau_early = self._faces_ahead = False  # decided at the start of the run
 
     @property
     def stage(self) -> str:
@@ -152,6 +156,8 @@ class LoanApplicationWorkflow:
         return self._s.status
 
     async def _stages(self) -> None:
+        self._bureau_early = workflow.patched(BUREAU_DURING_CARRIER)
+        self._faces_ahead = workflow.patched(FACES_ENCODED_AHEAD)
         await calls.register_application(self._inp, local=self._quick())
         await self._enter(ApplicationStatus.SUBMITTED, NextAction.WAIT, "SUBMITTED")
         await self._prescreen()
@@ -294,7 +300,7 @@ class LoanApplicationWorkflow:
                 application_id=self._inp.application_id, applicant=self._s.applicant()
             )
         )
-        if identity.matched and workflow.patched(FACES_ENCODED_AHEAD):
+        if identity.matched and self._faces_ahead:
             try:
                 await calls.encode_faces(
                     FaceEncodeInput(
@@ -357,7 +363,7 @@ class LoanApplicationWorkflow:
             "AWAITING_CARRIER_AUTH",
             timeouts.carrier_auth,
         )
-        if workflow.patched(BUREAU_DURING_CARRIER):
+        if self._bureau_early:
             # The bureau report does not depend on the carrier step: fetch it while the
             # applicant types the SMS code, so the decision does not wait for it afterwards.
             self._bureau = asyncio.create_task(self._fetch_bureau())
