@@ -63,7 +63,7 @@ def decision_input(
 
 
 def score_customer(
-    engine: PolicyEvaluator,
+    evaluator: PolicyEvaluator,
     customer: PreCreditCustomer,
     product: Product,
     bureau: BureauReport,
@@ -73,8 +73,8 @@ def score_customer(
 ) -> PreApproval:
     """One pre-approval row: approved only on a clean APPROVE (a grey-zone score waits for a
     real application with its review)."""
-    policy = engine.active
-    decision = evaluate.decide(engine, policy, decision_input(customer, product, bureau, now))
+    policy = evaluator.active
+    decision = evaluate.decide(evaluator, policy, decision_input(customer, product, bureau, now))
     offer = decision.offer if decision.outcome == DecisionOutcome.APPROVE else None
     return PreApproval(
         customer_id=customer.customer_id or customer_id_for(customer.id_number),

@@ -45,7 +45,7 @@ from domain.reasons import ReasonCode
 from store.blobs import BlobStore
 from vision.antispoof import SpoofDetector
 from vision.face_cache import FaceEncodingCache, PrefixedMapping
-from vision.faces import FaceEngine, face_distance, face_quality, probe_face
+from vision.faces import FaceModels, face_distance, face_quality, probe_face
 from vision.idcard import (
     PORTRAIT_GATES,
     SideReading,
@@ -63,7 +63,7 @@ from vision.images import (
 from vision.landmarks import LandmarkModel, landmark_model
 from vision.liveness import LivenessPolicy, assess_liveness, best_face_frame
 from vision.match import match_selfie
-from vision.ocr import OcrEngine
+from vision.ocr import OcrReader
 from vision.video import VideoLimits, open_video_file
 
 # Cards are read from a larger image than faces are detected in: the address is set in 3 mm
@@ -100,8 +100,8 @@ class VisionActivities:
         self,
         blobs: BlobStore,
         settings: Settings,
-        faces: FaceEngine | None = None,
-        ocr: OcrEngine | None = None,
+        faces: FaceModels | None = None,
+        ocr: OcrReader | None = None,
         spoof: SpoofDetector | None = None,
         cache: MutableMapping[str, bytes] | None = None,
     ) -> None:
@@ -125,9 +125,9 @@ class VisionActivities:
         return state
 
     @property
-    def faces(self) -> FaceEngine:
+    def faces(self) -> FaceModels:
         if self._faces is None:
-            self._faces = FaceEngine.shared()
+            self._faces = FaceModels.shared()
         return self._faces
 
     @property
@@ -135,9 +135,9 @@ class VisionActivities:
         return landmark_model(self._landmark_backend, self.faces)
 
     @property
-    def ocr(self) -> OcrEngine:
+    def ocr(self) -> OcrReader:
         if self._ocr is None:
-            self._ocr = OcrEngine.shared()
+            self._ocr = OcrReader.shared()
         return self._ocr
 
     @property

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from bench.report import update_section
-from vision.faces import FaceEngine, face_distance, probe_face
+from vision.faces import FaceModels, face_distance, probe_face
 from vision.images import DETECT_LONG_SIDE, ImageLimits, VisionError, decode_image
 
 FACES = Path(__file__).resolve().parent.parent / "assets" / "faces"
@@ -122,10 +122,10 @@ def pairs_of(encodings: dict[str, tuple[str, np.ndarray]], others=None) -> list[
     ]
 
 
-def portrait(rgb: np.ndarray, engine: FaceEngine) -> np.ndarray:
+def portrait(rgb: np.ndarray, faces: FaceModels) -> np.ndarray:
     """The photo shrunk so that its face is ~PORTRAIT_FACE_PX wide and saved as a poor JPEG,
     then brought back to the detection scale, as a card portrait photographed by a phone is."""
-    box = engine.detect(rgb)[0]
+    box = faces.detect(rgb)[0]
     scale = min(1.0, PORTRAIT_FACE_PX / max(box.width, 1))
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ok, data = cv2.imencode(".jpg", small[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 40])
@@ -134,17 +134,17 @@ def portrait(rgb: np.ndarray, engine: FaceEngine) -> np.ndarray:
     return cv2.resize(back, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)
 
 
-def encode_all(engine: FaceEngine) -> tuple[dict, dict, list[str]]:
+def encode_all(faces: FaceModels) -> tuple[dict, dict, list[str]]:
     plain, portraits, refused = {}, {}, []
     for name, person in photos():
         rgb = decode_image((FACES / name).read_bytes(), ImageLimits(), max_side=DETECT_LONG_SIDE)
         try:
-            plain[name] = (person, probe_face(engine, rgb, what="photo").encoding)
+            plain[name] = (person, probe_face(faces, rgb, what="photo").encoding)
         except VisionError as exc:
             refused.append(f"`{name}` ({exc.reason.value}: {exc.detail})")
             continue
         try:
-            probe = probe_face(engine, portrait(rgb, engine), what="portrait")
+            probe = probe_face(faces, portrait(rgb, faces), what="portrait")
             portraits[name] = (person, probe.encoding)
         except VisionError as exc:
             refused.append(f"`{name}` as a portrait ({exc.reason.value}: {exc.detail})")
@@ -185,9 +185,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    engine = FaceEngine.shared()
-    engine.warm()
-    plain, portraits, refused = encode_all(engine)
+    faces = FaceModels.shared()
+    faces.warm()
+    plain, portraits, refused = encode_all(faces)
     sets = {
         "photos": pairs_of(plain),
         "photos vs portraits": pairs_of(plain, portraits),
@@ -230,7 +230,7 @@ Refused by the quality gates before any comparison (a retake in production):
 {"; ".join(refused) or "none"}.
 
 How a product sets its threshold: `face_match_threshold` is per product (`domain/products.py`,
-0.6 by default; `LOANFLOW_FACE_MATCH_THRESHOLD` is the liveness same-person check). Set it from
+0.6 by default; the liveness same-person check uses the same product threshold). Set it from
 the lender's own verified pairs (selfie against card portrait and registry portrait, the
 population it lends to: the dlib model is known to be weaker on East-Asian faces than on this
 set), calibrated on one part and checked on another as above: at the midpoint of the gap

@@ -33,7 +33,7 @@ from domain.identity import ActionWindow
 from synthetic.challenge_video import VIDEO_SIZE, encode_video, synthesize_challenge_video
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
 from vision.antispoof import MODELS, SpoofDetector
-from vision.faces import FaceEngine
+from vision.faces import FaceModels
 from vision.images import ImageLimits, decode_image
 from vision.landmarks import LandmarkBackend, landmark_model
 from vision.liveness import LivenessReport, assess_liveness
@@ -93,10 +93,10 @@ class Tally:
 
 class Assessor:
     def __init__(self, backends: list[LandmarkBackend]) -> None:
-        self.engine, self.spoof = FaceEngine.shared(), SpoofDetector.shared()
-        self.engine.warm()
+        self.faces, self.spoof = FaceModels.shared(), SpoofDetector.shared()
+        self.faces.warm()
         self.spoof.warm()
-        self.models = {b: landmark_model(b, self.engine) for b in backends}
+        self.models = {b: landmark_model(b, self.faces) for b in backends}
         self.tallies = {(s, b): Tally() for s in SPLITS for b in backends}
 
     def assess(
@@ -109,7 +109,7 @@ class Assessor:
             cpu = time.process_time()
             frames = sample_video(data, VideoLimits())
             reports[backend] = assess_liveness(
-                frames, self.engine, windows=challenge, spoof=self.spoof, landmarks=model
+                frames, self.faces, windows=challenge, spoof=self.spoof, landmarks=model
             )
             tally.cpu += time.process_time() - cpu
             tally.seconds += frames[-1].t_s + 0.1

@@ -42,7 +42,7 @@ from synthetic.id_cards import (
 from synthetic.photo_scenes import Distortion, photograph, random_distortion
 from vision.idcard import check_fields, read_side
 from vision.images import ImageLimits, VisionError, decode_image
-from vision.ocr import OcrEngine
+from vision.ocr import OcrReader
 
 TODAY = date(2026, 11, 23)
 FIELDS = (
@@ -86,7 +86,7 @@ class Tally:
     misses: list[str] = dataclasses.field(default_factory=list)
 
 
-def run_card(n: int, rng, ocr: OcrEngine, tally: Tally, harsh: bool) -> None:
+def run_card(n: int, rng, ocr: OcrReader, tally: Tally, harsh: bool) -> None:
     holder = random_holder(rng, TODAY, expired=rng.random() < 0.1)
     photos = portrait_photos()
     face = portrait(photos[int(rng.integers(len(photos)))])
@@ -262,7 +262,7 @@ def main() -> None:
             )
     if args.cards <= 0:
         return
-    ocr = OcrEngine.shared()
+    ocr = OcrReader.shared()
     ocr.warm()
     usable, harsh = Tally(), Tally()
     rng = np.random.default_rng(args.seed)

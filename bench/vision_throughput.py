@@ -85,7 +85,8 @@ class Verified(BaseModel):
 
 @workflow.defn(sandboxed=False)
 class VerifyIdentity:
-    """Stage 3's vision calls, as workflows/identity.py makes them."""
+    """Stage 3's vision calls, as `LoanApplicationWorkflow._verify_identity`
+    (workflows/application.py) makes them."""
 
     @workflow.run
     async def run(self, docs: Documents) -> Verified:

@@ -6,6 +6,7 @@ fen; times are timezone-aware UTC."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +37,20 @@ class ProjectionInput(BaseModel):
     reapply_after: date | None = None
     id_number: str | None = Field(default=None, description="stored as a digest for look-ups")
     data: dict[str, str | int | float | bool | None] = {}
+
+
+class StageFields(TypedDict, total=False):
+    """What a stage change may add to its `ProjectionInput`, beyond the workflow's own id,
+    counter, status, event and time (mypy checks the workflow's keyword arguments with it)."""
+
+    decision_outcome: DecisionOutcome | None
+    risk_grade: str | None
+    approved_limit: int | None
+    review_queue: str | None
+    reasons: list[ReasonCode]
+    reapply_after: date | None
+    id_number: str | None
+    data: dict[str, str | int | float | bool | None]
 
 
 class ApplicationView(BaseModel):

@@ -29,7 +29,7 @@ import numpy as np
 
 from domain.enums import LivenessAction
 from domain.identity import ActionWindow
-from vision.faces import FaceEngine
+from vision.faces import FaceModels
 from vision.headpose import MEAN_FACE, camera, fit, turn
 from vision.images import ImageLimits, decode_image
 
@@ -139,8 +139,8 @@ def _state(plan: Sequence[Performance], t: float) -> dict[str, float]:
 class _Puppet:
     """The photo framed for the video, its control points and their triangulation."""
 
-    def __init__(self, rgb: np.ndarray, engine: FaceEngine) -> None:
-        boxes = engine.detect(rgb)
+    def __init__(self, rgb: np.ndarray, faces: FaceModels) -> None:
+        boxes = faces.detect(rgb)
         if not boxes:
             raise ValueError("no face in the photo")
         box = boxes[0]
@@ -160,7 +160,7 @@ class _Puppet:
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        landmarks = engine.landmarks(rgb, box)
+        landmarks = faces.landmarks(rgb, box)
         self.landmarks = landmarks @ self.frame_matrix[:, :2].T + self.frame_matrix[:, 2]
         self.rvec, self.tvec = fit(self.landmarks, VIDEO_SIZE)
         self.k = camera(*VIDEO_SIZE)
@@ -288,7 +288,7 @@ def synthesize_challenge_video(
     windows: Sequence[ActionWindow],
     *,
     seed: int = 0,
-    engine: FaceEngine | None = None,
+    faces: FaceModels | None = None,
     fps: float = VIDEO_FPS,
     tail_s: float = 0.5,
 ) -> bytes:
@@ -300,7 +300,7 @@ def synthesize_challenge_video(
         rgb = photo
     else:
         rgb = decode_image(photo, ImageLimits(), max_side=960)
-    puppet = _Puppet(rgb, engine or FaceEngine.shared())
+    puppet = _Puppet(rgb, faces or FaceModels.shared())
     plan = perform(windows, seed)
     duration = max((w.end_s for w in windows), default=3.0) + tail_s
     rng = np.random.default_rng(seed + 1)

@@ -316,13 +316,13 @@ def portrait_photos() -> list[str]:
 def portrait(name: str) -> np.ndarray:
     """The card-sized portrait crop of a photo in assets/faces, around its one face."""
     # imported here: rendering a card needs no face model unless it needs a portrait
-    from vision.faces import FaceEngine, single_face
+    from vision.faces import FaceModels, single_face
     from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 
     data = (FACES / name).read_bytes()
     rgb = decode_image(data, ImageLimits())
     small = decode_image(data, ImageLimits(), max_side=DETECT_LONG_SIDE)
-    box = single_face(FaceEngine.shared().detect(small))
+    box = single_face(FaceModels.shared().detect(small))
     k = rgb.shape[1] / small.shape[1]
     return crop_portrait(
         rgb, tuple(round(v * k) for v in (box.top, box.right, box.bottom, box.left))

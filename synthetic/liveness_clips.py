@@ -38,7 +38,7 @@ import numpy as np
 
 from domain.enums import LivenessAction
 from domain.identity import ActionWindow
-from vision.faces import FaceEngine
+from vision.faces import FaceModels
 from vision.images import ImageLimits, decode_image
 
 FPS_CHOICES = (15.0, 20.0, 24.0, 25.0, 30.0)
@@ -179,8 +179,8 @@ def pose_at(acts: Sequence[Act], t: float, sway: np.ndarray) -> Pose:
 class _Head:
     """The photo framed in the clip, its control points with their depths."""
 
-    def __init__(self, rgb: np.ndarray, engine: FaceEngine, filming: Filming) -> None:
-        boxes = engine.detect(rgb)
+    def __init__(self, rgb: np.ndarray, faces: FaceModels, filming: Filming) -> None:
+        boxes = faces.detect(rgb)
         if not boxes:
             raise ValueError("no face in the photo")
         box = boxes[0]
@@ -193,7 +193,7 @@ class _Head:
         self.base = cv2.warpAffine(
             rgb, self.matrix, filming.size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
         )
-        marks = engine.landmarks(rgb, box) @ self.matrix[:, :2].T + self.matrix[:, 2]
+        marks = faces.landmarks(rgb, box) @ self.matrix[:, :2].T + self.matrix[:, 2]
         self.marks = marks
         self.centre = np.array([marks[:, 0].mean(), marks[:, 1].mean()])
         self.half_w = (marks[16, 0] - marks[0, 0]) / 2
@@ -383,12 +383,12 @@ def challenge_clip(
     filming: Filming,
     *,
     seed: int,
-    engine: FaceEngine | None = None,
+    faces: FaceModels | None = None,
     tail_s: float = 0.6,
 ) -> bytes:
     """An MP4 of the person in `photo` performing each challenged action in its window."""
     rng = np.random.default_rng(seed)
-    head = _Head(_rgb(photo), engine or FaceEngine.shared(), filming)
+    head = _Head(_rgb(photo), faces or FaceModels.shared(), filming)
     acts = plan_acts(windows, rng)
     sway = rng.uniform(0, 2 * np.pi, 4)
     count = int(round((max((w.end_s for w in windows), default=3.0) + tail_s) * filming.fps))

@@ -29,12 +29,12 @@ from domain.idnumber import make_id_number
 from synthetic.challenge_video import synthesize_challenge_video
 from synthetic.id_cards import FACES, CardHolder, card_back, card_front, font, jpeg, portrait
 from vision.antispoof import SpoofDetector
-from vision.faces import FaceEngine, probe_face
+from vision.faces import FaceModels, probe_face
 from vision.idcard import check_fields, find_portrait, read_side
 from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 from vision.liveness import assess_liveness
 from vision.match import match_selfie
-from vision.ocr import OcrEngine
+from vision.ocr import OcrReader
 from vision.video import VideoLimits, sample_video
 
 ROOT = Path(__file__).resolve().parent.parent / "samples"
@@ -143,7 +143,7 @@ def generate(persona: Persona, out: Path) -> dict:
 def check(persona: Persona, out: Path, threshold: float) -> bool:
     """Run the pipeline the vision activities run and print what it found."""
     folder, limits = out / persona.key, ImageLimits()
-    engine, ocr = FaceEngine.shared(), OcrEngine.shared()
+    faces, ocr = FaceModels.shared(), OcrReader.shared()
 
     def photo(path: Path, side: int) -> np.ndarray:
         return decode_image(path.read_bytes(), limits, max_side=side)
@@ -157,14 +157,14 @@ def check(persona: Persona, out: Path, threshold: float) -> bool:
         claimed_name=persona.holder.name,
         claimed_id_number=persona.holder.id_number,
     )
-    card = find_portrait(photo(folder / "id_front.jpg", 1600), engine)
-    selfie = probe_face(engine, photo(folder / "selfie.jpg", DETECT_LONG_SIDE), what="selfie")
+    card = find_portrait(photo(folder / "id_front.jpg", 1600), faces)
+    selfie = probe_face(faces, photo(folder / "selfie.jpg", DETECT_LONG_SIDE), what="selfie")
     reference = probe_face(
-        engine, photo(FACES / persona.reference_photo, DETECT_LONG_SIDE), what="reference"
+        faces, photo(FACES / persona.reference_photo, DETECT_LONG_SIDE), what="reference"
     )
     frames = sample_video((folder / "liveness.mp4").read_bytes(), VideoLimits())
-    live = assess_liveness(frames, engine, windows=SAMPLE_CHALLENGE, spoof=SpoofDetector.shared())
-    card_encoding = engine.encode(card.rgb, card.box) if card else None
+    live = assess_liveness(frames, faces, windows=SAMPLE_CHALLENGE, spoof=SpoofDetector.shared())
+    card_encoding = faces.encode(card.rgb, card.box) if card else None
     video = live.best.encoding if live.best else None
     print(f"{persona.key}: card checks {checks.failures or 'passed'}")
     print(f"  liveness passed={live.passed} ({live.detail})")

@@ -1,6 +1,6 @@
-"""The import arrows of STYLE.md, checked on the source: each room imports only the rooms below
-it, and no production room imports the generators of test data (`synthetic/`), `bench/`,
-`devtools/`, `mocks/` or `tests/`."""
+"""The import arrows of the README's architecture section, checked on the source: each room
+imports only the rooms below it, and no production room imports the generators of test data
+(`synthetic/`), `bench/`, `devtools/`, `mocks/` or `tests/`."""
 
 from __future__ import annotations
 
@@ -25,9 +25,14 @@ ALLOWED: dict[str, set[str]] = {
     "decisioning": {"domain"},
     "workflows": {"domain"},
     "activities": {"domain", "config", "vision", "vendors", "store", "contracts", "decisioning"},
-    # vendors: a late RETURNED callback is confirmed against the payment gateway's order
-    "api": {"domain", "config", "store", "vendors"},
+    # vendors: a late RETURNED callback is confirmed against the payment gateway's order;
+    # reports: the funnel served to signed-in ops
+    "api": {"domain", "config", "store", "vendors", "reports"},
     "commands": {"domain", "config", "decisioning", "store"},
+    # the funnel report reads the store's trail; its command reads the Settings
+    "reports": {"domain", "config", "store"},
+    # the ops CLI speaks HTTP only; its `db` commands run the store's migrations
+    "cli": {"config", "store"},
     "workers": {
         "domain",
         "config",

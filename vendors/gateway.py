@@ -1,4 +1,4 @@
-"""Payment gateway client (代付) and the callback signature helpers.
+"""Payment gateway client (代付).
 
 Money moves exactly once because the gateway keeps one order per idempotency key: a
 resubmission while the order is pending or paid returns it unchanged, and only a failed or
@@ -14,23 +14,10 @@ from pydantic import BaseModel, TypeAdapter
 
 from domain.line_messages import DebitInput, DebitOrder
 from domain.payout import GatewayOrder, SubmitPayoutInput
-from domain.signing import SIGNATURE_HEADER, callback_signature, signature_matches
 from vendors.base import VendorClient, VendorError
 
-__all__ = ["SIGNATURE_HEADER", "PaymentGatewayClient", "sign", "verify_signature"]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
-
-
-def sign(secret: str, body: bytes, timestamp: str, nonce: str) -> str:
-    return callback_signature(secret, timestamp, nonce, body)
-
-
-def verify_signature(
-    secret: str, body: bytes, signature: str | None, timestamp: str, nonce: str
-) -> bool:
-    """Constant-time check of an `X-Signature` header against timestamp, nonce and raw body."""
-    return signature_matches(secret, timestamp, nonce, body, signature)
 
 
 class ChannelStatus(BaseModel):

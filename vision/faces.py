@@ -4,7 +4,7 @@ The models and steps are face_recognition's (dlib HOG detector, 5-point alignmen
 encoder, Euclidean distance), driven through dlib directly for thread safety: face_recognition
 keeps one module-level HOG detector, dlib 20 releases the GIL while that detector runs, and the
 detector writes into its own scanner state, so two worker threads calling it at once crash the
-process (reproduced here as a segfault). `FaceEngine` therefore gives each thread its own
+process (reproduced here as a segfault). `FaceModels` therefore gives each thread its own
 detector (built in ~0.4 s, weights compiled in) and shares the heavy models once per process:
 the shape predictors are read-only, and the encoder, whose forward pass reuses its own buffers,
 runs under a lock (it holds the GIL throughout anyway, so the lock costs no parallelism).
@@ -80,10 +80,10 @@ def models_dir() -> Path:
     return Path(spec.origin).parent / "models"
 
 
-class FaceEngine:
-    """The dlib models, loaded once per process (`FaceEngine.shared()`), safe across threads."""
+class FaceModels:
+    """The dlib models, loaded once per process (`FaceModels.shared()`), safe across threads."""
 
-    _instance: ClassVar[FaceEngine | None] = None
+    _instance: ClassVar[FaceModels | None] = None
     _instance_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, models: Path | None = None) -> None:
@@ -97,7 +97,7 @@ class FaceEngine:
         self._local = threading.local()
 
     @classmethod
-    def shared(cls) -> FaceEngine:
+    def shared(cls) -> FaceModels:
         with cls._instance_lock:
             if cls._instance is None:
                 cls._instance = cls()
@@ -170,10 +170,10 @@ def face_quality(rgb: np.ndarray, box: FaceBox) -> Quality:
 
 
 def probe_face(
-    engine: FaceEngine, rgb: np.ndarray, *, what: str, gates: QualityGates = FACE_GATES
+    faces: FaceModels, rgb: np.ndarray, *, what: str, gates: QualityGates = FACE_GATES
 ) -> FaceProbe:
     """Find the one face of a detection-scale photo, check its crop's quality and encode it."""
-    box = single_face(engine.detect(rgb))
+    box = single_face(faces.detect(rgb))
     quality = face_quality(rgb, box)
     gates.check(quality, f"{what} face")
-    return FaceProbe(box=box, encoding=engine.encode(rgb, box), quality=quality)
+    return FaceProbe(box=box, encoding=faces.encode(rgb, box), quality=quality)

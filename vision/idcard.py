@@ -39,7 +39,7 @@ from vision.card import (
     locate_card,
     rectify,
 )
-from vision.faces import FaceBox, FaceEngine
+from vision.faces import FaceBox, FaceModels
 from vision.idfields import (
     CARD_H,
     CARD_W,
@@ -68,7 +68,7 @@ from vision.images import (
     measure_quality,
     to_gray,
 )
-from vision.ocr import MIN_LINE_SCORE, OcrEngine
+from vision.ocr import MIN_LINE_SCORE, OcrReader
 
 # Measured on flattened synthetic cards (the harsh set of bench/vision_ocr.py): the reader reads
 # every field at a card brightness of 20 (contrast is stretched first), but misses characters
@@ -196,7 +196,7 @@ def card_quality(card: np.ndarray) -> Quality:
     )
 
 
-def read_side(rgb: np.ndarray, side: str, ocr: OcrEngine) -> SideReading:
+def read_side(rgb: np.ndarray, side: str, ocr: OcrReader) -> SideReading:
     """Read one side ("front" or "back") of the card photographed in `rgb`; raises BadImage
     (I014, I015, I022) or CardRejected (I011, I021, I023) when there is nothing worth reading."""
     photo = measure_quality(to_gray(rgb))
@@ -405,7 +405,7 @@ def _address_tail(fields: ParsedFields, card: np.ndarray, ocr) -> None:
         )
 
 
-def find_portrait(rgb: np.ndarray, faces: FaceEngine) -> Portrait | None:
+def find_portrait(rgb: np.ndarray, faces: FaceModels) -> Portrait | None:
     """The portrait on the card front photographed in `rgb`."""
     try:
         card, _ = flatten(rgb)
@@ -414,7 +414,7 @@ def find_portrait(rgb: np.ndarray, faces: FaceEngine) -> Portrait | None:
     return portrait_on_card(card, faces)
 
 
-def portrait_on_card(card: np.ndarray, faces: FaceEngine) -> Portrait | None:
+def portrait_on_card(card: np.ndarray, faces: FaceModels) -> Portrait | None:
     """The one face in the portrait column of a flattened card front, trying both ways up (the
     face detector only sees upright faces)."""
     left = int((PORTRAIT_X - 0.04) * CARD_W)

@@ -23,7 +23,7 @@ from typing import ClassVar, Protocol
 import cv2
 import numpy as np
 
-from vision.faces import FaceBox, FaceEngine
+from vision.faces import FaceBox, FaceModels
 
 MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
 FACE_MESH_MODEL = MODELS / "face_landmark.tflite"
@@ -62,11 +62,11 @@ class LandmarkModel(Protocol):
 class DlibLandmarks:
     backend = LandmarkBackend.DLIB
 
-    def __init__(self, engine: FaceEngine | None = None) -> None:
-        self._engine = engine or FaceEngine.shared()
+    def __init__(self, faces: FaceModels | None = None) -> None:
+        self._faces = faces or FaceModels.shared()
 
     def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
-        return self._engine.landmarks(rgb, box)
+        return self._faces.landmarks(rgb, box)
 
 
 class FaceMeshLandmarks:
@@ -132,11 +132,11 @@ class FaceMeshLandmarks:
 
 
 def landmark_model(
-    backend: LandmarkBackend | str = LandmarkBackend.DLIB, engine: FaceEngine | None = None
+    backend: LandmarkBackend | str = LandmarkBackend.DLIB, faces: FaceModels | None = None
 ) -> LandmarkModel:
     """The landmark model of `backend`, loaded once per process."""
     match LandmarkBackend(backend):
         case LandmarkBackend.DLIB:
-            return DlibLandmarks(engine)
+            return DlibLandmarks(faces)
         case LandmarkBackend.FACEMESH:
             return FaceMeshLandmarks.shared()

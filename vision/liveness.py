@@ -33,7 +33,7 @@ from domain.reasons import ReasonCode
 from vision.actions import LandmarkSample, Session, WindowVerdict, check_challenge
 from vision.antispoof import SpoofDetector
 from vision.facechange import FaceChange, aligned_patch, face_change
-from vision.faces import MIN_FACE_PX, FaceBox, FaceEngine, face_distance, face_quality
+from vision.faces import MIN_FACE_PX, FaceBox, FaceModels, face_distance, face_quality
 from vision.images import FACE_GATES, Quality, to_gray
 from vision.landmarks import LandmarkModel, landmark_model
 from vision.video import Frame
@@ -99,7 +99,7 @@ class _Candidate:
 
 @dataclass
 class _Tracker:
-    engine: FaceEngine
+    faces: FaceModels
     marks: LandmarkModel
     spoof: SpoofDetector | None
     policy: LivenessPolicy
@@ -132,7 +132,7 @@ class _Tracker:
     def _detect(self, frame: Frame) -> FaceBox | None:
         self.detections += 1
         self.since_detection = 0
-        boxes = self.engine.detect(frame.rgb, upsample=0) or self.engine.detect(frame.rgb)
+        boxes = self.faces.detect(frame.rgb, upsample=0) or self.faces.detect(frame.rgb)
         if len(boxes) > 1:
             self.several += 1
         if len(boxes) != 1 or min(boxes[0].width, boxes[0].height) < MIN_FACE_PX:
@@ -191,7 +191,7 @@ class _Tracker:
         if self.spoof is not None:
             self.live.append(self.spoof.real_probability(frame.rgb, box))
         if (self.detections - 1) % self.policy.encode_every == 0 or self.first_encoding is None:
-            encoding = self.engine.encode(frame.rgb, box)
+            encoding = self.faces.encode(frame.rgb, box)
             if self.first_encoding is None:
                 self.first_encoding = encoding
             distance = face_distance(self.first_encoding, encoding)
@@ -221,7 +221,7 @@ class _Tracker:
             t_s=pick.t_s,
             rgb=pick.rgb,
             box=pick.box,
-            encoding=self.engine.encode(pick.rgb, pick.box),
+            encoding=self.faces.encode(pick.rgb, pick.box),
             quality=face_quality(pick.rgb, pick.box),
         )
 
@@ -288,7 +288,7 @@ def _judge(
 
 def assess_liveness(
     frames: Iterable[Frame],
-    engine: FaceEngine,
+    faces: FaceModels,
     *,
     windows: Sequence[ActionWindow] = (),
     policy: LivenessPolicy | None = None,
@@ -300,8 +300,8 @@ def assess_liveness(
     Without a `spoof` detector, passive anti-spoofing is skipped (and reported as None);
     `landmarks` defaults to dlib's 68-point model (`vision.landmarks`)."""
     tracker = _Tracker(
-        engine=engine,
-        marks=landmarks or landmark_model(engine=engine),
+        faces=faces,
+        marks=landmarks or landmark_model(faces=faces),
         spoof=spoof,
         policy=policy or LivenessPolicy(),
     )
@@ -342,12 +342,12 @@ def assess_liveness(
 
 def best_face_frame(
     frames: Iterable[Frame],
-    engine: FaceEngine,
+    faces: FaceModels,
     progress: Callable[[int], None] | None = None,
     landmarks: LandmarkModel | None = None,
 ) -> BestFrame | None:
     """The best frame for the face match alone: the same tracking, no action or spoof checks."""
     policy = LivenessPolicy(require_actions=False)
     return assess_liveness(
-        frames, engine, policy=policy, landmarks=landmarks, progress=progress
+        frames, faces, policy=policy, landmarks=landmarks, progress=progress
     ).best

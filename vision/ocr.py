@@ -1,7 +1,7 @@
 """Text recognition with RapidOCR (PP-OCR detection, direction and recognition models, ONNX,
 shipped inside the `rapidocr` wheel: nothing is downloaded).
 
-One engine per process (`OcrEngine.shared()`): the three ONNX sessions are read-only and
+One reader per process (`OcrReader.shared()`): the three ONNX sessions are read-only and
 onnxruntime's `run` is safe to call from several threads, and RapidOCR's per-call objects hold
 only configuration. The direction classifier is on, so a line printed upside down is read right
 side up while its box stays where it is on the card: that is how the reader tells a card turned
@@ -29,8 +29,8 @@ MIN_LINE_SCORE = 0.5
 DETECT_SHORT_SIDE = 540
 
 
-class OcrEngine:
-    _instance: ClassVar[OcrEngine | None] = None
+class OcrReader:
+    _instance: ClassVar[OcrReader | None] = None
     _instance_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, threads: int = 0) -> None:
@@ -54,7 +54,7 @@ class OcrEngine:
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 
     @classmethod
-    def shared(cls, threads: int = 0) -> OcrEngine:
+    def shared(cls, threads: int = 0) -> OcrReader:
         with cls._instance_lock:
             if cls._instance is None:
                 cls._instance = cls(threads)

@@ -43,8 +43,8 @@ from config.temporal import connect, deployment_config, worker_runtime
 from domain.naming import VISION_TASK_QUEUE
 from store.blobs import BlobStore, open_blob_store
 from vision.antispoof import SpoofDetector
-from vision.faces import FaceEngine
-from vision.ocr import OcrEngine
+from vision.faces import FaceModels
+from vision.ocr import OcrReader
 from workers.serve import serve
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,8 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 class VisionWorkerDeps:
     blobs: BlobStore
     settings: Settings
-    faces: FaceEngine | None = None
-    ocr: OcrEngine | None = None
+    faces: FaceModels | None = None
+    ocr: OcrReader | None = None
     spoof: SpoofDetector | None = None
     executor: Executor | None = None
     shared_state: SharedStateManager | None = None
@@ -115,8 +115,8 @@ def load_models(onnx_threads: int, log_level: int = logging.INFO) -> None:
     # Ctrl-C reaches the whole process group: the parent shuts the pool down in order
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(log_level)
-    FaceEngine.shared().warm()
-    OcrEngine.shared(onnx_threads).warm()
+    FaceModels.shared().warm()
+    OcrReader.shared(onnx_threads).warm()
     SpoofDetector.shared().warm()
 
 
@@ -154,7 +154,7 @@ def process_pool(settings: Settings) -> Iterator[VisionWorkerDeps]:
 
 
 def warm_threads(
-    executor: Executor, faces: FaceEngine, threads: int, *others: OcrEngine | SpoofDetector
+    executor: Executor, faces: FaceModels, threads: int, *others: OcrReader | SpoofDetector
 ) -> None:
     """Run every model once in each pool thread: the barrier holds each task until all have
     started, which forces the pool to create all its threads and each to build its detector."""

@@ -11,6 +11,7 @@ stage change is projected into the store and the search attributes, and business
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
+from typing_extensions import Unpack
 
 with workflow.unsafe.imports_passed_through():
     from domain.application import StartApplicationInput, WithdrawInput
@@ -98,7 +100,7 @@ with workflow.unsafe.imports_passed_through():
         PayoutOutcome,
     )
     from domain.reasons import RETAKE_REASONS, ReasonCode, reapply_after
-    from domain.status import ApplicationView, ProjectionInput
+    from domain.status import ApplicationView, ProjectionInput, StageFields
     from workflows import calls, messages
     from workflows.credit_line import line_for_application
     from workflows.options import carrier_report_poll
@@ -342,15 +344,12 @@ class LoanApplicationWorkflow:
             face_distance=match.distance_reference,
             liveness_passed=True,
         )
-        await self._project(
-            "IDENTITY_VERIFIED",
-            data={
-                "face_distance_card": match.distance_card,
-                "face_distance_reference": match.distance_reference,
-                "face_distance_video": match.distance_video,
-            }
-            | self._s.identity_evidence,
-        )
+        distances: dict[str, str | int | float | bool | None] = {
+            "face_distance_card": match.distance_card,
+            "face_distance_reference": match.distance_reference,
+            "face_distance_video": match.distance_video,
+        }
+        await self._project("IDENTITY_VERIFIED", data=distances | self._s.identity_evidence)
         return []
 
     # ================================================================ stage 4: carrier data
@@ -404,8 +403,8 @@ class LoanApplicationWorkflow:
         )
 
     async def _decide(self) -> Decision:
-        inp, docs = self._inp, self._s.docs
-        assert docs is not None and self._s.identity is not None
+        inp = self._inp
+        assert self._s.identity is not None
         await self._enter(ApplicationStatus.DECISIONING, NextAction.WAIT, "DECISIONING")
         self._s.bureau = await (self._bureau or self._fetch_bureau())
         decision = await calls.decide(
@@ -549,8 +548,8 @@ class LoanApplicationWorkflow:
         await self._project("CONTRACT_SIGNED", data={"sealed_sha256": sealed.sha256})
 
     async def _send_contract_for_signature(self) -> ContractDocument:
-        inp, docs, schedule = self._inp, self._s.docs, self._s.schedule
-        assert docs is not None and self._s.accepted is not None and schedule is not None
+        inp, schedule = self._inp, self._s.schedule
+        assert self._s.accepted is not None and schedule is not None
         contract = await calls.contract_generate(
             ContractInput(
                 application_id=inp.application_id,
@@ -573,8 +572,8 @@ class LoanApplicationWorkflow:
     # ================================================================ stages 9 and 10: payout
 
     async def _pre_payout(self) -> None:
-        inp, docs = self._inp, self._s.docs
-        assert docs is not None and self._s.bureau is not None
+        inp = self._inp
+        assert self._s.bureau is not None
         await self._enter(ApplicationStatus.PRE_PAYOUT_CHECK, NextAction.WAIT, "PRE_PAYOUT_CHECK")
         check = await calls.pre_payout_check(
             PrePayoutInput(
@@ -657,8 +656,6 @@ class LoanApplicationWorkflow:
     async def authorize_carrier(self, inp: CarrierCodeInput) -> CarrierAuthorizeResult:
         async with self._lock:
             messages.check_carrier_code(self._s)
-            docs = self._s.docs
-            assert docs is not None
             result = await calls.carrier_authorize(
                 CarrierAuthorizeInput(
                     application_id=self._inp.application_id,
@@ -761,8 +758,6 @@ class LoanApplicationWorkflow:
         messages.check_new_card(self._s)
 
     async def _verify_card(self, card: BankCard) -> BankCardCheckResult:
-        docs = self._s.docs
-        assert docs is not None
         return await calls.bankcard_verify(
             BankCardCheckInput(
                 application_id=self._inp.application_id, applicant=self._s.applicant(), card=card
@@ -811,7 +806,7 @@ class LoanApplicationWorkflow:
         next_action: NextAction,
         event: str,
         timeout: timedelta | None = None,
-        **projection: Any,
+        **projection: Unpack[StageFields],
     ) -> None:
         """Checkpoint for withdrawal, then move to a stage and tell the store and visibility."""
         if self._s.withdrawn is not None and not status.is_terminal:
@@ -824,7 +819,7 @@ class LoanApplicationWorkflow:
 
     async def _wait_for(
         self,
-        condition: Any,
+        condition: Callable[[], bool],
         timeout: timedelta,
         timeout_event: str | None,
         timeout_status: ApplicationStatus = ApplicationStatus.EXPIRED,
@@ -866,18 +861,19 @@ class LoanApplicationWorkflow:
         if self._inp.upsert_search_attributes:
             workflow.upsert_search_attributes(list(updates))
 
-    async def _project(self, event: str, **fields: Any) -> None:
+    async def _project(self, event: str, **fields: Unpack[StageFields]) -> None:
         self._s.seq += 1
         in_review = self._s.status == ApplicationStatus.MANUAL_REVIEW
-        base: dict[str, Any] = {
-            "application_id": self._inp.application_id,
-            "seq": self._s.seq,
-            "status": self._s.status,
-            "event": event,
-            "at": workflow.now(),
-            "review_queue": self._s.review_queue if in_review else None,
-        }
-        await calls.project(ProjectionInput(**(base | fields)), local=self._quick())
+        stage = StageFields(review_queue=self._s.review_queue if in_review else None) | fields
+        projection = ProjectionInput(
+            application_id=self._inp.application_id,
+            seq=self._s.seq,
+            status=self._s.status,
+            event=event,
+            at=workflow.now(),
+            **stage,
+        )
+        await calls.project(projection, local=self._quick())
 
     def _quick(self) -> bool:
         """Whether the quick steps (store writes and reads, the rule evaluation) run as local

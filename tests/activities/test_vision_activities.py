@@ -37,7 +37,7 @@ from store.blobs import LocalBlobStore
 from synthetic.id_cards import card_back, card_front, portrait
 from synthetic.make_samples import PERSONAS
 from synthetic.photo_scenes import Distortion, photograph
-from vision.faces import FaceEngine
+from vision.faces import FaceModels
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -52,8 +52,8 @@ RECORDED = LivenessChallenge(
 
 
 @pytest.fixture(scope="module")
-def face_engine() -> FaceEngine:
-    return FaceEngine.shared()
+def face_models() -> FaceModels:
+    return FaceModels.shared()
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def reference(store: LocalBlobStore, persona: str) -> DocumentRef:
 
 
 @pytest.fixture
-def activities(store: LocalBlobStore, settings: Settings, face_engine: FaceEngine):
-    return VisionActivities(store, settings, face_engine)
+def activities(store: LocalBlobStore, settings: Settings, face_models: FaceModels):
+    return VisionActivities(store, settings, face_models)
 
 
 def card_input(front: DocumentRef, back: DocumentRef, **claims) -> IdCardInput:
@@ -245,7 +245,7 @@ def liveness(activities, video: DocumentRef, challenge: LivenessChallenge = RECO
 
 
 def test_sample_liveness_passes_its_challenge_and_match_reuses_its_best_frame(
-    activities, store, settings, face_engine
+    activities, store, settings, face_models
 ) -> None:
     env = ActivityEnvironment()
     beats: list[tuple] = []
@@ -259,7 +259,7 @@ def test_sample_liveness_passes_its_challenge_and_match_reuses_its_best_frame(
     assert activities.best_frames.get(video.sha256)[0], "liveness left its best frame for the match"
 
     cached = env.run(activities.match_faces, match_input(store, "approve"))
-    fresh = VisionActivities(store, settings, face_engine)
+    fresh = VisionActivities(store, settings, face_models)
     computed = ActivityEnvironment().run(fresh.match_faces, match_input(store, "approve"))
     assert cached == computed
     assert cached.passed, cached.detail
@@ -343,10 +343,10 @@ def test_missing_or_altered_document_is_a_non_retryable_error(activities, store)
         assert caught.value.type == ErrorType.BAD_DOCUMENT
 
 
-def test_an_unreadable_video_fails_the_step_for_good_saying_why(settings, face_engine, tmp_path):
+def test_an_unreadable_video_fails_the_step_for_good_saying_why(settings, face_models, tmp_path):
     inner = LocalBlobStore(tmp_path / "blobs")
     sealed = EncryptedBlobStore(inner, {"k1": os.urandom(32)}, "k1")
-    activities = VisionActivities(sealed, settings, face_engine)
+    activities = VisionActivities(sealed, settings, face_models)
     video = sample(sealed, "approve", DocumentKind.LIVENESS_VIDEO)  # type: ignore[arg-type]
     path = tmp_path / "blobs" / video.blob_key
     blob = bytearray(path.read_bytes())
@@ -366,13 +366,13 @@ def test_an_unreadable_video_fails_the_step_for_good_saying_why(settings, face_e
 
 
 def test_faces_encoded_ahead_are_reused_by_the_match(
-    store: LocalBlobStore, settings: Settings, face_engine: FaceEngine, tmp_path: Path
+    store: LocalBlobStore, settings: Settings, face_models: FaceModels, tmp_path: Path
 ) -> None:
     """`encode_faces` runs while the card is read; the match then compares without decoding the
     selfie or the reference portrait again (here: they are gone from the store by then, which
     would be an error if the match read them)."""
     own = LocalBlobStore(tmp_path / "blobs")
-    checks = VisionActivities(own, settings, face_engine)
+    checks = VisionActivities(own, settings, face_models)
     full = match_input(own, "approve", video=None)
     ahead = ActivityEnvironment().run(
         checks.encode_faces,

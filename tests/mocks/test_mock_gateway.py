@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from domain.signing import signature_matches
 from mocks.payments import PayoutRequest
 from mocks.personas import make_card_number
-from vendors.gateway import verify_signature
 
 if TYPE_CHECKING:
     from conftest import Inbox
@@ -85,18 +85,18 @@ async def test_payout_settles_and_sends_a_signed_callback(
 
     (callback,) = await inbox.wait_for(1)
     assert callback.url == NOTIFY_URL
-    assert verify_signature(
-        callback_secret, callback.body, callback.signature, callback.timestamp, callback.nonce
+    assert signature_matches(
+        callback_secret, callback.timestamp, callback.nonce, callback.body, callback.signature
     )
-    assert not verify_signature(
-        "another-secret", callback.body, callback.signature, callback.timestamp, callback.nonce
+    assert not signature_matches(
+        "another-secret", callback.timestamp, callback.nonce, callback.body, callback.signature
     )
-    assert not verify_signature(
+    assert not signature_matches(
         callback_secret,
-        callback.body.replace(b"SUCCEEDED", b"FAILED"),
-        callback.signature,
         callback.timestamp,
         callback.nonce,
+        callback.body.replace(b"SUCCEEDED", b"FAILED"),
+        callback.signature,
     )
     assert json.loads(callback.body) == {
         "order_id": order["order_id"],
@@ -140,7 +140,7 @@ async def test_invalid_card_fails_then_a_new_card_is_a_new_attempt(
         (2, "SUCCEEDED", None),
     ]
     assert all(
-        verify_signature(callback_secret, c.body, c.signature, c.timestamp, c.nonce)
+        signature_matches(callback_secret, c.timestamp, c.nonce, c.body, c.signature)
         for c in received
     )
 

@@ -16,9 +16,9 @@ import httpx
 import pytest
 import uvicorn
 
+from domain.signing import signature_matches
 from mocks.__main__ import parse_args
 from mocks.personas import DEMO_APPROVE
-from vendors.gateway import verify_signature
 
 if TYPE_CHECKING:
     from conftest import Inbox
@@ -110,8 +110,8 @@ async def test_served_gateway_calls_back(mocks_url: str, receiver_url: str, inbo
         assert response.status_code == 201
         (callback,) = await inbox.wait_for(1)
         assert callback.url.endswith("/v1/callbacks/payments")
-        assert verify_signature(
-            SECRET, callback.body, callback.signature, callback.timestamp, callback.nonce
+        assert signature_matches(
+            SECRET, callback.timestamp, callback.nonce, callback.body, callback.signature
         )
         order = (await client.get("/gateway/v1/payouts/payout-served-1")).json()
         assert order["status"] == "SUCCEEDED"

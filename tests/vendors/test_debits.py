@@ -1,4 +1,4 @@
-"""The gateway's debit orders (代扣): the vendor client and the simulator agree on the wire,
+"""The gateway's debit orders (代扣): the vendor client and the simulator speak the same protocol,
 one order per idempotency key, settlement read by polling, and the repayment activities'
 poll-by-retry contract."""
 

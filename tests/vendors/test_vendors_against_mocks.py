@@ -19,6 +19,7 @@ from domain.carrier import CarrierReport
 from domain.decision import BureauReport
 from domain.enums import PayoutFailure, PayoutStatus
 from domain.payout import SubmitPayoutInput
+from domain.signing import callback_signature, signature_matches
 from mocks.app import create_app
 from mocks.personas import DEMO_APPROVE, DEMO_REVIEW, id_number_in_bucket, make_card_number
 from mocks.settings import MockSettings
@@ -27,7 +28,7 @@ from vendors.base import VendorClient, VendorError
 from vendors.bureau import BureauClient
 from vendors.carrier import CarrierClient
 from vendors.esign import EsignClient
-from vendors.gateway import PaymentGatewayClient, sign, verify_signature
+from vendors.gateway import PaymentGatewayClient
 from vendors.identity import IdentityClient, IdentityResult
 
 BASE = "http://mocks.test"
@@ -188,14 +189,14 @@ async def test_gateway(http: httpx.AsyncClient) -> None:
 def test_signature_helpers() -> None:
     body = json.dumps({"order_id": "PO1", "status": "SUCCEEDED"}).encode()
     ts, nonce = "1764500000", "n-1"
-    signature = sign("s", body, ts, nonce)
-    assert len(signature) == 64 and verify_signature("s", body, signature, ts, nonce)
-    assert verify_signature("s", body, signature.upper(), ts, nonce)
-    assert not verify_signature("s", body + b" ", signature, ts, nonce)
-    assert not verify_signature("t", body, signature, ts, nonce)
-    assert not verify_signature("s", body, signature, "1764500001", nonce)
-    assert not verify_signature("s", body, signature, ts, "n-2")
-    assert not verify_signature("s", body, None, ts, nonce)
+    signature = callback_signature("s", ts, nonce, body)
+    assert len(signature) == 64 and signature_matches("s", ts, nonce, body, signature)
+    assert signature_matches("s", ts, nonce, body, signature.upper())
+    assert not signature_matches("s", ts, nonce, body + b" ", signature)
+    assert not signature_matches("t", ts, nonce, body, signature)
+    assert not signature_matches("s", "1764500001", nonce, body, signature)
+    assert not signature_matches("s", ts, "n-2", body, signature)
+    assert not signature_matches("s", ts, nonce, body, None)
 
 
 # ---------------------------------------------------------------- failure mapping

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from vision.faces import FaceEngine
+from vision.faces import FaceModels
 
 
 @pytest.fixture(scope="session")
-def face_engine() -> FaceEngine:
-    engine = FaceEngine.shared()
-    engine.warm()
-    return engine
+def face_models() -> FaceModels:
+    faces = FaceModels.shared()
+    faces.warm()
+    return faces

@@ -19,7 +19,7 @@ from vision.actions import (
     mean_eye_aspect_ratio,
     mouth_opening,
 )
-from vision.faces import FaceEngine, single_face
+from vision.faces import FaceModels, single_face
 from vision.headpose import head_pose, rotated_landmarks
 from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 
@@ -29,21 +29,21 @@ SIZE = (512, 640)
 Move = Callable[[np.ndarray, float], np.ndarray]
 
 
-def landmarks_of(engine: FaceEngine, name: str) -> np.ndarray:
+def landmarks_of(faces: FaceModels, name: str) -> np.ndarray:
     rgb = decode_image(face_bytes(name), ImageLimits(), max_side=DETECT_LONG_SIDE)
-    return engine.landmarks(rgb, single_face(engine.detect(rgb)))
+    return faces.landmarks(rgb, single_face(faces.detect(rgb)))
 
 
 @pytest.fixture(scope="module")
-def resting(face_engine: FaceEngine) -> np.ndarray:
+def resting(face_models: FaceModels) -> np.ndarray:
     """A neutral face: eyes open, lips closed (examples_knn_examples_test_obama1)."""
-    return landmarks_of(face_engine, "examples_knn_examples_test_obama1.jpg")
+    return landmarks_of(face_models, "examples_knn_examples_test_obama1.jpg")
 
 
 @pytest.fixture(scope="module")
-def smiles(face_engine: FaceEngine) -> list[np.ndarray]:
+def smiles(face_models: FaceModels) -> list[np.ndarray]:
     """Broad smiles: teeth showing (examples_obama2), eyes narrowed (examples_obama)."""
-    return [landmarks_of(face_engine, n) for n in ("examples_obama2.jpg", "examples_obama.jpg")]
+    return [landmarks_of(face_models, n) for n in ("examples_obama2.jpg", "examples_obama.jpg")]
 
 
 def blink(points: np.ndarray, amount: float) -> np.ndarray:

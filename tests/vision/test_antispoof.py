@@ -8,27 +8,27 @@ import pytest
 
 from tests.vision.support import face_bytes
 from vision.antispoof import INPUT_SIDE, MODELS, SpoofDetector, crop_for_model
-from vision.faces import FaceBox, FaceEngine, single_face
+from vision.faces import FaceBox, FaceModels, single_face
 from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 
 
-def live(detector: SpoofDetector, engine: FaceEngine, data: bytes) -> float:
+def live(detector: SpoofDetector, faces: FaceModels, data: bytes) -> float:
     rgb = decode_image(data, ImageLimits(), max_side=DETECT_LONG_SIDE)
-    return detector.real_probability(rgb, single_face(engine.detect(rgb)))
+    return detector.real_probability(rgb, single_face(faces.detect(rgb)))
 
 
 @pytest.mark.parametrize(("sample", "is_live"), [("T1", True), ("F1", False), ("F2", False)])
-def test_the_published_samples_are_told_apart(face_engine, sample: str, is_live: bool) -> None:
+def test_the_published_samples_are_told_apart(face_models, sample: str, is_live: bool) -> None:
     data = (MODELS / f"antispoof_sample_image_{sample}.jpg").read_bytes()
-    score = live(SpoofDetector.shared(), face_engine, data)
+    score = live(SpoofDetector.shared(), face_models, data)
     assert (score > 0.9) if is_live else (score < 0.4)
 
 
 @pytest.mark.parametrize(
     "name", ["examples_obama.jpg", "lennon-1.jpg", "examples_biden.jpg", "carell.jpg"]
 )
-def test_real_photos_read_as_live(face_engine, name: str) -> None:
-    assert live(SpoofDetector.shared(), face_engine, face_bytes(name)) > 0.5
+def test_real_photos_read_as_live(face_models, name: str) -> None:
+    assert live(SpoofDetector.shared(), face_models, face_bytes(name)) > 0.5
 
 
 def test_the_crop_keeps_its_shape_at_the_image_border() -> None:

@@ -20,7 +20,7 @@ from tests.vision.test_idfields import back_lines, front_lines, line
 from vision.idcard import CARD_GATES, CardRejected, check_fields, confirm, read_side
 from vision.idfields import REPAIRED_CONFIDENCE, parse_back, parse_front
 from vision.images import BadImage, ImageLimits, Quality, VisionError, decode_image
-from vision.ocr import OcrEngine
+from vision.ocr import OcrReader
 
 TODAY = date(2026, 11, 23)
 NUMBER = make_id_number("110101", date(1985, 6, 15), 11)
@@ -157,8 +157,8 @@ def test_the_number_line_past_the_text_column_is_still_read() -> None:
 
 
 @pytest.fixture(scope="module")
-def ocr() -> OcrEngine:
-    return OcrEngine.shared()
+def ocr() -> OcrReader:
+    return OcrReader.shared()
 
 
 def _back_photo(kind: str, seed: int, glare: float = 0.0) -> bytes:
@@ -180,18 +180,18 @@ def _back_photo(kind: str, seed: int, glare: float = 0.0) -> bytes:
     return photograph(Drawn(card_back(holder, seed)), shot)[0]
 
 
-def _read(data: bytes, side: str, ocr: OcrEngine):
+def _read(data: bytes, side: str, ocr: OcrReader):
     return read_side(decode_image(data, ImageLimits(), max_side=1600), side, ocr)
 
 
 @pytest.mark.parametrize("seed", [3, 8])
-def test_a_card_cut_by_the_photos_edge_is_refused_with_i021(seed: int, ocr: OcrEngine) -> None:
+def test_a_card_cut_by_the_photos_edge_is_refused_with_i021(seed: int, ocr: OcrReader) -> None:
     with pytest.raises(CardRejected) as caught:
         _read(_back_photo("cut", seed), "back", ocr)
     assert caught.value.reason == ReasonCode.I021_ID_CARD_CUT_OFF
 
 
-def test_a_small_low_resolution_photo_is_too_small_not_blurred(ocr: OcrEngine) -> None:
+def test_a_small_low_resolution_photo_is_too_small_not_blurred(ocr: OcrReader) -> None:
     with pytest.raises(BadImage) as caught:
         _read(_back_photo("small", 5), "back", ocr)
     assert caught.value.reason == ReasonCode.I022_IMAGE_TOO_SMALL

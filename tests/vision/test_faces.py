@@ -11,7 +11,7 @@ import pytest
 
 from domain.reasons import ReasonCode
 from tests.vision.support import SAMPLES, face_bytes, face_rgb, jpeg
-from vision.faces import FaceEngine, FaceRejected, face_distance, probe_face, single_face
+from vision.faces import FaceModels, FaceRejected, face_distance, probe_face, single_face
 from vision.images import (
     DETECT_LONG_SIDE,
     ImageLimits,
@@ -57,10 +57,10 @@ def detection_image(name: str) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def encodings(face_engine: FaceEngine) -> dict[str, np.ndarray]:
+def encodings(face_models: FaceModels) -> dict[str, np.ndarray]:
     names = {name for pair in SAME + DIFFERENT for name in pair}
     return {
-        name: probe_face(face_engine, detection_image(name), what=name).encoding
+        name: probe_face(face_models, detection_image(name), what=name).encoding
         for name in sorted(names)
     }
 
@@ -75,32 +75,32 @@ def test_different_people_do_not_match(encodings: dict[str, np.ndarray], a: str,
     assert face_distance(encodings[a], encodings[b]) >= THRESHOLD
 
 
-def test_encoding_is_128_numbers_and_deterministic(face_engine: FaceEngine) -> None:
+def test_encoding_is_128_numbers_and_deterministic(face_models: FaceModels) -> None:
     rgb = detection_image("examples_obama2.jpg")
-    first = probe_face(face_engine, rgb, what="photo")
-    again = probe_face(face_engine, rgb, what="photo")
+    first = probe_face(face_models, rgb, what="photo")
+    again = probe_face(face_models, rgb, what="photo")
     assert first.encoding.shape == (128,)
     assert face_distance(first.encoding, again.encoding) == 0.0
 
 
-def test_picture_without_face_is_refused(face_engine: FaceEngine) -> None:
+def test_picture_without_face_is_refused(face_models: FaceModels) -> None:
     back = (SAMPLES / "approve" / "id_back.jpg").read_bytes()
     rgb = decode_image(back, ImageLimits(), max_side=DETECT_LONG_SIDE)
     with pytest.raises(FaceRejected) as caught:
-        probe_face(face_engine, rgb, what="selfie")
+        probe_face(face_models, rgb, what="selfie")
     assert caught.value.reason == ReasonCode.I004_NO_FACE
 
 
 @pytest.mark.parametrize("name", ["examples_two_people.jpg", "longoria-cooper.jpg"])
-def test_several_faces_are_refused(face_engine: FaceEngine, name: str) -> None:
+def test_several_faces_are_refused(face_models: FaceModels, name: str) -> None:
     with pytest.raises(FaceRejected) as caught:
-        probe_face(face_engine, detection_image(name), what="selfie")
+        probe_face(face_models, detection_image(name), what="selfie")
     assert caught.value.reason == ReasonCode.I005_MULTIPLE_FACES
 
 
-def test_face_too_small_is_refused_for_quality(face_engine: FaceEngine) -> None:
+def test_face_too_small_is_refused_for_quality(face_models: FaceModels) -> None:
     tiny = fit_long_side(face_rgb("examples_obama.jpg"), 200)
-    boxes = face_engine.detect(tiny)
+    boxes = face_models.detect(tiny)
     assert len(boxes) == 1, "HOG still finds the face; the size gate is what refuses it"
     with pytest.raises(FaceRejected) as caught:
         single_face(boxes)
@@ -116,7 +116,7 @@ def test_face_too_small_is_refused_for_quality(face_engine: FaceEngine) -> None:
     ],
 )
 def test_blurred_dark_or_washed_out_face_is_refused_with_its_reason(
-    face_engine: FaceEngine, spoil: str, reason: ReasonCode
+    face_models: FaceModels, spoil: str, reason: ReasonCode
 ) -> None:
     rgb = detection_image("examples_obama.jpg")
     if spoil == "blur":
@@ -127,18 +127,18 @@ def test_blurred_dark_or_washed_out_face_is_refused_with_its_reason(
         spoilt = np.clip(rgb.astype(np.float32) * 2.2 + 60, 0, 255).astype(np.uint8)
     rgb = decode_image(jpeg(spoilt), ImageLimits())
     with pytest.raises(VisionError) as caught:
-        probe_face(face_engine, rgb, what="selfie")
+        probe_face(face_models, rgb, what="selfie")
     assert caught.value.reason == reason
 
 
-def test_detection_from_two_threads_is_safe_and_identical(face_engine: FaceEngine) -> None:
+def test_detection_from_two_threads_is_safe_and_identical(face_models: FaceModels) -> None:
     """dlib's detector runs without the GIL: one shared detector crashes the process here."""
     images = [detection_image(n) for n in ("examples_obama.jpg", "examples_two_people.jpg")]
-    expected = [face_engine.detect(image) for image in images]
+    expected = [face_models.detect(image) for image in images]
     results: dict[int, list] = {}
 
     def work(k: int) -> None:
-        results[k] = [face_engine.detect(images[k % 2]) for _ in range(3)]
+        results[k] = [face_models.detect(images[k % 2]) for _ in range(3)]
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
     for thread in threads:

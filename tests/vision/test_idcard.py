@@ -12,11 +12,11 @@ from domain.reasons import ReasonCode
 from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
-from vision.faces import FaceEngine, face_distance, single_face
+from vision.faces import FaceModels, face_distance, single_face
 from vision.idcard import CardRejected, check_fields, find_portrait, read_side
 from vision.idfields import clean
 from vision.images import DETECT_LONG_SIDE, BadImage, ImageLimits, decode_image
-from vision.ocr import OcrEngine
+from vision.ocr import OcrReader
 
 LIMITS = ImageLimits()
 TODAY = date(2026, 11, 23)
@@ -42,13 +42,13 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def ocr() -> OcrEngine:
-    engine = OcrEngine.shared()
-    engine.warm()
-    return engine
+def ocr() -> OcrReader:
+    reader = OcrReader.shared()
+    reader.warm()
+    return reader
 
 
-def read(data: bytes, side: str, ocr: OcrEngine):
+def read(data: bytes, side: str, ocr: OcrReader):
     return read_side(decode_image(data, LIMITS, max_side=1600), side, ocr)
 
 
@@ -68,7 +68,7 @@ def expected(holder) -> dict:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_every_field_is_read_exactly(case: str, ocr: OcrEngine) -> None:
+def test_every_field_is_read_exactly(case: str, ocr: OcrReader) -> None:
     seed = list(CASES).index(case) + 20
     holder, front, back = card_pair(seed, *CASES[case])
     front_read, back_read = read(front, "front", ocr), read(back, "back", ocr)
@@ -90,7 +90,7 @@ def test_every_field_is_read_exactly(case: str, ocr: OcrEngine) -> None:
         assert front_read.turned and back_read.turned
 
 
-def test_a_long_term_card_of_a_minority_holder(ocr: OcrEngine) -> None:
+def test_a_long_term_card_of_a_minority_holder(ocr: OcrReader) -> None:
     holder, front, back = card_pair(
         41,
         Distortion(angle=75, seed=41),
@@ -108,7 +108,7 @@ class MissesLoneCharacters:
     """The recogniser as it behaves now and then: the line detector drops a line holding a
     single character (男, 女, 汉, a last 室); recognition itself is the real one."""
 
-    def __init__(self, ocr: OcrEngine) -> None:
+    def __init__(self, ocr: OcrReader) -> None:
         self._ocr = ocr
 
     def read(self, rgb):
@@ -118,7 +118,7 @@ class MissesLoneCharacters:
         return self._ocr.read_line(rgb)
 
 
-def test_lone_characters_the_detector_misses_are_read_in_their_place(ocr: OcrEngine) -> None:
+def test_lone_characters_the_detector_misses_are_read_in_their_place(ocr: OcrReader) -> None:
     # wraps to "西藏自治区拉萨市城关区幸" / "福里117号11号楼4单元103" / "室"
     address = "西藏自治区拉萨市城关区幸福里117号11号楼4单元103室"
     holder, front, _ = card_pair(43, Distortion(angle=142, seed=43), Distortion(), address=address)
@@ -127,7 +127,7 @@ def test_lone_characters_the_detector_misses_are_read_in_their_place(ocr: OcrEng
     assert (values["address"], values["sex"], values["name"]) == (address, holder.sex, holder.name)
 
 
-def test_the_committed_samples_read_whole(ocr: OcrEngine) -> None:
+def test_the_committed_samples_read_whole(ocr: OcrReader) -> None:
     front = read((SAMPLES / "approve" / "id_front.jpg").read_bytes(), "front", ocr)
     back = read((SAMPLES / "approve" / "id_back.jpg").read_bytes(), "back", ocr)
     assert front.whole_photo and front.fields.values["id_number"] == "110101198506150115"
@@ -152,31 +152,31 @@ def test_photos_too_dark_or_blurred_to_read_are_sent_back(distortion, reason, wo
     assert caught.value.reason == reason and words in caught.value.detail
 
 
-def test_a_photo_without_a_card_is_unreadable(ocr: OcrEngine) -> None:
+def test_a_photo_without_a_card_is_unreadable(ocr: OcrReader) -> None:
     with pytest.raises(CardRejected) as caught:
         read(face_bytes("examples_obama.jpg"), "front", ocr)
     assert caught.value.reason == ReasonCode.I011_ID_CARD_UNREADABLE
 
 
-def test_the_back_uploaded_as_the_front_is_named(ocr: OcrEngine) -> None:
+def test_the_back_uploaded_as_the_front_is_named(ocr: OcrReader) -> None:
     _, _, back = card_pair(60, Distortion(seed=60), Distortion(angle=160, seed=61))
     reading = read(back, "front", ocr)
     assert reading.fields.problems[0] == "the front photo shows the back of the card"
 
 
 def test_the_portrait_is_found_on_a_turned_card_and_is_the_holders_face(
-    face_engine: FaceEngine,
+    face_models: FaceModels,
 ) -> None:
     seed = 3  # support.card_pair picks the portrait photo by seed
     _, front, _ = card_pair(seed, Distortion(angle=200, perspective=0.04, seed=70), Distortion())
-    portrait = find_portrait(decode_image(front, LIMITS, max_side=1600), face_engine)
+    portrait = find_portrait(decode_image(front, LIMITS, max_side=1600), face_models)
     assert portrait is not None
     photo = decode_image(face_bytes(portrait_photos()[seed]), LIMITS, max_side=DETECT_LONG_SIDE)
-    original = face_engine.encode(photo, single_face(face_engine.detect(photo)))
-    assert face_distance(face_engine.encode(portrait.rgb, portrait.box), original) < 0.45
+    original = face_models.encode(photo, single_face(face_models.detect(photo)))
+    assert face_distance(face_models.encode(portrait.rgb, portrait.box), original) < 0.45
 
 
-def test_the_recogniser_is_shared_safely_by_threads(ocr: OcrEngine) -> None:
+def test_the_recogniser_is_shared_safely_by_threads(ocr: OcrReader) -> None:
     cards = [card_pair(80 + n, Distortion(angle=40 * n, seed=n), Distortion())[1] for n in range(2)]
     alone = [read(card, "front", ocr).fields.values for card in cards]
     together: dict[int, dict] = {}
