@@ -31,6 +31,7 @@ from config.settings import DEV_SECRET, Settings
 from config.temporal import connect
 from decisioning.evaluator import PolicyEvaluator
 from devtools.stack import Ports, Stack
+from domain.identity import Applicant
 from domain.lines import Borrower, LinePricing, open_line_state
 from domain.naming import APPLICATION_TASK_QUEUE, WorkflowName, credit_line_workflow_id
 from domain.offer import BankCard
@@ -102,8 +103,10 @@ async def draws(n: int, work: Path) -> dict[str, object]:
         state = open_line_state(
             line_id=line_id,
             borrower=Borrower(
-                customer_id="bench", full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number,
-                phone=DEMO_APPROVE.phone, device_fingerprint="bench-device-0001",
+                customer_id="bench",
+                applicant=Applicant(full_name=DEMO_APPROVE.name, id_number=DEMO_APPROVE.id_number,
+                                    phone=DEMO_APPROVE.phone),
+                device_fingerprint="bench-device-0001",
                 card=BankCard(number=DEMO_APPROVE.card_number, bank_code=DEMO_APPROVE.bank_code,
                               reserved_phone=DEMO_APPROVE.phone),
             ),

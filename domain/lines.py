@@ -14,8 +14,9 @@ import calendar
 import hashlib
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from domain.identity import Applicant
 from domain.offer import BankCard
@@ -309,15 +310,19 @@ class Borrower(BaseModel):
     """Who the line belongs to; PII, carried only in encrypted payloads."""
 
     customer_id: str
-    full_name: str
-    id_number: str
-    phone: str
+    applicant: Applicant
     device_fingerprint: str
     card: BankCard
 
-    @property
-    def applicant(self) -> Applicant:
-        return Applicant(full_name=self.full_name, id_number=self.id_number, phone=self.phone)
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_identity(cls, data: Any) -> Any:
+        """Lines opened before the borrower held an `Applicant` carry name, number and phone
+        beside the other fields: read them into one."""
+        if isinstance(data, dict) and "applicant" not in data and "full_name" in data:
+            data = dict(data)
+            data["applicant"] = {k: data.pop(k) for k in ("full_name", "id_number", "phone")}
+        return data
 
 
 class LinePricing(BaseModel):

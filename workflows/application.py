@@ -770,16 +770,14 @@ class LoanApplicationWorkflow:
         """A revolving approval becomes a credit line that outlives this application; the
         payout just made is its first draw."""
         s, inp = self._s, self._inp
-        docs, accepted = s.docs, s.accepted
-        assert docs is not None and accepted is not None and s.offer is not None
+        accepted, applicant = s.accepted, s.applicant()
+        assert accepted is not None and s.offer is not None
         assert s.schedule is not None and s.bureau is not None
         state = line_for_application(
             application_id=inp.application_id,
             borrower=Borrower(
-                customer_id=customer_id_for(docs.id_number),
-                full_name=docs.full_name,
-                id_number=docs.id_number,
-                phone=inp.phone,
+                customer_id=customer_id_for(applicant.id_number),
+                applicant=applicant,
                 device_fingerprint=inp.device.fingerprint,
                 card=s.card or accepted.bank_card,
             ),

@@ -243,7 +243,7 @@ class CreditLineWorkflow:
                 line_id=self._s.line_id,
                 idempotency_key=key,
                 amount=amount,
-                account_name=who.full_name,
+                account_name=who.applicant.full_name,
                 card_number=who.card.number,
                 bank_code=who.card.bank_code,
             ),

@@ -150,8 +150,7 @@ class DrawWorkflow:
                 PayoutInput(
                     application_id=inp.draw_id,
                     amount=inp.schedule.principal,
-                    account_name=who.full_name,
-                    id_number=who.id_number,
+                    account_name=who.applicant.full_name,
                     card=who.card,
                     max_attempts=inp.product.payout_max_attempts,
                     callback_wait_seconds=timeouts.payout_callback.total_seconds(),

@@ -9,6 +9,7 @@ from datetime import datetime
 from temporalio import activity
 
 from decisioning.monitoring import load_monitoring_policy
+from domain.identity import Applicant
 from domain.line_messages import (
     AwaitDebitInput,
     DebitInput,
@@ -86,9 +87,7 @@ class LineFakes:
 
 BORROWER = Borrower(
     customer_id="cust-1",
-    full_name="欧阳明",
-    id_number=ID_NUMBER,
-    phone="13800138000",
+    applicant=Applicant(full_name="欧阳明", id_number=ID_NUMBER, phone="13800138000"),
     device_fingerprint="device-fp-0001",
     card=GOOD_CARD,
 )

@@ -90,11 +90,21 @@ class LineRun:
         return handle
 
     async def close(self) -> None:
-        """Lines live for a year: end them, or their timers would hold the shared test server's
-        time skipping once this test's worker is gone."""
+        """Lines live for a year: end them and every draw and payout they started (children
+        outlive their parent), or their timers would hold the shared test server's time
+        skipping once this test's worker is gone."""
         for handle in self.opened:
-            with contextlib.suppress(RPCError):
-                await handle.terminate("test finished")
+            await _terminate_tree(self.client, handle.id)
+
+
+async def _terminate_tree(client: Client, workflow_id: str) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    with contextlib.suppress(RPCError):
+        description = await handle.describe()
+        for child in description.raw_description.pending_children:
+            await _terminate_tree(client, child.workflow_id)
+    with contextlib.suppress(RPCError):
+        await handle.terminate("test finished")
 
 
 @asynccontextmanager
