@@ -72,7 +72,8 @@ async def remove_from_blacklist(
     return BlacklistRemoved(kind=body.kind, removed=removed)
 
 
-async def _funnel_rows(engine: EngineDep, days: float | None) -> list[funnel_report.StageRow]:
+async def funnel_rows(engine: EngineDep, days: float | None) -> list[funnel_report.StageRow]:
+    """The funnel of the applications created in the last `days` days (all when None)."""
     since = datetime.now(UTC) - timedelta(days=days) if days else None
     trails = await queries.in_thread(engine, reports.trails, since)
     return funnel_report.funnel(trails)
@@ -87,7 +88,7 @@ async def funnel(
 ) -> list[dict[str, Any]]:
     """Per stage: entered, passed, rejected (by reason), expired, withdrawn, failed, still
     waiting, and the median time spent there (seconds)."""
-    return [row.as_dict() for row in await _funnel_rows(engine, days)]
+    return [row.as_dict() for row in await funnel_rows(engine, days)]
 
 
 @router.get(
@@ -98,6 +99,6 @@ async def funnel(
 async def funnel_chart(
     principal: InspectorPrincipal, engine: EngineDep, days: Days = None
 ) -> Response:
-    rows = await _funnel_rows(engine, days)
+    rows = await funnel_rows(engine, days)
     png = await asyncio.to_thread(funnel_report.chart_png, rows)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
