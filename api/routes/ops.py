@@ -31,7 +31,7 @@ from api.schemas import (
     ReviewRequest,
 )
 from domain.decision import ReviewInput, ReviewResult
-from domain.enums import OpsRole, ReviewOutcome
+from domain.enums import OpsRole
 from domain.naming import UpdateName
 from store import queries, reports, screening
 
@@ -111,7 +111,7 @@ async def record_review(
 ) -> ReviewResult:
     """The reviewer recorded in the workflow and the audit trail is the signed-in person.
     Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
-    `MANUAL_REVIEW` for more information)."""
+    `AWAITING_DOCUMENTS` when more information is asked for)."""
     return await review_as(application_id, body, principal, engine, workflows)
 
 
@@ -135,8 +135,6 @@ async def review_as(
         note=body.note,
     )
     result = await workflows.update(application_id, UpdateName.RECORD_REVIEW, message, ReviewResult)
-    if body.outcome == ReviewOutcome.REQUEST_MORE_INFO:
-        return result
     after = await workflows.status_after(application_id, result.status)
     return ReviewResult(status=after.status) if after else result
 
