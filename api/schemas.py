@@ -214,6 +214,14 @@ class ContractSigned(BaseModel):
     status: ApplicationStatus = Field(description="the application's status after the step")
 
 
+class NewBankCardAccepted(BaseModel):
+    accepted: bool
+    status: ApplicationStatus = Field(
+        description="the application's status after the step: `DISBURSING` while the payout "
+        "is tried again on the new card, `DISBURSED` once it is paid"
+    )
+
+
 # ---------------------------------------------------------------- quotes
 
 
