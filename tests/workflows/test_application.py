@@ -14,16 +14,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from api.application_workflows import update_refusal
+from api.errors import WrongStage
 from domain.application import WithdrawInput
 from domain.carrier import CarrierAuthorizeResult, CarrierCodeInput, CarrierSmsResult
 from domain.contract import SignContractInput, SignContractResult
 from domain.decision import ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, DecisionOutcome, NextAction, ReviewOutcome
+from domain.identity import LivenessChallenge
 from domain.naming import (
     ActivityName,
     ErrorType,
@@ -47,7 +51,9 @@ from tests.workflows.fakes import (
     start_input,
 )
 from workflows.application import LoanApplicationWorkflow
+from workflows.messages import check_review
 from workflows.payout import PayoutWorkflow
+from workflows.state import ApplicationState
 
 WORKFLOWS = [LoanApplicationWorkflow, PayoutWorkflow]
 
@@ -482,6 +488,24 @@ async def test_review_can_ask_for_more_documents(time_env: WorkflowEnvironment) 
     assert [r.code for r in final.reasons] == [ReasonCode.V001_REVIEW_REJECTED]
 
 
+def test_a_second_review_of_a_decided_round_is_a_conflict() -> None:
+    """Between the handler taking an outcome and the main line leaving MANUAL_REVIEW, a second
+    outcome is refused as a wrong stage (the API's 409 with the status), not as bad input."""
+    inp = start_input(search_attributes=False, vision_queue="vision")
+    state = ApplicationState.start(inp, LivenessChallenge(nonce="n", windows=[]))
+    state.status = ApplicationStatus.MANUAL_REVIEW
+    first = ReviewInput(reviewer="ops-1", outcome=ReviewOutcome.APPROVE)
+    check_review(state, first)
+    state.review = first
+    second = ReviewInput(reviewer="ops-2", outcome=ReviewOutcome.REJECT)
+    with pytest.raises(ApplicationError) as refused:
+        check_review(state, second)
+    assert refused.value.type == ErrorType.WRONG_STAGE
+    assert list(refused.value.details) == [ApplicationStatus.MANUAL_REVIEW.value]
+    answer = update_refusal(refused.value)
+    assert isinstance(answer, WrongStage) and answer.status_code == 409
+
+
 async def test_pre_payout_risk_sends_back_to_review(time_env: WorkflowEnvironment) -> None:
     async with running(time_env, Scenario(pre_payout=DecisionOutcome.REVIEW)) as run:
         handle = await run.start()
@@ -701,3 +725,28 @@ async def test_search_attributes_follow_the_stages(local_env: WorkflowEnvironmen
     assert attributes["ApplicationStatus"] == "DISBURSED"
     assert attributes["DecisionOutcome"] == "APPROVE"
     assert attributes["RiskGrade"] == "C"
+
+
+async def test_the_web_ui_activity_summaries_name_the_stage(local_env: WorkflowEnvironment) -> None:
+    async with running(local_env, Scenario(), search_attributes=True) as run:
+        handle = await run.start()
+        await to_offer(handle)
+        await accept_and_sign(handle)
+        await finish(handle)
+        history = await handle.fetch_history()
+    calls = [
+        e
+        for e in history.events
+        if e.event_type
+        in (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventType.EVENT_TYPE_MARKER_RECORDED)
+        and e.marker_recorded_event_attributes.marker_name in ("", "core_local_activity")
+    ]
+    assert calls and all(e.user_metadata.HasField("summary") for e in calls)
+    converter = handle._client.data_converter
+    summaries = await converter.decode([e.user_metadata.summary for e in calls])
+    assert {
+        "VERIFYING_IDENTITY: vision.inspect_id_card",
+        "AWAITING_CARRIER_AUTH: carrier.authorize",
+        "DECISIONING: decisioning.decide",
+        "PRE_PAYOUT_CHECK: decisioning.pre_payout_check",
+    } <= set(summaries)
