@@ -266,3 +266,24 @@ async def test_more_info_answers_the_status_after_the_step(
     handle = temporal.get_workflow_handle(f"loan-application-{app_id}")
     view = await handle.query(QueryName.STATUS, result_type=ApplicationView)
     assert view.status == ApplicationStatus.AWAITING_DOCUMENTS
+
+
+async def test_an_engineer_shows_a_case_and_reads_the_funnel(
+    cli, api_url: str, api_store: Engine, tmp_path: Path
+) -> None:
+    app_id = await in_review(api_url, api_store)
+    await cli("login", "--username", "engineer")
+    shown = (await cli("review", "show", app_id)).stdout
+    assert f"application  {app_id}" in shown
+    assert "status       MANUAL_REVIEW (live)" in shown
+    assert "requested ¥3,000.00 over 12 months" in shown
+    assert "MANUAL_REVIEW" in shown.split("audit trail", 1)[1]
+    evidence = json.loads((await cli("review", "show", app_id, "--json")).stdout)
+    assert evidence["application"]["id"] == app_id and evidence["audit"]
+    rows = json.loads((await cli("funnel", "--json", "--days", "1")).stdout)
+    in_review_row = next(r for r in rows if r["stage"] == "MANUAL_REVIEW")
+    assert in_review_row["entered"] >= 1 and in_review_row["waiting"] >= 1
+    chart = tmp_path / "funnel.png"
+    table = (await cli("funnel", "--png", str(chart))).stdout
+    assert table.splitlines()[0].split()[:3] == ["stage", "entered", "passed"]
+    assert "MANUAL_REVIEW" in table and chart.read_bytes().startswith(b"\x89PNG")
