@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
 from domain.application import Consents, Device
 from domain.decision import Offer
@@ -152,8 +152,8 @@ class ApplicantView(BaseModel):
     carrier_attempts_left: int | None = None
     esign_attempts_left: int | None = None
     offer: Offer | None = None
-    accepted_amount: int | None = None
-    accepted_term: int | None = None
+    accepted_amount: int | None = Field(default=None, description="fen")
+    accepted_term_months: int | None = None
     schedule: Schedule | None = None
     reasons: list[ApplicantReason] = []
     reapply_after: date | None = None
@@ -168,7 +168,10 @@ class ApplicantView(BaseModel):
         fields = view.model_dump(include=set(cls.model_fields) - skip)
         reasons = applicant_reasons([r.code for r in view.reasons], language)
         return cls(
-            **fields, reasons=reasons, contract_available=view.signed_contract_key is not None
+            **fields,
+            accepted_term_months=view.accepted_term,
+            reasons=reasons,
+            contract_available=view.signed_contract_key is not None,
         )
 
     @classmethod
@@ -269,11 +272,15 @@ class _Row(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# The store's column is `requested_term`; the API's name for a term is `term_months` everywhere.
+_TERM_FROM_STORE = AliasChoices("term_months", "requested_term")
+
+
 class ReviewItem(_Row):
     id: str
     product_code: str
     requested_amount: int
-    requested_term: int
+    term_months: int = Field(validation_alias=_TERM_FROM_STORE, description="requested, months")
     risk_grade: str | None
     approved_limit: int | None
     review_queue: str | None
@@ -289,7 +296,7 @@ class ApplicationSummary(_Row):
     status: str
     product_code: str
     requested_amount: int
-    requested_term: int
+    term_months: int = Field(validation_alias=_TERM_FROM_STORE, description="requested, months")
     risk_grade: str | None
     approved_limit: int | None
     review_queue: str | None
@@ -368,6 +375,22 @@ class AuditOut(_Row):
     data: dict[str, Any]
 
 
+class LiveView(ApplicationView):
+    """The workflow's `status` query as ops read it, with the API's names (`accepted_term` of
+    the workflow's view is `accepted_term_months` here)."""
+
+    accepted_term: int | None = Field(default=None, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accepted_term_months(self) -> int | None:
+        return self.accepted_term
+
+    @classmethod
+    def of(cls, view: ApplicationView) -> LiveView:
+        return cls.model_validate(view.model_dump())
+
+
 class EvidenceResponse(BaseModel):
     application: ApplicationRecord | None = Field(
         description="the store's row; None until the workflow has recorded it"
@@ -376,7 +399,7 @@ class EvidenceResponse(BaseModel):
     decisions: list[DecisionRecordOut]
     disbursement: DisbursementOut | None
     audit: list[AuditOut]
-    live: ApplicationView | None = Field(description="the status query; None if unreachable")
+    live: LiveView | None = Field(description="the status query; None if unreachable")
 
 
 class BlacklistRequest(BaseModel):

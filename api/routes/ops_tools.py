@@ -16,6 +16,7 @@ from api.schemas import (
     ApplicationSummary,
     BlacklistRemoval,
     BlacklistRemoved,
+    LiveView,
     OpsWithdrawRequest,
 )
 from domain.application import WithdrawInput
@@ -52,13 +53,13 @@ async def withdraw_application(
     body: OpsWithdrawRequest,
     principal: SeniorPrincipal,
     workflows: WorkflowsDep,
-) -> ApplicationView:
+) -> LiveView:
     """Withdraw on the applicant's behalf (e.g. they asked support); answers with the status
     after the step."""
     message = WithdrawInput(reason=f"ops {principal.username}: {body.reason}")
     view = await workflows.update(application_id, UpdateName.WITHDRAW, message, ApplicationView)
     logger.info("application %s withdrawn by %s", application_id, principal.username)
-    return await workflows.status_after(application_id, view.status) or view
+    return LiveView.of(await workflows.status_after(application_id, view.status) or view)
 
 
 @router.post("/blacklist/remove")

@@ -1,6 +1,7 @@
 """The OpenAPI is a contract a frontend team can generate a client from: a Python client made by
 `openapi-python-client` from `openapi.json` compiles and drives one application through the API
-(the stand-in workflow of test_api behind it); every 4xx is declared in the one error model."""
+(the stand-in workflow of test_api behind it); every 4xx is declared in the one error model; a
+term is `term_months` in every model."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from api.i18n import preferred_language
-from api.schemas import ApplicantView
+from api.schemas import ApplicantView, LiveView
 from domain.enums import ApplicationStatus, NextAction
 from domain.reasons import ApplicantReason, Language, ReasonCode
 from domain.status import ApplicationView
@@ -84,6 +85,25 @@ def test_every_operation_has_a_stable_id_and_declares_its_errors(spec: dict[str,
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     start = spec["components"]["schemas"]["StartApplicationRequest"]
     assert "term_months" in start["properties"] and start["examples"]
+
+
+def test_the_term_has_one_name_in_every_model(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    names = {prop for schema in schemas.values() for prop in schema.get("properties", {})}
+    assert not names & {"requested_term", "accepted_term"}
+    for model in ("ReviewItem", "ApplicationSummary", "ApplicationRecord"):
+        assert "term_months" in schemas[model]["properties"], model
+    view = ApplicationView(
+        application_id="a1",
+        status=ApplicationStatus.AWAITING_SIGNATURE,
+        next_action=NextAction.SIGN_CONTRACT,
+        accepted_amount=500_000,
+        accepted_term=12,
+    )
+    shown = ApplicantView.of(view)
+    assert (shown.accepted_amount, shown.accepted_term_months) == (500_000, 12)
+    assert "accepted_term_months" in schemas["LiveView"]["properties"]
+    assert LiveView.of(view).model_dump()["accepted_term_months"] == 12
 
 
 async def test_a_generated_client_drives_one_application(client_package, api) -> None:
