@@ -8,10 +8,13 @@ the end, which proves the branch is deterministic.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -35,6 +38,7 @@ from domain.naming import (
     UpdateName,
     WorkflowName,
     application_workflow_id,
+    payout_workflow_id,
 )
 from domain.offer import AcceptOfferResult
 from domain.payout import NewBankCardInput, NewBankCardResult
@@ -750,3 +754,62 @@ async def test_the_web_ui_activity_summaries_name_the_stage(local_env: WorkflowE
         "DECISIONING: decisioning.decide",
         "PRE_PAYOUT_CHECK: decisioning.pre_payout_check",
     } <= set(summaries)
+
+
+def readme_saved_queries() -> dict[str, list[str]]:
+    """The README's saved queries for the Web UI: each row's description and its queries."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = text.split("Saved queries", 1)[1].split("From a shell", 1)[0]
+    rows = [line.strip() for line in table.splitlines() if line.strip().startswith("| ")]
+    found = {}
+    for row in rows[1:]:
+        what, query = row.strip("|").rsplit(" | ", 1)
+        found[what.strip()] = re.findall(r"`([^`]+)`", query)
+    return found
+
+
+def _placeholders(query: str) -> str:
+    # "now − 2 h" is a minute from now here, so that an application in review this minute counts.
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = re.sub(r'"<now − 2 h[^>]*>"', f'"{soon}"', query)
+    return query.replace("<today>", datetime.now(UTC).strftime("%Y-%m-%d"))
+
+
+async def test_the_readme_saved_queries_find_what_they_say(local_env: WorkflowEnvironment) -> None:
+    rows = readme_saved_queries()
+    in_review = next(what for what in rows if what.startswith("in review"))
+    failed = next(what for what in rows if what.startswith("failed after approval"))
+    handles: dict[str, WorkflowHandle] = {}
+    async with running(local_env, Scenario(), search_attributes=True) as run:
+        handles["paid"] = await run.start()
+        await to_offer(handles["paid"])
+        await accept_and_sign(handles["paid"])
+        await finish(handles["paid"])
+    async with running(local_env, Scenario(channels=()), search_attributes=True) as run:
+        handles["payout_failed"] = await run.start()
+        await to_offer(handles["payout_failed"])
+        await accept_and_sign(handles["payout_failed"])
+        assert (await finish(handles["payout_failed"])).status == ApplicationStatus.FAILED
+    async with running(
+        local_env, Scenario(decision=DecisionOutcome.REVIEW), search_attributes=True
+    ) as run:
+        handles["reviewing"] = await run.start()
+        await to_carrier(handles["reviewing"])
+        await authorize(handles["reviewing"])
+        await reach(handles["reviewing"], ApplicationStatus.MANUAL_REVIEW)
+        names = {handle.id: name for name, handle in handles.items()}
+        names |= {payout_workflow_id(h.id.removeprefix("loan-application-")): "a payout"
+                  for h in handles.values()}  # fmt: skip
+        ours = ", ".join(f'"{workflow_id}"' for workflow_id in names)
+        expected = {in_review: {"reviewing"}, failed: {"payout_failed"}}
+        for what, queries in rows.items():
+            for query in queries:
+                scoped = f"({_placeholders(query)}) AND WorkflowId IN ({ours})"
+                found: set[str] = set()
+                for _ in range(40):  # visibility follows the upserts within moments
+                    found = {names[w.id] async for w in local_env.client.list_workflows(scoped)}
+                    if found == expected.get(what, set()):
+                        break
+                    await asyncio.sleep(0.1)
+                assert found == expected.get(what, set()), (what, query)
+        await handles["reviewing"].terminate("the test is over")
