@@ -309,6 +309,40 @@ class OpsWithdrawRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=200, description="why ops withdraws it")
 
 
+class FunnelRow(BaseModel):
+    """One stage of the funnel: what became of the applications that entered it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stage": "MANUAL_REVIEW",
+                    "entered": 12,
+                    "passed": 7,
+                    "rejected": 4,
+                    "rejected_by_reason": {"V001": 3, "V002": 1},
+                    "expired": 0,
+                    "withdrawn": 0,
+                    "failed": 0,
+                    "waiting": 1,
+                    "median_seconds": 5400.0,
+                }
+            ]
+        }
+    )
+
+    stage: ApplicationStatus
+    entered: int
+    passed: int
+    rejected: int
+    rejected_by_reason: dict[str, int] = Field(description="reason code: applications")
+    expired: int
+    withdrawn: int
+    failed: int
+    waiting: int = Field(description="still in this stage")
+    median_seconds: float | None = Field(description="median time spent here; None if none left")
+
+
 class BlacklistRemoval(BaseModel):
     kind: BlacklistKind
     value: str = Field(min_length=1, max_length=128)

@@ -23,7 +23,7 @@ from api.deps import (
     ServicesDep,
     SettingsDep,
 )
-from api.errors import InvalidInput, NotFound, Unprocessable
+from api.errors import InvalidInput, NotFound, Unprocessable, error_docs
 from api.identity import Scope
 from api.line_workflows import LineWorkflows
 from api.security import require_applicant
@@ -58,12 +58,19 @@ ops_router = APIRouter(
     },
 )
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "missing or wrong token"},
-    404: {"description": "no such line or draw"},
-    409: {"description": "not allowed in the line's current state"},
-    422: {"description": "invalid request, or refused"},
-}
+_ERRORS = error_docs(
+    401,
+    404,
+    409,
+    422,
+    503,
+    504,
+    _401="missing or wrong token",
+    _404="no such line or draw",
+    _409="not allowed in the line's current state",
+    _422="invalid request, or refused",
+    _504="the credit line did not answer in time; try again",
+)
 
 
 def _line_workflows(services: ServicesDep) -> LineWorkflows:

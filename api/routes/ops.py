@@ -45,8 +45,10 @@ router = APIRouter(
         401,
         403,
         422,
+        503,
         _401="not signed in, or the session has ended",
         _403="the role does not allow this",
+        _503="the store or the workflow service is unavailable; try again",
     ),
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -16,6 +16,7 @@ from api.schemas import (
     ApplicationSummary,
     BlacklistRemoval,
     BlacklistRemoved,
+    FunnelRow,
     LiveView,
     OpsWithdrawRequest,
 )
@@ -31,7 +32,13 @@ logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1/ops",
     tags=["ops"],
-    responses=error_docs(401, 403, _401="not signed in, or the session has ended"),
+    responses=error_docs(
+        401,
+        403,
+        503,
+        _401="not signed in, or the session has ended",
+        _503="the store or the workflow service is unavailable; try again",
+    ),
 )
 
 
@@ -86,10 +93,10 @@ Days = Annotated[float | None, Query(gt=0, le=366, description="only the last N 
 @router.get("/funnel")
 async def funnel(
     principal: InspectorPrincipal, engine: EngineDep, days: Days = None
-) -> list[dict[str, Any]]:
+) -> list[FunnelRow]:
     """Per stage: entered, passed, rejected (by reason), expired, withdrawn, failed, still
     waiting, and the median time spent there (seconds)."""
-    return [row.as_dict() for row in await funnel_rows(engine, days)]
+    return [FunnelRow.model_validate(row.as_dict()) for row in await funnel_rows(engine, days)]
 
 
 @router.get(

@@ -87,6 +87,22 @@ def test_every_operation_has_a_stable_id_and_declares_its_errors(spec: dict[str,
     assert "term_months" in start["properties"] and start["examples"]
 
 
+def test_ops_and_line_routes_declare_their_unavailable_answers(spec: dict[str, Any]) -> None:
+    """Every ops route reads the store, every line route asks the line's workflow: 503 when
+    those are down, and 504 when a workflow does not answer in time."""
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            declared = set(operation["responses"])
+            if path.startswith(("/v1/ops/", "/v1/lines/")) and path != "/v1/ops/sessions":
+                assert "503" in declared, (method, path)
+            if path.startswith("/v1/lines/"):
+                assert "504" in declared, (method, path)
+    funnel = spec["paths"]["/v1/ops/funnel"]["get"]["responses"]["200"]
+    rows = funnel["content"]["application/json"]["schema"]
+    assert rows["items"] == {"$ref": "#/components/schemas/FunnelRow"}
+    assert spec["components"]["schemas"]["FunnelRow"]["examples"]
+
+
 def test_the_term_has_one_name_in_every_model(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     names = {prop for schema in schemas.values() for prop in schema.get("properties", {})}
