@@ -204,6 +204,13 @@ async def test_approved_application_is_disbursed_once(time_env: WorkflowEnvironm
     assert [p.seq for p in sorted(run.fakes.rec.projections, key=lambda p: p.seq)] == list(
         range(1, len(run.fakes.rec.projections) + 1)
     )
+    # The store keeps the offer as made and what was accepted, for reads answered from it.
+    stored = {p.event: p for p in run.fakes.rec.projections}
+    assert stored["OFFERED"].offer == offered.offer
+    assert (stored["OFFERED"].accepted_amount, stored["OFFERED"].accepted_term) == (None, None)
+    signing = stored["AWAITING_SIGNATURE"]
+    assert signing.offer == offered.offer
+    assert (signing.accepted_amount, signing.accepted_term) == (1_000_000, 12)
 
 
 async def test_quick_steps_are_local_and_the_bureau_is_fetched_during_carrier_auth(
