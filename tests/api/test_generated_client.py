@@ -70,11 +70,37 @@ def _op(name: str) -> ModuleType:
     return importlib.import_module(f"loanflow_client.api.{name}")
 
 
+def _model_of(schema: dict[str, Any]) -> str | None:
+    """The component a body's schema names: directly, as a list's items, or as one of a union."""
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[1]
+    if schema.get("type") == "array":
+        return _model_of(schema.get("items", {}))
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if (found := _model_of(option)) is not None:
+            return found
+    return None
+
+
+def _json_bodies(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON request body and the JSON answers of success."""
+    bodies = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+    for code, answer in operation["responses"].items():
+        if code.startswith("2"):
+            bodies.append(answer.get("content", {}).get("application/json"))
+    return [body for body in bodies if body]
+
+
 def test_every_operation_has_a_stable_id_and_declares_its_errors(spec: dict[str, Any]) -> None:
     ids = []
+    schemas = spec["components"]["schemas"]
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             ids.append(operation["operationId"])
+            for body in _json_bodies(operation):
+                model = _model_of(body["schema"])
+                examples = schemas[model].get("examples") if model else body.get("examples")
+                assert examples, (method, path, model)
             errors = {c: r for c, r in operation["responses"].items() if c[0] in "45"}
             assert "422" in errors, (method, path)
             for code, answer in errors.items():
