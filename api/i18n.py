@@ -1,4 +1,5 @@
-"""The applicant's language: Chinese unless `Accept-Language` prefers English."""
+"""The applicant's language: Chinese unless `Accept-Language` prefers English; the reasons a
+workflow worded are worded again in it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from domain.reasons import Language
+from domain.line_messages import DrawView, LineView
+from domain.reasons import ApplicantReason, Language, applicant_reasons
 
 
 def preferred_language(header: str | None) -> Language:
@@ -35,3 +37,17 @@ def _language(
 
 
 LanguageDep = Annotated[Language, Depends(_language)]
+
+
+def localised(reasons: list[ApplicantReason], language: Language) -> list[ApplicantReason]:
+    """Reasons a workflow worded (in English) in the language the caller asked for."""
+    return applicant_reasons([r.code for r in reasons], language)
+
+
+def line_view_in(view: LineView, language: Language) -> LineView:
+    draws = [d.model_copy(update={"reasons": localised(d.reasons, language)}) for d in view.draws]
+    return view.model_copy(update={"reasons": localised(view.reasons, language), "draws": draws})
+
+
+def draw_view_in(view: DrawView, language: Language) -> DrawView:
+    return view.model_copy(update={"reasons": localised(view.reasons, language)})

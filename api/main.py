@@ -25,6 +25,7 @@ from temporalio.client import Client
 from api.application_workflows import ApplicationWorkflows
 from api.deps import Services
 from api.errors import error_docs, error_response, install_error_handlers
+from api.examples import examples_for
 from api.hygiene import refuse_control_characters
 from api.limits import build_limiter
 from api.ops_users import seed_dev_users
@@ -81,9 +82,10 @@ def operation_id(route: APIRoute) -> str:
 
 
 def _finish_openapi(app: FastAPI) -> None:
-    """Two touches FastAPI does not make: an error status a route declares by description only
-    gets the one `ErrorBody` model, and file fields (`contentMediaType` in OpenAPI 3.1) also get
-    the 3.0 `format: binary` that client generators look for (else they send text)."""
+    """Three touches FastAPI does not make: an error status a route declares by description only
+    gets the one `ErrorBody` model, file fields (`contentMediaType` in OpenAPI 3.1) also get
+    the 3.0 `format: binary` that client generators look for (else they send text), and every
+    model gets its example (`api/examples.py`)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -99,6 +101,7 @@ def _finish_openapi(app: FastAPI) -> None:
                 for field in schema.get("properties", {}).values():
                     if field.get("contentMediaType") == "application/octet-stream":
                         field["format"] = "binary"
+            examples_for(spec.get("components", {}).get("schemas", {}))
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
 from domain.application import Consents, Device
 from domain.decision import Offer
@@ -152,8 +152,8 @@ class ApplicantView(BaseModel):
     carrier_attempts_left: int | None = None
     esign_attempts_left: int | None = None
     offer: Offer | None = None
-    accepted_amount: int | None = None
-    accepted_term: int | None = None
+    accepted_amount: int | None = Field(default=None, description="fen")
+    accepted_term_months: int | None = None
     schedule: Schedule | None = None
     reasons: list[ApplicantReason] = []
     reapply_after: date | None = None
@@ -168,7 +168,10 @@ class ApplicantView(BaseModel):
         fields = view.model_dump(include=set(cls.model_fields) - skip)
         reasons = applicant_reasons([r.code for r in view.reasons], language)
         return cls(
-            **fields, reasons=reasons, contract_available=view.signed_contract_key is not None
+            **fields,
+            accepted_term_months=view.accepted_term,
+            reasons=reasons,
+            contract_available=view.signed_contract_key is not None,
         )
 
     @classmethod
@@ -179,6 +182,9 @@ class ApplicantView(BaseModel):
             application_id=row.id,
             status=status,
             next_action=NextAction.NONE if status.is_terminal else NextAction.WAIT,
+            offer=Offer.model_validate(row.offer) if row.offer else None,
+            accepted_amount=row.accepted_amount,
+            accepted_term_months=row.accepted_term,
             reasons=applicant_reasons(codes, language) if status.is_terminal else [],
             reapply_after=row.reapply_after,
             live=False,
@@ -212,6 +218,14 @@ class ContractSigned(BaseModel):
     signed: bool
     attempts_left: int
     status: ApplicationStatus = Field(description="the application's status after the step")
+
+
+class NewBankCardAccepted(BaseModel):
+    accepted: bool
+    status: ApplicationStatus = Field(
+        description="the application's status after the step: `DISBURSING` while the payout "
+        "is tried again on the new card, `DISBURSED` once it is paid"
+    )
 
 
 # ---------------------------------------------------------------- quotes
@@ -261,11 +275,15 @@ class _Row(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# The store's column is `requested_term`; the API's name for a term is `term_months` everywhere.
+_TERM_FROM_STORE = AliasChoices("term_months", "requested_term")
+
+
 class ReviewItem(_Row):
     id: str
     product_code: str
     requested_amount: int
-    requested_term: int
+    term_months: int = Field(validation_alias=_TERM_FROM_STORE, description="requested, months")
     risk_grade: str | None
     approved_limit: int | None
     review_queue: str | None
@@ -281,7 +299,7 @@ class ApplicationSummary(_Row):
     status: str
     product_code: str
     requested_amount: int
-    requested_term: int
+    term_months: int = Field(validation_alias=_TERM_FROM_STORE, description="requested, months")
     risk_grade: str | None
     approved_limit: int | None
     review_queue: str | None
@@ -292,6 +310,40 @@ class ApplicationSummary(_Row):
 
 class OpsWithdrawRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=200, description="why ops withdraws it")
+
+
+class FunnelRow(BaseModel):
+    """One stage of the funnel: what became of the applications that entered it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stage": "MANUAL_REVIEW",
+                    "entered": 12,
+                    "passed": 7,
+                    "rejected": 4,
+                    "rejected_by_reason": {"V001": 3, "V002": 1},
+                    "expired": 0,
+                    "withdrawn": 0,
+                    "failed": 0,
+                    "waiting": 1,
+                    "median_seconds": 5400.0,
+                }
+            ]
+        }
+    )
+
+    stage: ApplicationStatus
+    entered: int
+    passed: int
+    rejected: int
+    rejected_by_reason: dict[str, int] = Field(description="reason code: applications")
+    expired: int
+    withdrawn: int
+    failed: int
+    waiting: int = Field(description="still in this stage")
+    median_seconds: float | None = Field(description="median time spent here; None if none left")
 
 
 class BlacklistRemoval(BaseModel):
@@ -360,6 +412,22 @@ class AuditOut(_Row):
     data: dict[str, Any]
 
 
+class LiveView(ApplicationView):
+    """The workflow's `status` query as ops read it, with the API's names (`accepted_term` of
+    the workflow's view is `accepted_term_months` here)."""
+
+    accepted_term: int | None = Field(default=None, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accepted_term_months(self) -> int | None:
+        return self.accepted_term
+
+    @classmethod
+    def of(cls, view: ApplicationView) -> LiveView:
+        return cls.model_validate(view.model_dump())
+
+
 class EvidenceResponse(BaseModel):
     application: ApplicationRecord | None = Field(
         description="the store's row; None until the workflow has recorded it"
@@ -368,7 +436,7 @@ class EvidenceResponse(BaseModel):
     decisions: list[DecisionRecordOut]
     disbursement: DisbursementOut | None
     audit: list[AuditOut]
-    live: ApplicationView | None = Field(description="the status query; None if unreachable")
+    live: LiveView | None = Field(description="the status query; None if unreachable")
 
 
 class BlacklistRequest(BaseModel):

@@ -143,7 +143,7 @@ REVIEW_COLUMNS: list[tuple[str, Callable[[dict], str]]] = [
     ("id", lambda r: r["id"]),
     ("product", lambda r: r["product_code"]),
     ("amount ¥", lambda r: _yuan(r["requested_amount"])),
-    ("term", lambda r: str(r["requested_term"])),
+    ("term", lambda r: str(r["term_months"])),
     ("grade", lambda r: r["risk_grade"] or "-"),
     ("limit ¥", lambda r: _yuan(r["approved_limit"])),
     ("queue", lambda r: (r["review_queue"] or "-") + (" !" if r.get("escalated") else "")),
@@ -176,7 +176,7 @@ def _evidence_text(e: dict[str, Any]) -> str:
         f"status       {live.get('status') or app.get('status')}"
         + (" (live)" if live else " (store)"),
         f"product      {app.get('product_code', '-')}   "
-        f"requested ¥{_yuan(app.get('requested_amount'))} over {app.get('requested_term')} months",
+        f"requested ¥{_yuan(app.get('requested_amount'))} over {app.get('term_months')} months",
         f"grade        {app.get('risk_grade') or '-'}   limit ¥{_yuan(app.get('approved_limit'))}"
         f"   queue {app.get('review_queue') or '-'}",
         f"phone        {app.get('phone_masked', '-')}   "

@@ -457,6 +457,42 @@ _ZH: dict[str, str] = {
     "Your photo does not match your ID; please apply again with a clear selfie.": (
         "您的照片与身份证不符，请使用清晰的自拍照重新申请。"
     ),
+    "Part of your ID card is outside the photo; please retake it with all four corners inside "
+    "the frame.": "身份证有部分在照片之外，请让四个角都在取景框内后重新拍摄。",
+    "The photo of your ID card is too small to read; please move closer so that the card fills "
+    "most of the frame, and upload the original photo.": (
+        "身份证照片太小，无法识别；请靠近拍摄，让身份证占满取景框的大部分，并上传原图。"
+    ),
+    "A reflection covers part of your ID card; please tilt the card away from the light and "
+    "retake it.": "身份证上有反光遮挡，请将身份证偏离光源后重新拍摄。",
+    "Part of your ID card could not be read with certainty; please retake the photo flat, sharp "
+    "and in good light.": "身份证部分内容无法确认，请在光线充足处将身份证放平、拍清晰后重新拍摄。",
+    "An instalment is overdue, so your credit line is paused until it is repaid.": (
+        "您有一期还款已逾期，额度已暂停使用，还清后恢复。"
+    ),
+    "Your credit limit was adjusted after a review of your recent borrowing.": (
+        "根据对您近期借款情况的评估，您的额度已调整。"
+    ),
+    "For your security, your credit line is paused; please contact support.": (
+        "为保障您的账户安全，额度已暂停使用，请联系客服。"
+    ),
+    "For your security, your credit limit was reduced for now.": (
+        "为保障您的账户安全，您的额度已暂时下调。"
+    ),
+    "Thank you for repaying; your credit line is available again.": (
+        "感谢您的还款，您的额度已恢复使用。"
+    ),
+    "Thanks to your on-time repayments, your credit limit was raised.": (
+        "感谢您按时还款，您的额度已提升。"
+    ),
+    "Your credit line is paused; please contact support.": "您的额度已暂停使用，请联系客服。",
+    "Your credit line was updated after a review.": "经审核，您的额度已更新。",
+    "Your credit line has reached its end date; you may apply again.": (
+        "您的额度已到期，您可以重新申请。"
+    ),
+    "Your approval was not used in time and has expired; you may apply again.": (
+        "您的审批额度未在有效期内使用，已失效；您可以重新申请。"
+    ),
 }
 
 

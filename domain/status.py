@@ -32,6 +32,9 @@ class ProjectionInput(BaseModel):
     decision_outcome: DecisionOutcome | None = None
     risk_grade: str | None = None
     approved_limit: int | None = None
+    offer: Offer | None = None
+    accepted_amount: int | None = None
+    accepted_term: int | None = None
     review_queue: str | None = None
     reasons: list[ReasonCode] = []
     reapply_after: date | None = None

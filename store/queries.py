@@ -174,6 +174,9 @@ def apply_projection(session: Session, inp: ProjectionInput) -> ProjectionOutcom
         "decision_outcome": inp.decision_outcome.value if inp.decision_outcome else None,
         "risk_grade": inp.risk_grade,
         "approved_limit": inp.approved_limit,
+        "offer": inp.offer.model_dump(mode="json") if inp.offer else None,
+        "accepted_amount": inp.accepted_amount,
+        "accepted_term": inp.accepted_term,
         "reapply_after": inp.reapply_after,
         "id_number_hash": digest(inp.id_number) if inp.id_number else None,
     }

@@ -30,6 +30,13 @@ class Application(SQLModel, table=True):
     decision_outcome: str | None = Field(default=None, max_length=16)
     risk_grade: str | None = Field(default=None, max_length=8)
     approved_limit: int | None = None
+    offer: dict | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="the offer as made (limit, terms, prices, expiry); kept once accepted",
+    )
+    accepted_amount: int | None = None
+    accepted_term: int | None = None
     review_queue: str | None = Field(default=None, index=True, max_length=32)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     reapply_after: date | None = None

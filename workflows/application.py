@@ -117,6 +117,7 @@ CHALLENGE_WINDOW_SECONDS = 2.5
 QUICK_STEPS_LOCAL = "quick-steps-as-local-activities"  # store writes and reads, the decision
 BUREAU_DURING_CARRIER = "bureau-fetched-during-carrier-authorization"
 FACES_ENCODED_AHEAD = "faces-encoded-while-the-card-is-read"
+OFFER_IN_STORE = "offer-and-acceptance-projected-to-the-store"
 
 
 class Finished(Exception):
@@ -160,6 +161,7 @@ class LoanApplicationWorkflow:
     async def _stages(self) -> None:
         self._bureau_early = workflow.patched(BUREAU_DURING_CARRIER)
         self._faces_ahead = workflow.patched(FACES_ENCODED_AHEAD)
+        self._offer_in_store = workflow.patched(OFFER_IN_STORE)
         await calls.register_application(self._inp, local=self._quick())
         await self._enter(ApplicationStatus.SUBMITTED, NextAction.WAIT, "SUBMITTED")
         await self._prescreen()
@@ -516,10 +518,23 @@ class LoanApplicationWorkflow:
             NextAction.ACCEPT_OFFER,
             "OFFERED",
             self._inp.product.timeouts.offer,
+            **self._offer_projection(),
         )
         await self._wait_for(
             lambda: self._s.accepted is not None, expires - workflow.now(), "OFFER_EXPIRED"
         )
+
+    def _offer_projection(self) -> dict[str, Any]:
+        """The offer and its acceptance for the store, so that a read answered from the store
+        still shows them (applications started since OFFER_IN_STORE)."""
+        if not self._offer_in_store:
+            return {}
+        accepted = self._s.accepted
+        return {
+            "offer": self._s.offer,
+            "accepted_amount": accepted.amount if accepted else None,
+            "accepted_term": accepted.term_months if accepted else None,
+        }
 
     # ================================================================ stage 8: signature
 
@@ -532,6 +547,7 @@ class LoanApplicationWorkflow:
             "AWAITING_SIGNATURE",
             timeout,
             data={"contract_sha256": contract.sha256},
+            **self._offer_projection(),
         )
         await self._wait_for(
             lambda: self._s.signed_contract is not None or self._s.esign_attempts_left <= 0,

@@ -41,6 +41,7 @@ from api.schemas import (
     CarrierAuthorized,
     ContractSigned,
     DocumentUploaded,
+    NewBankCardAccepted,
     OfferAccepted,
     StartApplicationRequest,
     StartApplicationResponse,
@@ -328,13 +329,14 @@ async def withdraw(
 @router.post("/{application_id}/bank-card", responses=_ERRORS)
 async def provide_new_bank_card(
     application_id: ApplicantId, body: NewBankCardInput, workflows: WorkflowsDep
-) -> NewBankCardResult:
+) -> NewBankCardAccepted:
     result = await workflows.update(
         application_id, UpdateName.PROVIDE_NEW_BANK_CARD, body, NewBankCardResult
     )
     if not result.accepted:
         raise Unprocessable("card_rejected", result.detail)
-    return result
+    status = await _after(workflows, application_id, ApplicationStatus.DISBURSING)
+    return NewBankCardAccepted(accepted=True, status=status)
 
 
 async def _code_attempt(limiter: Limiter, application_id: str) -> None:

@@ -16,12 +16,11 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import OpsPrincipal, ServicesDep, ops_principal
 from api.errors import ApiError, NotFound
-from api.routes import ops, sessions
+from api.routes import ops, ops_tools, sessions
 from api.schemas import OpsSignIn, ReviewRequest
 from api.security import OPS_COOKIE
 from domain.enums import OpsRole, ReviewOutcome
 from domain.reasons import CREDIT_REASONS, REASONS, ReasonCode
-from reports import funnel as funnel_report
 from store import identity, queries, reports
 from store.blobs import BlobNotFound, BlobStore
 from store.tables import Document
@@ -358,15 +357,12 @@ def _sharpest_frame(blobs: BlobStore, key: str, samples: int = 24) -> bytes | No
 
 
 @router.get("/funnel")
-async def funnel(request: Request, services: ServicesDep, days: float | None = None) -> Response:
+async def funnel(request: Request, services: ServicesDep, days: ops_tools.Days = None) -> Response:
     who = await _who(request, services)
     if who is None:
         return _to_login(request)
-    trails = await queries.in_thread(services.engine, reports.trails, None)
-    rows = funnel_report.funnel(trails)
-    return _page(
-        request, "console/funnel.html", who=who, rows=rows, table=funnel_report.table(rows)
-    )
+    rows = await ops_tools.funnel_rows(services.engine, days)
+    return _page(request, "console/funnel.html", who=who, rows=rows, days=days)
 
 
 def _safe_next(target: str) -> str:

@@ -1,6 +1,6 @@
 """Credit lines: the borrower's API (line status, trial schedule, draw, sign a draw's contract,
 repay, pay off early, schedule) and the ops API (freeze, unfreeze, adjust, behaviour signals,
-the audit trail).
+the audit trail). Reasons are worded in the caller's `Accept-Language` (Chinese by default).
 
 A line's id is the id of the application it came from, so the borrower authenticates with that
 application's token; ops routes need the ops token. Refusals come back as 409 (wrong state) or
@@ -23,7 +23,8 @@ from api.deps import (
     ServicesDep,
     SettingsDep,
 )
-from api.errors import InvalidInput, NotFound, Unprocessable
+from api.errors import InvalidInput, NotFound, Unprocessable, error_docs
+from api.i18n import LanguageDep, draw_view_in, line_view_in
 from api.identity import Scope
 from api.line_workflows import LineWorkflows
 from api.security import require_applicant
@@ -58,12 +59,19 @@ ops_router = APIRouter(
     },
 )
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "missing or wrong token"},
-    404: {"description": "no such line or draw"},
-    409: {"description": "not allowed in the line's current state"},
-    422: {"description": "invalid request, or refused"},
-}
+_ERRORS = error_docs(
+    401,
+    404,
+    409,
+    422,
+    503,
+    504,
+    _401="missing or wrong token",
+    _404="no such line or draw",
+    _409="not allowed in the line's current state",
+    _422="invalid request, or refused",
+    _504="the credit line did not answer in time; try again",
+)
 
 
 def _line_workflows(services: ServicesDep) -> LineWorkflows:
@@ -126,8 +134,8 @@ def _draw_of(line_id: str, draw_id: str) -> str:
 
 
 @router.get("/{line_id}", responses=_ERRORS)
-async def line_status(line_id: LineId, lines: LinesDep) -> LineView:
-    return await lines.status(line_id)
+async def line_status(line_id: LineId, lines: LinesDep, language: LanguageDep) -> LineView:
+    return line_view_in(await lines.status(line_id), language)
 
 
 @router.get("/{line_id}/schedule", responses=_ERRORS)
@@ -165,8 +173,10 @@ async def draw(line_id: LineId, body: DrawRequest, lines: LinesDep) -> DrawAccep
 
 
 @router.get("/{line_id}/draws/{draw_id}", responses=_ERRORS)
-async def draw_status(line_id: LineId, draw_id: str, lines: LinesDep) -> DrawView:
-    return await lines.draw_status(_draw_of(line_id, draw_id))
+async def draw_status(
+    line_id: LineId, draw_id: str, lines: LinesDep, language: LanguageDep
+) -> DrawView:
+    return draw_view_in(await lines.draw_status(_draw_of(line_id, draw_id)), language)
 
 
 @router.post("/{line_id}/draws/{draw_id}/sign", responses=_ERRORS)
@@ -209,31 +219,44 @@ async def settle(line_id: LineId, body: SettleRequest, lines: LinesDep) -> Settl
 
 @ops_router.post("/{line_id}/actions", responses=_ERRORS)
 async def ops_action(
-    line_id: str, body: OpsLineAction, principal: SeniorPrincipal, lines: LinesDep
+    line_id: str,
+    body: OpsLineAction,
+    principal: SeniorPrincipal,
+    lines: LinesDep,
+    language: LanguageDep,
 ) -> LineView:
     """A senior's freeze, unfreeze or adjustment; the operator is the signed-in person."""
     action = body.model_copy(update={"operator": principal.username})
-    return await lines.update_line(line_id, UpdateName.OPS_LINE_ACTION, action, LineView)
+    view = await lines.update_line(line_id, UpdateName.OPS_LINE_ACTION, action, LineView)
+    return line_view_in(view, language)
 
 
 @ops_router.post("/{line_id}/signals", status_code=202, responses=_ERRORS)
 async def behaviour_signal(
-    line_id: str, body: MonitoringSignal, principal: InspectorPrincipal, lines: LinesDep
+    line_id: str,
+    body: MonitoringSignal,
+    principal: InspectorPrincipal,
+    lines: LinesDep,
+    language: LanguageDep,
 ) -> LineView:
     """A behaviour signal (bureau alert, device or location anomaly) for the monitoring
     policy; the line evaluates it in the background."""
     view = await lines.status(line_id)
     await lines.signal_line(line_id, body)
-    return view
+    return line_view_in(view, language)
 
 
 @ops_router.get("/{line_id}", responses=_ERRORS)
 async def line_evidence(
-    line_id: str, principal: InspectorPrincipal, engine: EngineDep, lines: LinesDep
+    line_id: str,
+    principal: InspectorPrincipal,
+    engine: EngineDep,
+    lines: LinesDep,
+    language: LanguageDep,
 ) -> LineEvidence:
     events = await queries.in_thread(engine, line_store.list_line_events, line_id)
     try:
-        live: LineView | None = await lines.status(line_id)
+        live: LineView | None = line_view_in(await lines.status(line_id), language)
     except NotFound:
         live = None
     if live is None and not events:

@@ -27,11 +27,12 @@ from api.schemas import (
     DisbursementOut,
     DocumentRecord,
     EvidenceResponse,
+    LiveView,
     ReviewItem,
     ReviewRequest,
 )
 from domain.decision import ReviewInput, ReviewResult
-from domain.enums import OpsRole, ReviewOutcome
+from domain.enums import OpsRole
 from domain.naming import UpdateName
 from store import queries, reports, screening
 
@@ -44,8 +45,10 @@ router = APIRouter(
         401,
         403,
         422,
+        503,
         _401="not signed in, or the session has ended",
         _403="the role does not allow this",
+        _503="the store or the workflow service is unavailable; try again",
     ),
 )
 
@@ -78,7 +81,8 @@ async def get_evidence(
     application_id: str, principal: InspectorPrincipal, engine: EngineDep, workflows: WorkflowsDep
 ) -> EvidenceResponse:
     bundle = await queries.in_thread(engine, queries.evidence_bundle, application_id)
-    live = await workflows.status_or_none(application_id)
+    view = await workflows.status_or_none(application_id)
+    live = LiveView.of(view) if view else None
     if bundle is None:
         if live is None:
             raise NotFound("no such application")
@@ -111,7 +115,7 @@ async def record_review(
 ) -> ReviewResult:
     """The reviewer recorded in the workflow and the audit trail is the signed-in person.
     Answers with the application's status after the outcome (`OFFERED`, `REJECTED`, or
-    `MANUAL_REVIEW` for more information)."""
+    `AWAITING_DOCUMENTS` when more information is asked for)."""
     return await review_as(application_id, body, principal, engine, workflows)
 
 
@@ -135,8 +139,6 @@ async def review_as(
         note=body.note,
     )
     result = await workflows.update(application_id, UpdateName.RECORD_REVIEW, message, ReviewResult)
-    if body.outcome == ReviewOutcome.REQUEST_MORE_INFO:
-        return result
     after = await workflows.status_after(application_id, result.status)
     return ReviewResult(status=after.status) if after else result
 

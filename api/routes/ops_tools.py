@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -16,6 +16,8 @@ from api.schemas import (
     ApplicationSummary,
     BlacklistRemoval,
     BlacklistRemoved,
+    FunnelRow,
+    LiveView,
     OpsWithdrawRequest,
 )
 from domain.application import WithdrawInput
@@ -30,7 +32,13 @@ logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1/ops",
     tags=["ops"],
-    responses=error_docs(401, 403, _401="not signed in, or the session has ended"),
+    responses=error_docs(
+        401,
+        403,
+        503,
+        _401="not signed in, or the session has ended",
+        _503="the store or the workflow service is unavailable; try again",
+    ),
 )
 
 
@@ -52,13 +60,13 @@ async def withdraw_application(
     body: OpsWithdrawRequest,
     principal: SeniorPrincipal,
     workflows: WorkflowsDep,
-) -> ApplicationView:
+) -> LiveView:
     """Withdraw on the applicant's behalf (e.g. they asked support); answers with the status
     after the step."""
     message = WithdrawInput(reason=f"ops {principal.username}: {body.reason}")
     view = await workflows.update(application_id, UpdateName.WITHDRAW, message, ApplicationView)
     logger.info("application %s withdrawn by %s", application_id, principal.username)
-    return await workflows.status_after(application_id, view.status) or view
+    return LiveView.of(await workflows.status_after(application_id, view.status) or view)
 
 
 @router.post("/blacklist/remove")
@@ -72,7 +80,8 @@ async def remove_from_blacklist(
     return BlacklistRemoved(kind=body.kind, removed=removed)
 
 
-async def _funnel_rows(engine: EngineDep, days: float | None) -> list[funnel_report.StageRow]:
+async def funnel_rows(engine: EngineDep, days: float | None) -> list[funnel_report.StageRow]:
+    """The funnel of the applications created in the last `days` days (all when None)."""
     since = datetime.now(UTC) - timedelta(days=days) if days else None
     trails = await queries.in_thread(engine, reports.trails, since)
     return funnel_report.funnel(trails)
@@ -84,10 +93,10 @@ Days = Annotated[float | None, Query(gt=0, le=366, description="only the last N 
 @router.get("/funnel")
 async def funnel(
     principal: InspectorPrincipal, engine: EngineDep, days: Days = None
-) -> list[dict[str, Any]]:
+) -> list[FunnelRow]:
     """Per stage: entered, passed, rejected (by reason), expired, withdrawn, failed, still
     waiting, and the median time spent there (seconds)."""
-    return [row.as_dict() for row in await _funnel_rows(engine, days)]
+    return [FunnelRow.model_validate(row.as_dict()) for row in await funnel_rows(engine, days)]
 
 
 @router.get(
@@ -98,6 +107,6 @@ async def funnel(
 async def funnel_chart(
     principal: InspectorPrincipal, engine: EngineDep, days: Days = None
 ) -> Response:
-    rows = await _funnel_rows(engine, days)
+    rows = await funnel_rows(engine, days)
     png = await asyncio.to_thread(funnel_report.chart_png, rows)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -1,14 +1,20 @@
 """The review console's pages over the API (stand-in workflows of test_api): sign-in sets the
 ops cookie, pages need it, the queue and a case page render the store's evidence, a refused
-outcome is explained on the page, the funnel is there for signed-in ops."""
+outcome is explained on the page, the funnel is there for signed-in ops and keeps to the
+last `days` days when asked."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from sqlmodel import Session
 
 from api.ops_users import DEV_PASSWORD
+from store import queries
+from store.tables import Application
 from tests.api.test_api import seed_review, start, upload
 from tests.vision.support import write_video
 
@@ -82,3 +88,29 @@ async def test_the_sharpest_frame_is_cut_from_the_stored_video(api, tmp_path) ->
     assert frame.status_code == 200 and frame.content.startswith(b"\xff\xd8\xff")
     none = await api.get(f"/console/cases/{uuid.uuid4().hex}/frame.jpg", headers=cookies)
     assert none.status_code == 404
+
+
+def _backdate(session: Session, app_id: str, days: int) -> None:
+    application = session.get(Application, app_id)
+    assert application is not None
+    application.created_at = datetime.now(UTC) - timedelta(days=days)
+    session.add(application)
+
+
+def _entered(page: str, stage: str) -> int:
+    found = re.search(rf'<tr><td>{stage}</td><td class="num">(\d+)</td>', page)
+    assert found, page
+    return int(found.group(1))
+
+
+async def test_the_funnel_page_keeps_to_the_days_asked(api) -> None:
+    engine = api.app.state.services.engine
+    app_id, _ = await start(api)
+    await seed_review(engine, app_id)
+    await queries.in_thread(engine, _backdate, app_id, 30)
+    cookies = await console_sign_in(api)
+    every = await api.get("/console/funnel", headers=cookies)
+    recent = await api.get("/console/funnel?days=7", headers=cookies)
+    assert every.status_code == recent.status_code == 200
+    assert _entered(every.text, "MANUAL_REVIEW") == _entered(recent.text, "MANUAL_REVIEW") + 1
+    assert "last 7 days" in recent.text and 'src="/v1/ops/funnel.png?days=7"' in recent.text

@@ -1,6 +1,7 @@
 """The OpenAPI is a contract a frontend team can generate a client from: a Python client made by
 `openapi-python-client` from `openapi.json` compiles and drives one application through the API
-(the stand-in workflow of test_api behind it); every 4xx is declared in the one error model."""
+(the stand-in workflow of test_api behind it); every 4xx is declared in the one error model; a
+term is `term_months` in every model."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from api.i18n import preferred_language
-from api.schemas import ApplicantView
+from api.schemas import ApplicantView, LiveView
 from domain.enums import ApplicationStatus, NextAction
 from domain.reasons import ApplicantReason, Language, ReasonCode
 from domain.status import ApplicationView
@@ -69,11 +70,37 @@ def _op(name: str) -> ModuleType:
     return importlib.import_module(f"loanflow_client.api.{name}")
 
 
+def _model_of(schema: dict[str, Any]) -> str | None:
+    """The component a body's schema names: directly, as a list's items, or as one of a union."""
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[1]
+    if schema.get("type") == "array":
+        return _model_of(schema.get("items", {}))
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if (found := _model_of(option)) is not None:
+            return found
+    return None
+
+
+def _json_bodies(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON request body and the JSON answers of success."""
+    bodies = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+    for code, answer in operation["responses"].items():
+        if code.startswith("2"):
+            bodies.append(answer.get("content", {}).get("application/json"))
+    return [body for body in bodies if body]
+
+
 def test_every_operation_has_a_stable_id_and_declares_its_errors(spec: dict[str, Any]) -> None:
     ids = []
+    schemas = spec["components"]["schemas"]
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             ids.append(operation["operationId"])
+            for body in _json_bodies(operation):
+                model = _model_of(body["schema"])
+                examples = schemas[model].get("examples") if model else body.get("examples")
+                assert examples, (method, path, model)
             errors = {c: r for c, r in operation["responses"].items() if c[0] in "45"}
             assert "422" in errors, (method, path)
             for code, answer in errors.items():
@@ -84,6 +111,41 @@ def test_every_operation_has_a_stable_id_and_declares_its_errors(spec: dict[str,
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     start = spec["components"]["schemas"]["StartApplicationRequest"]
     assert "term_months" in start["properties"] and start["examples"]
+
+
+def test_ops_and_line_routes_declare_their_unavailable_answers(spec: dict[str, Any]) -> None:
+    """Every ops route reads the store, every line route asks the line's workflow: 503 when
+    those are down, and 504 when a workflow does not answer in time."""
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            declared = set(operation["responses"])
+            if path.startswith(("/v1/ops/", "/v1/lines/")) and path != "/v1/ops/sessions":
+                assert "503" in declared, (method, path)
+            if path.startswith("/v1/lines/"):
+                assert "504" in declared, (method, path)
+    funnel = spec["paths"]["/v1/ops/funnel"]["get"]["responses"]["200"]
+    rows = funnel["content"]["application/json"]["schema"]
+    assert rows["items"] == {"$ref": "#/components/schemas/FunnelRow"}
+    assert spec["components"]["schemas"]["FunnelRow"]["examples"]
+
+
+def test_the_term_has_one_name_in_every_model(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    names = {prop for schema in schemas.values() for prop in schema.get("properties", {})}
+    assert not names & {"requested_term", "accepted_term"}
+    for model in ("ReviewItem", "ApplicationSummary", "ApplicationRecord"):
+        assert "term_months" in schemas[model]["properties"], model
+    view = ApplicationView(
+        application_id="a1",
+        status=ApplicationStatus.AWAITING_SIGNATURE,
+        next_action=NextAction.SIGN_CONTRACT,
+        accepted_amount=500_000,
+        accepted_term=12,
+    )
+    shown = ApplicantView.of(view)
+    assert (shown.accepted_amount, shown.accepted_term_months) == (500_000, 12)
+    assert "accepted_term_months" in schemas["LiveView"]["properties"]
+    assert LiveView.of(view).model_dump()["accepted_term_months"] == 12
 
 
 async def test_a_generated_client_drives_one_application(client_package, api) -> None:

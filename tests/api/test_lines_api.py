@@ -21,11 +21,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.lines import LineActivities
+from api.i18n import draw_view_in
 from api.main import create_app
 from api.security import applicant_token
 from config.settings import Settings
+from domain.line_messages import DrawStage, DrawView
 from domain.lines import customer_id_for
 from domain.naming import WorkflowName, credit_line_workflow_id
+from domain.pricing import build_schedule
+from domain.reasons import Language, ReasonCode, applicant_message, applicant_reasons
 from domain.signing import signed_headers
 from mocks.app import create_app as create_mocks_app
 from mocks.settings import DEV_CALLBACK_SECRET, MockSettings
@@ -38,6 +42,7 @@ from workflows.payout import PayoutWorkflow
 
 OPS: dict[str, str] = {}  # a senior's sign-in, made by the lines_api fixture
 API = "http://api/v1/callbacks"
+EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +220,12 @@ async def test_a_bureau_alert_through_the_ops_api_lowers_the_limit(
     me = borrower(line_id)
     line = await eventually(http, f"/v1/lines/{line_id}", me, lambda b: b["status"] == "FROZEN")
     assert line["reason_codes"] == ["M002"] and line["available"] == 0
-    assert line["reasons"][0]["message"]
+    # Chinese by default, English when asked for, like the application routes.
+    assert line["reasons"][0]["message"] == "根据对您近期借款情况的评估，您的额度已调整。"
+    english = (await http.get(f"/v1/lines/{line_id}", headers=me | EN)).json()
+    assert english["reasons"][0]["message"].startswith("Your credit limit was adjusted")
+    evidence = (await http.get(f"/v1/ops/lines/{line_id}", headers=OPS | EN)).json()
+    assert evidence["live"]["reasons"][0]["message"].startswith("Your credit limit was adjusted")
     bad = await http.post(
         f"/v1/ops/lines/{line_id}/signals", json={"kind": "NOPE", "reference": "x"}, headers=OPS
     )
@@ -270,7 +280,7 @@ async def test_the_simulated_bureau_and_device_vendors_push_alerts_that_change_t
     line_id = await open_line(
         client, queue, limit=1_000_000, first_draw=200_000, customer_id=customer_id_for(ID_NUMBER)
     )
-    me, url = borrower(line_id), f"/v1/lines/{line_id}"
+    me, url = borrower(line_id) | EN, f"/v1/lines/{line_id}"
     await eventually(http, f"/v1/ops/lines/{line_id}", OPS, lambda b: bool(b["events"]))
     vendors_app = create_mocks_app(MockSettings(), callback_transport=ASGITransport(app=app))
     async with httpx.AsyncClient(
@@ -393,3 +403,20 @@ async def test_alert_callbacks_refuse_bad_stale_and_replayed_signatures(
 
 def signed(secret: str, body: bytes, at: int | None = None) -> dict[str, str]:
     return signed_headers(secret, body, at or int(time.time()), uuid.uuid4().hex)
+
+
+def test_a_draws_reasons_follow_the_accept_language() -> None:
+    view = DrawView(
+        draw_id="draw-app_1-1",
+        stage=DrawStage.FAILED,
+        schedule=build_schedule(100_000, 6, 0.18, 0.0, apr_cap=0.24),
+        esign_attempts_left=3,
+        reasons=applicant_reasons([ReasonCode.D003_CARD_REFUSED]),  # as the workflow words them
+    )
+    chinese = draw_view_in(view, Language.ZH).reasons[0]
+    assert (chinese.code, chinese.message) == (
+        ReasonCode.D003_CARD_REFUSED,
+        applicant_message(ReasonCode.D003_CARD_REFUSED, Language.ZH),
+    )
+    assert chinese.message != view.reasons[0].message
+    assert draw_view_in(view, Language.EN).reasons == view.reasons

@@ -62,9 +62,15 @@ class InReview:
             monthly_fee_rate=0.0, apr_cap=0.24, grade="C",
         )  # fmt: skip
         self.reviewers: list[str] = []
+        self.more_info_asked = False
 
     @workflow.run
     async def run(self, inp: StartApplicationInput) -> str:
+        # Like the real workflow, the main line (not the update's handler) asks for documents
+        # again after a request for more information.
+        await workflow.wait_condition(lambda: self.more_info_asked or self.status.is_terminal)
+        if self.more_info_asked:
+            self.status = ApplicationStatus.AWAITING_DOCUMENTS
         await workflow.wait_condition(lambda: self.status.is_terminal)
         return self.status.value
 
@@ -87,6 +93,8 @@ class InReview:
             self.status = ApplicationStatus.OFFERED
         elif inp.outcome == ReviewOutcome.REJECT:
             self.status = ApplicationStatus.REJECTED
+        else:
+            self.more_info_asked = True
         return ReviewResult(status=self.status)
 
     @record_review.validator
@@ -246,3 +254,36 @@ async def test_reject_withdraw_blacklist_and_roles(cli, api_url: str, api_store:
     assert "already listed" in (await cli("blacklist", "add", "device", "fp-cli-test")).stdout
     assert "device: removed" in (await cli("blacklist", "remove", "device", "fp-cli-test")).stdout
     assert "was not listed" in (await cli("blacklist", "remove", "device", "fp-cli-test")).stdout
+
+
+async def test_more_info_answers_the_status_after_the_step(
+    cli, api_url: str, api_store: Engine, temporal: Client
+) -> None:
+    app_id = await in_review(api_url, api_store)
+    await cli("login", "--username", "reviewer")
+    asked = await cli("review", "more-info", app_id, "--note", "a clearer photo of the card")
+    assert f"{app_id}: REQUEST_MORE_INFO recorded; status now AWAITING_DOCUMENTS" in asked.stdout
+    handle = temporal.get_workflow_handle(f"loan-application-{app_id}")
+    view = await handle.query(QueryName.STATUS, result_type=ApplicationView)
+    assert view.status == ApplicationStatus.AWAITING_DOCUMENTS
+
+
+async def test_an_engineer_shows_a_case_and_reads_the_funnel(
+    cli, api_url: str, api_store: Engine, tmp_path: Path
+) -> None:
+    app_id = await in_review(api_url, api_store)
+    await cli("login", "--username", "engineer")
+    shown = (await cli("review", "show", app_id)).stdout
+    assert f"application  {app_id}" in shown
+    assert "status       MANUAL_REVIEW (live)" in shown
+    assert "requested ¥3,000.00 over 12 months" in shown
+    assert "MANUAL_REVIEW" in shown.split("audit trail", 1)[1]
+    evidence = json.loads((await cli("review", "show", app_id, "--json")).stdout)
+    assert evidence["application"]["id"] == app_id and evidence["audit"]
+    rows = json.loads((await cli("funnel", "--json", "--days", "1")).stdout)
+    in_review_row = next(r for r in rows if r["stage"] == "MANUAL_REVIEW")
+    assert in_review_row["entered"] >= 1 and in_review_row["waiting"] >= 1
+    chart = tmp_path / "funnel.png"
+    table = (await cli("funnel", "--png", str(chart))).stdout
+    assert table.splitlines()[0].split()[:3] == ["stage", "entered", "passed"]
+    assert "MANUAL_REVIEW" in table and chart.read_bytes().startswith(b"\x89PNG")

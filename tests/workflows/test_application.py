@@ -8,22 +8,29 @@ the end, which proves the branch is deterministic.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from api.application_workflows import update_refusal
+from api.errors import WrongStage
 from domain.application import WithdrawInput
 from domain.carrier import CarrierAuthorizeResult, CarrierCodeInput, CarrierSmsResult
 from domain.contract import SignContractInput, SignContractResult
 from domain.decision import ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, DecisionOutcome, NextAction, ReviewOutcome
+from domain.identity import LivenessChallenge
 from domain.naming import (
     ActivityName,
     ErrorType,
@@ -31,6 +38,7 @@ from domain.naming import (
     UpdateName,
     WorkflowName,
     application_workflow_id,
+    payout_workflow_id,
 )
 from domain.offer import AcceptOfferResult
 from domain.payout import NewBankCardInput, NewBankCardResult
@@ -47,7 +55,9 @@ from tests.workflows.fakes import (
     start_input,
 )
 from workflows.application import LoanApplicationWorkflow
+from workflows.messages import check_review
 from workflows.payout import PayoutWorkflow
+from workflows.state import ApplicationState
 
 WORKFLOWS = [LoanApplicationWorkflow, PayoutWorkflow]
 
@@ -194,6 +204,13 @@ async def test_approved_application_is_disbursed_once(time_env: WorkflowEnvironm
     assert [p.seq for p in sorted(run.fakes.rec.projections, key=lambda p: p.seq)] == list(
         range(1, len(run.fakes.rec.projections) + 1)
     )
+    # The store keeps the offer as made and what was accepted, for reads answered from it.
+    stored = {p.event: p for p in run.fakes.rec.projections}
+    assert stored["OFFERED"].offer == offered.offer
+    assert (stored["OFFERED"].accepted_amount, stored["OFFERED"].accepted_term) == (None, None)
+    signing = stored["AWAITING_SIGNATURE"]
+    assert signing.offer == offered.offer
+    assert (signing.accepted_amount, signing.accepted_term) == (1_000_000, 12)
 
 
 async def test_quick_steps_are_local_and_the_bureau_is_fetched_during_carrier_auth(
@@ -482,6 +499,24 @@ async def test_review_can_ask_for_more_documents(time_env: WorkflowEnvironment) 
     assert [r.code for r in final.reasons] == [ReasonCode.V001_REVIEW_REJECTED]
 
 
+def test_a_second_review_of_a_decided_round_is_a_conflict() -> None:
+    """Between the handler taking an outcome and the main line leaving MANUAL_REVIEW, a second
+    outcome is refused as a wrong stage (the API's 409 with the status), not as bad input."""
+    inp = start_input(search_attributes=False, vision_queue="vision")
+    state = ApplicationState.start(inp, LivenessChallenge(nonce="n", windows=[]))
+    state.status = ApplicationStatus.MANUAL_REVIEW
+    first = ReviewInput(reviewer="ops-1", outcome=ReviewOutcome.APPROVE)
+    check_review(state, first)
+    state.review = first
+    second = ReviewInput(reviewer="ops-2", outcome=ReviewOutcome.REJECT)
+    with pytest.raises(ApplicationError) as refused:
+        check_review(state, second)
+    assert refused.value.type == ErrorType.WRONG_STAGE
+    assert list(refused.value.details) == [ApplicationStatus.MANUAL_REVIEW.value]
+    answer = update_refusal(refused.value)
+    assert isinstance(answer, WrongStage) and answer.status_code == 409
+
+
 async def test_pre_payout_risk_sends_back_to_review(time_env: WorkflowEnvironment) -> None:
     async with running(time_env, Scenario(pre_payout=DecisionOutcome.REVIEW)) as run:
         handle = await run.start()
@@ -701,3 +736,87 @@ async def test_search_attributes_follow_the_stages(local_env: WorkflowEnvironmen
     assert attributes["ApplicationStatus"] == "DISBURSED"
     assert attributes["DecisionOutcome"] == "APPROVE"
     assert attributes["RiskGrade"] == "C"
+
+
+async def test_the_web_ui_activity_summaries_name_the_stage(local_env: WorkflowEnvironment) -> None:
+    async with running(local_env, Scenario(), search_attributes=True) as run:
+        handle = await run.start()
+        await to_offer(handle)
+        await accept_and_sign(handle)
+        await finish(handle)
+        history = await handle.fetch_history()
+    calls = [
+        e
+        for e in history.events
+        if e.event_type
+        in (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventType.EVENT_TYPE_MARKER_RECORDED)
+        and e.marker_recorded_event_attributes.marker_name in ("", "core_local_activity")
+    ]
+    assert calls and all(e.user_metadata.HasField("summary") for e in calls)
+    converter = handle._client.data_converter
+    summaries = await converter.decode([e.user_metadata.summary for e in calls])
+    assert {
+        "VERIFYING_IDENTITY: vision.inspect_id_card",
+        "AWAITING_CARRIER_AUTH: carrier.authorize",
+        "DECISIONING: decisioning.decide",
+        "PRE_PAYOUT_CHECK: decisioning.pre_payout_check",
+    } <= set(summaries)
+
+
+def readme_saved_queries() -> dict[str, list[str]]:
+    """The README's saved queries for the Web UI: each row's description and its queries."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = text.split("Saved queries", 1)[1].split("From a shell", 1)[0]
+    rows = [line.strip() for line in table.splitlines() if line.strip().startswith("| ")]
+    found = {}
+    for row in rows[1:]:
+        what, query = row.strip("|").rsplit(" | ", 1)
+        found[what.strip()] = re.findall(r"`([^`]+)`", query)
+    return found
+
+
+def _placeholders(query: str) -> str:
+    # "now − 2 h" is a minute from now here, so that an application in review this minute counts.
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = re.sub(r'"<now − 2 h[^>]*>"', f'"{soon}"', query)
+    return query.replace("<today>", datetime.now(UTC).strftime("%Y-%m-%d"))
+
+
+async def test_the_readme_saved_queries_find_what_they_say(local_env: WorkflowEnvironment) -> None:
+    rows = readme_saved_queries()
+    in_review = next(what for what in rows if what.startswith("in review"))
+    failed = next(what for what in rows if what.startswith("failed after approval"))
+    handles: dict[str, WorkflowHandle] = {}
+    async with running(local_env, Scenario(), search_attributes=True) as run:
+        handles["paid"] = await run.start()
+        await to_offer(handles["paid"])
+        await accept_and_sign(handles["paid"])
+        await finish(handles["paid"])
+    async with running(local_env, Scenario(channels=()), search_attributes=True) as run:
+        handles["payout_failed"] = await run.start()
+        await to_offer(handles["payout_failed"])
+        await accept_and_sign(handles["payout_failed"])
+        assert (await finish(handles["payout_failed"])).status == ApplicationStatus.FAILED
+    async with running(
+        local_env, Scenario(decision=DecisionOutcome.REVIEW), search_attributes=True
+    ) as run:
+        handles["reviewing"] = await run.start()
+        await to_carrier(handles["reviewing"])
+        await authorize(handles["reviewing"])
+        await reach(handles["reviewing"], ApplicationStatus.MANUAL_REVIEW)
+        names = {handle.id: name for name, handle in handles.items()}
+        names |= {payout_workflow_id(h.id.removeprefix("loan-application-")): "a payout"
+                  for h in handles.values()}  # fmt: skip
+        ours = ", ".join(f'"{workflow_id}"' for workflow_id in names)
+        expected = {in_review: {"reviewing"}, failed: {"payout_failed"}}
+        for what, queries in rows.items():
+            for query in queries:
+                scoped = f"({_placeholders(query)}) AND WorkflowId IN ({ours})"
+                found: set[str] = set()
+                for _ in range(40):  # visibility follows the upserts within moments
+                    found = {names[w.id] async for w in local_env.client.list_workflows(scoped)}
+                    if found == expected.get(what, set()):
+                        break
+                    await asyncio.sleep(0.1)
+                assert found == expected.get(what, set()), (what, query)
+        await handles["reviewing"].terminate("the test is over")
