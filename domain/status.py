@@ -49,6 +49,9 @@ class StageFields(TypedDict, total=False):
     decision_outcome: DecisionOutcome | None
     risk_grade: str | None
     approved_limit: int | None
+    offer: Offer | None
+    accepted_amount: int | None
+    accepted_term: int | None
     review_queue: str | None
     reasons: list[ReasonCode]
     reapply_after: date | None

@@ -524,17 +524,17 @@ class LoanApplicationWorkflow:
             lambda: self._s.accepted is not None, expires - workflow.now(), "OFFER_EXPIRED"
         )
 
-    def _offer_projection(self) -> dict[str, Any]:
+    def _offer_projection(self) -> StageFields:
         """The offer and its acceptance for the store, so that a read answered from the store
         still shows them (applications started since OFFER_IN_STORE)."""
         if not self._offer_in_store:
-            return {}
+            return StageFields()
         accepted = self._s.accepted
-        return {
-            "offer": self._s.offer,
-            "accepted_amount": accepted.amount if accepted else None,
-            "accepted_term": accepted.term_months if accepted else None,
-        }
+        return StageFields(
+            offer=self._s.offer,
+            accepted_amount=accepted.amount if accepted else None,
+            accepted_term=accepted.term_months if accepted else None,
+        )
 
     # ================================================================ stage 8: signature
 
@@ -546,8 +546,7 @@ class LoanApplicationWorkflow:
             NextAction.SIGN_CONTRACT,
             "AWAITING_SIGNATURE",
             timeout,
-            data={"contract_sha256": contract.sha256},
-            **self._offer_projection(),
+            **self._offer_projection() | StageFields(data={"contract_sha256": contract.sha256}),
         )
         await self._wait_for(
             lambda: self._s.signed_contract is not None or self._s.esign_attempts_left <= 0,
