@@ -163,6 +163,15 @@ class Limiter:
     async def first_use(self, kind: str, value: str, ttl: int) -> bool:
         return await self.counters.claim(f"{kind}:{value}", ttl)
 
+    async def code_attempt(self, owner: str) -> None:
+        """Codes (carrier SMS, e-sign OTP, a draw's OTP) are guessable: attempts are counted
+        and too many wrong ones lock the owner's code steps for a while, on every API copy."""
+        await self.require_not_locked(WRONG_CODES, owner)
+        await self.take(CODE_ATTEMPTS, owner)
+
+    async def wrong_code(self, owner: str) -> None:
+        await self.failed(WRONG_CODES, owner)
+
 
 def build_limiter(
     redis_url: str, prefix: str, overrides: Mapping[str, int] | None = None

@@ -33,7 +33,6 @@ from api.errors import (
 )
 from api.i18n import LanguageDep
 from api.identity import Scope
-from api.limits import Limiter
 from api.live import live_or_recorded
 from api.schemas import (
     ApplicantTokensOut,
@@ -248,12 +247,12 @@ async def authorize_carrier(
     workflows: WorkflowsDep,
     limiter: LimiterDep,
 ) -> CarrierAuthorized:
-    await _code_attempt(limiter, application_id)
+    await limiter.code_attempt(application_id)
     result = await workflows.update(
         application_id, UpdateName.AUTHORIZE_CARRIER, body, CarrierAuthorizeResult
     )
     if not result.accepted:
-        await limiter.failed(limits.WRONG_CODES, application_id)
+        await limiter.wrong_code(application_id)
         raise Unprocessable("code_rejected", result.detail, attempts_left=result.attempts_left)
     status = await _after(workflows, application_id, ApplicationStatus.AWAITING_CARRIER_AUTH)
     return CarrierAuthorized(accepted=True, attempts_left=result.attempts_left, status=status)
@@ -279,12 +278,12 @@ async def sign_contract(
     workflows: WorkflowsDep,
     limiter: LimiterDep,
 ) -> ContractSigned:
-    await _code_attempt(limiter, application_id)
+    await limiter.code_attempt(application_id)
     result = await workflows.update(
         application_id, UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
     if not result.signed:
-        await limiter.failed(limits.WRONG_CODES, application_id)
+        await limiter.wrong_code(application_id)
         raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
     status = await _after(workflows, application_id, ApplicationStatus.AWAITING_SIGNATURE)
     return ContractSigned(signed=True, attempts_left=result.attempts_left, status=status)
@@ -337,13 +336,6 @@ async def provide_new_bank_card(
         raise Unprocessable("card_rejected", result.detail)
     status = await _after(workflows, application_id, ApplicationStatus.DISBURSING)
     return NewBankCardAccepted(accepted=True, status=status)
-
-
-async def _code_attempt(limiter: Limiter, application_id: str) -> None:
-    """Codes (carrier SMS, e-sign OTP) are guessable: attempts are counted and too many wrong
-    ones lock the application's code steps for a while, on every API copy."""
-    await limiter.require_not_locked(limits.WRONG_CODES, application_id)
-    await limiter.take(limits.CODE_ATTEMPTS, application_id)
 
 
 def _opened(blobs: BlobStore, key: str) -> Iterator[bytes]:

@@ -19,6 +19,7 @@ from api.deps import (
     ApplicantCredentials,
     EngineDep,
     InspectorPrincipal,
+    LimiterDep,
     SeniorPrincipal,
     ServicesDep,
     SettingsDep,
@@ -179,13 +180,23 @@ async def draw_status(
     return draw_view_in(await lines.draw_status(_draw_of(line_id, draw_id)), language)
 
 
-@router.post("/{line_id}/draws/{draw_id}/sign", responses=_ERRORS)
+@router.post(
+    "/{line_id}/draws/{draw_id}/sign",
+    responses=_ERRORS | error_docs(429, _429="locked after too many wrong codes; try later"),
+)
 async def sign_draw(
-    line_id: LineId, draw_id: str, body: SignContractInput, lines: LinesDep
+    line_id: LineId, draw_id: str, body: SignContractInput, lines: LinesDep, limiter: LimiterDep
 ) -> SignContractResult:
-    return await lines.update_draw(
+    """Sign a draw's contract with the e-sign OTP. Wrong codes count per line, across its
+    draws and every API copy, as the application's code steps do per application."""
+    await limiter.code_attempt(line_id)
+    result = await lines.update_draw(
         _draw_of(line_id, draw_id), UpdateName.SIGN_CONTRACT, body, SignContractResult
     )
+    if not result.signed:
+        await limiter.wrong_code(line_id)
+        raise Unprocessable("signature_rejected", result.detail, attempts_left=result.attempts_left)
+    return result
 
 
 @router.post("/{line_id}/repayments", responses=_ERRORS)

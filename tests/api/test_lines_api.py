@@ -420,3 +420,33 @@ def test_a_draws_reasons_follow_the_accept_language() -> None:
     )
     assert chinese.message != view.reasons[0].message
     assert draw_view_in(view, Language.EN).reasons == view.reasons
+
+
+async def test_wrong_draw_codes_are_refused_then_lock_the_lines_code_steps(
+    lines_api: LinesApi,
+) -> None:
+    """A draw's OTP is guessable like the application's: each wrong code is a 422 with the
+    attempts the draw has left, and five wrong codes across the line's draws lock its code
+    steps (429) even for a draw that still has attempts."""
+    http, client, queue, _ = lines_api
+    line_id = await open_line(client, queue, limit=1_000_000)
+    me = borrower(line_id)
+    statuses: list[int] = []
+    for n in range(2):
+        drawn = await http.post(
+            f"/v1/lines/{line_id}/draws",
+            json={"amount": 100_000, "term_months": 3, "reference": f"ref-otp-{n}"},
+            headers=me,
+        )
+        assert drawn.status_code == 201, drawn.text
+        url = f"/v1/lines/{line_id}/draws/{drawn.json()['draw_id']}"
+        await eventually(http, url, me, lambda b: b["stage"] == "AWAITING_SIGNATURE")
+        for _ in range(3 if n == 0 else 2):
+            wrong = await http.post(f"{url}/sign", json={"otp": "000000"}, headers=me)
+            statuses.append(wrong.status_code)
+            assert wrong.json()["error"] == "signature_rejected", wrong.text
+        if n == 0:
+            assert wrong.json()["attempts_left"] == 0
+    assert statuses == [422] * 5
+    locked = await http.post(f"{url}/sign", json={"otp": "135790"}, headers=me)
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
