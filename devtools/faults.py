@@ -117,7 +117,13 @@ class HttpFaults:
         self.error_rate = 0.0
         self.lost_answer_rate = 0.0
         self.latency_s = 0.0
-        self.counts = {"refused": 0, "answer lost": 0, "delayed": 0, "forwarded": 0}
+        self.counts = {
+            "refused": 0,
+            "answer lost": 0,
+            "delayed": 0,
+            "forwarded": 0,
+            "caller gone": 0,
+        }
         self._rng = random.Random(seed)
         self._thread = threading.Thread(target=self._serve, name="http-faults", daemon=True)
         self._server: object = None
@@ -144,7 +150,7 @@ class HttpFaults:
     def _serve(self) -> None:
         import httpx
         import uvicorn
-        from starlette.requests import Request
+        from starlette.requests import ClientDisconnect, Request
         from starlette.responses import Response
 
         client = httpx.AsyncClient(base_url=self.target_url, timeout=60)
@@ -163,10 +169,16 @@ class HttpFaults:
                 self.counts["refused"] += 1
                 response = Response(b'{"error":"UNAVAILABLE"}', 503, media_type="application/json")
             else:
+                try:
+                    body = await request.body()
+                except ClientDisconnect:
+                    # the caller gave up while its call was held back: nobody to answer
+                    self.counts["caller gone"] += 1
+                    return
                 upstream = await client.request(
                     request.method, path, params=request.query_params,
                     headers=[(k, v) for k, v in request.headers.items() if k != "host"],
-                    content=await request.body(),
+                    content=body,
                 )  # fmt: skip
                 if chaos and draw < self.error_rate + self.lost_answer_rate:
                     self.counts["answer lost"] += 1
