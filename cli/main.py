@@ -1,5 +1,6 @@
 """The ops command line. Tables for people, `--json` for scripts; amounts in tables are yuan,
-in JSON fen (as the API sends them).
+in JSON fen (as the API sends them). The `db` commands work on the store itself (its schema, at
+`DATABASE_URL`), not over the API: the deployment's one-shot migration job runs them.
 
     loanflow login --username alice              # password at the prompt or $LOANFLOW_OPS_PASSWORD
     loanflow review list
@@ -10,16 +11,21 @@ in JSON fen (as the API sends them).
     loanflow app list [--status MANUAL_REVIEW] | app show <id> | app withdraw <id> --reason ...
     loanflow blacklist add|remove <id_number|phone|device> <value> [--reason ...]
     loanflow funnel [--days 7] [--png funnel.png]
+    loanflow db upgrade [REVISION]               # the store's schema to head (or REVISION)
+    loanflow db current                          # the store's revision
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -28,6 +34,8 @@ from cli import credentials
 
 DEFAULT_API = "http://127.0.0.1:8000"
 PASSWORD_ENV = "LOANFLOW_OPS_PASSWORD"
+# the checkout this package sits in, when installed editable (`pip install -e .`)
+SOURCE_TREE = Path(__file__).resolve().parent.parent
 
 
 class CliError(Exception):
@@ -281,6 +289,38 @@ def cmd_funnel(args: argparse.Namespace) -> None:
     _emit(args, rows, lambda r: _table(r, columns))
 
 
+# ---------------------------------------------------------------- the store's schema
+
+
+def _migrations() -> ModuleType:
+    """`store.migrations` of the source tree. Only `cli` is installed as a package: `store` is on
+    the path in the image (PYTHONPATH=/app) and when run from the checkout with it; the script
+    of an editable install finds it next to this package."""
+    try:
+        return importlib.import_module("store.migrations")
+    except ModuleNotFoundError as exc:
+        if exc.name != "store":
+            raise
+    if not (SOURCE_TREE / "store" / "migrations" / "__init__.py").is_file():
+        raise CliError(
+            "`loanflow db` runs the migrations of the loanflow source tree, which this "
+            "installation does not have: run it from the checkout (`pip install -e .`, or "
+            "PYTHONPATH=<checkout>) or in the loanflow image"
+        )
+    sys.path.insert(0, str(SOURCE_TREE))
+    return importlib.import_module("store.migrations")
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    migrations = _migrations()
+    migrations.log_progress()
+    print(migrations.upgrade_configured(args.revision))
+
+
+def cmd_db_current(args: argparse.Namespace) -> None:
+    print(_migrations().current_configured())
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -349,6 +389,14 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--days", type=float)
     report.add_argument("--png", help="also save the chart here")
     report.set_defaults(run=cmd_funnel)
+
+    db = sub.add_parser("db", help="the store's schema (at DATABASE_URL)").add_subparsers(
+        dest="action", required=True
+    )
+    upgrade = db.add_parser("upgrade", help="migrate the store to a revision (default: head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(run=cmd_db_upgrade)
+    db.add_parser("current", help="print the store's revision").set_defaults(run=cmd_db_current)
     return top
 
 

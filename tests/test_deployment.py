@@ -12,13 +12,15 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+from alembic.script import ScriptDirectory
 from prometheus_client import CollectorRegistry
 
 from api.telemetry import ApiMetrics, StoreCollector
-from config.settings import Settings
+from cli import main as ops_cli
+from config.settings import Settings, get_settings
 from domain.naming import SearchAttributeName
 from store.db import make_engine
-from store.migrations import upgrade
+from store.migrations import alembic_config, current, upgrade
 from workers import main as main_worker
 from workers import vision as vision_worker
 
@@ -96,11 +98,37 @@ def test_images_are_pinned_and_temporal_uses_the_supported_server_image() -> Non
 def test_loanflow_services_run_modules_that_exist() -> None:
     services = compose()["services"]
     for name in LOANFLOW:
+        assert services[name]["environment"]["LOANFLOW_ENVIRONMENT"] == "production"
         command = services[name]["command"]
+        if name == "migrate":
+            continue  # the installed script: the next test
         assert command[:2] == ["python", "-m"]
         assert importlib.util.find_spec(command[2]) is not None, command[2]
-        assert services[name]["environment"]["LOANFLOW_ENVIRONMENT"] == "production"
-    assert services["migrate"]["command"][2:] == ["store.migrations", "upgrade"]
+
+
+def test_the_migrate_job_runs_the_migrations_with_the_images_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = compose()["services"]["migrate"]["command"]
+    assert command == ["loanflow", "db", "upgrade"]
+    # the image installs the `loanflow` script and puts the source tree (`store`) on the path
+    assert 'loanflow = "cli.main:main"' in (ROOT / "pyproject.toml").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--no-deps --no-build-isolation -e ." in dockerfile
+    assert "PATH=/app/.venv/bin:$PATH PYTHONPATH=/app " in dockerfile
+    assert "WORKDIR /app" in dockerfile
+    args = ops_cli.parser().parse_args(command[1:])
+    assert args.run is ops_cli.cmd_db_upgrade and args.revision == "head"
+    # what the job does, on an empty SQLite file in place of the compose PostgreSQL
+    url = f"sqlite:///{tmp_path / 'migrate.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        ops_cli.main(command[1:])
+    finally:
+        get_settings.cache_clear()
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head and current(url) == head
 
 
 def test_every_variable_given_to_loanflow_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,7 @@
 """Schema migrations of the application store (Alembic). Processes never change the schema:
-`python -m store.migrations upgrade` (the compose job `migrate`, `make demo`, the test fixtures)
-brings a database to the newest revision once, before the services start.
+`loanflow db upgrade` (the compose job `migrate`), or `python -m store.migrations upgrade`
+(`make demo`; the test fixtures call `upgrade`), brings a database to the newest revision once,
+before the services start; `loanflow db current` prints where a database stands.
 
 Adding a revision after a change to `store/tables.py`:
 
@@ -13,6 +14,7 @@ SQLite database upgraded to head; read it (indexes, server defaults, data moves)
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
+from config.settings import get_settings
 from store.db import make_engine
 
 HERE = Path(__file__).resolve().parent
@@ -70,6 +73,28 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     _run(url, lambda config: command.downgrade(config, revision))
+
+
+def configured_url() -> str:
+    """The store of the settings: `DATABASE_URL`, or the SQLite file of the data dir."""
+    return get_settings().resolved_database_url
+
+
+def upgrade_configured(revision: str = "head") -> str:
+    """`upgrade` on the configured store; the line saying where it now stands."""
+    url = configured_url()
+    upgrade(url, revision)
+    return f"database at revision {current(url)}"
+
+
+def current_configured() -> str:
+    """The configured store's revision, as a line to print."""
+    return current(configured_url()) or "empty (no revision)"
+
+
+def log_progress() -> None:
+    """Alembic's INFO lines (each revision applied) on stderr."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 
 def current(url: str) -> str | None:

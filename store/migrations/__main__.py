@@ -1,18 +1,24 @@
 """`python -m store.migrations upgrade|current|revision -m MESSAGE`: the schema of the store at
-`DATABASE_URL` (or the SQLite file of the data dir)."""
+`DATABASE_URL` (or the SQLite file of the data dir). `loanflow db upgrade|current` runs the same
+upgrade and current."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import tempfile
 from pathlib import Path
 
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from config.settings import get_settings
-from store.migrations import HERE, alembic_config, current, upgrade
+from store.migrations import (
+    HERE,
+    alembic_config,
+    current_configured,
+    log_progress,
+    upgrade,
+    upgrade_configured,
+)
 
 
 def new_revision(message: str) -> Path:
@@ -38,13 +44,11 @@ def main() -> None:
     rev = sub.add_parser("revision", help="autogenerate a revision from store/tables.py")
     rev.add_argument("-m", "--message", required=True)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    url = get_settings().resolved_database_url
+    log_progress()
     if args.command == "upgrade":
-        upgrade(url, args.revision)
-        print(f"database at revision {current(url)}")
+        print(upgrade_configured(args.revision))
     elif args.command == "current":
-        print(current(url) or "empty (no revision)")
+        print(current_configured())
     else:
         print(f"wrote {new_revision(args.message)}")
 

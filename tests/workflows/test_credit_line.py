@@ -1,7 +1,7 @@
 """CreditLineWorkflow and DrawWorkflow on the time-skipping server: draws, repayments, overdue
 and the monitoring policy, expiry and continue-as-new. Draw stages use the application's
 stand-in activities; the monitoring policy is the real JDM graph. Each test replays every
-history it produced."""
+history it produced, and saves them to the replay corpus when it is being recorded (corpus.py)."""
 
 from __future__ import annotations
 
@@ -52,10 +52,12 @@ from domain.naming import (
     WorkflowName,
     application_workflow_id,
     credit_line_workflow_id,
+    payout_workflow_id,
 )
 from domain.payoff import PayoffQuote
 from domain.pricing import build_schedule
 from domain.reasons import ReasonCode
+from tests.workflows.corpus import save_histories
 from tests.workflows.fakes import GOOD_CARD, FakeActivities, Scenario, start_input
 from tests.workflows.line_fakes import LineFakes, LineScenario, line_state
 from tests.workflows.test_application import accept_and_sign, to_offer
@@ -174,8 +176,10 @@ async def sign_a_draw(run: LineRun, line: WorkflowHandle, amount: int, ref: str)
 
 async def replay(run: LineRun, *handles: WorkflowHandle) -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=run.client.data_converter)
-    for handle in handles:
-        await replayer.replay_workflow(await handle.fetch_history())
+    histories = [await handle.fetch_history() for handle in handles]
+    for history in histories:
+        await replayer.replay_workflow(history)
+    save_histories(*histories)
 
 
 async def refused(line: WorkflowHandle, name: str, arg: object) -> ApplicationError:
@@ -423,8 +427,11 @@ async def test_a_revolving_product_opens_a_line_with_the_payout_as_its_first_dra
                 workflows=[LoanApplicationWorkflow, *WORKFLOWS],
                 data_converter=time_env.client.data_converter,
             )
-            await replayer.replay_workflow(await handle.fetch_history())
-            await replayer.replay_workflow(await line.fetch_history())
+            payout = time_env.client.get_workflow_handle(payout_workflow_id(inp.application_id))
+            histories = [await h.fetch_history() for h in (handle, payout, line)]
+            for history in histories:
+                await replayer.replay_workflow(history)
+            save_histories(*histories)
         finally:
             await line.terminate("test finished")
 
