@@ -1,12 +1,13 @@
 """Challenge actions in a liveness video, from the 68 iBUG face landmarks of its frames.
 
-Four measures per frame: the eye aspect ratio (Soukupova and Cech, 2016), the mouth's opening
+Five measures per frame: the eye aspect ratio (Soukupova and Cech, 2016), the mouth's opening
 (the inner lips' gap over the distance between the outer eye corners: over the mouth's own width,
 as the classic mouth aspect ratio does, a broad toothy smile scores like a half-open mouth,
-0.43, because a smile widens the mouth while opening it narrows it), and the head's yaw and
-pitch (`vision.headpose`). Each is judged against the person's own resting value, the median
-over the whole video, and their own natural movement, the `sway`: how far the measure strays
-from rest outside the window (its 75th percentile). Narrow eyes, a habitually parted mouth, a
+0.43, because a smile widens the mouth while opening it narrows it), the head's yaw and
+pitch (`vision.headpose`), and the mouth's width (outer corners over the eye corners). Each
+is judged against the person's own resting value, the median over the whole video, and their
+own natural movement, the `sway`: how far the measure strays from rest outside the window (its
+75th percentile). Narrow eyes, a habitually parted mouth, a
 talker's lips, a lively head or a camera held below the chin do not read as actions. An action
 is a deliberate movement: away from rest, beyond `SWAY_FACTOR` times the sway, and back towards
 rest (to `RETURN` of its reach within the window or `RETURN_GRACE` after it). Per window:
@@ -15,7 +16,10 @@ rest (to `RETURN` of its reach within the window or `RETURN_GRACE` after it). Pe
   second, open before and after (eyes narrowed by a smile stay narrowed longer);
 - OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest (and beyond the sway), to at least
   `MOUTH_MIN` of the eye-corner distance (a surprised "O" reaches ~0.25; the broadest smiles in
-  the reference photos 0.22-0.23, and they come from a closed resting mouth), and close again;
+  the reference photos 0.22-0.23, and they come from a closed resting mouth), and close again.
+  A smaller opening, down to `MOUTH_MIN_UNWIDENED`, counts when the mouth did not widen at its
+  peak (at most `SMILE_WIDENING` beyond its resting width): a smile parts the lips by pulling
+  the corners apart, an opening jaw does not;
 - SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees and reaches half of it away from rest;
 - NOD: the pitch sweeps over `NOD_SPAN` degrees and reaches half of it away from rest.
 
@@ -47,6 +51,9 @@ BLINK_LONGEST, BLINK_CONTEXT, REOPEN = 0.5, 0.8, 0.85
 # not asked for "performed" (a smile, a glance aside must not fail an honest applicant). Each is
 # a floor: the person's own natural movement outside the window (`sway`) raises it.
 MOUTH_RISE, MOUTH_MIN = 0.15, 0.24
+# An opening that is not a smile: the lips part by MOUTH_RISE to at least this, and the mouth's
+# width at the peak stays within SMILE_WIDENING of its resting width.
+MOUTH_MIN_UNWIDENED, SMILE_WIDENING = 0.17, 0.06
 # A head turn sweeps SPAN degrees and reaches half of it away from rest.
 SHAKE_SPAN, NOD_SPAN = 20.0, 14.0
 EXTRA_MOUTH_RISE, EXTRA_MOUTH_MIN = 0.25, 0.4
@@ -59,6 +66,7 @@ RETURN, RETURN_GRACE = 0.5, 0.8
 # A window needs this many frames with the face before anything is said about it.
 MIN_WINDOW_SAMPLES = 3
 DELIBERATE = (LivenessAction.OPEN_MOUTH, LivenessAction.SHAKE_HEAD, LivenessAction.NOD)
+FEATURES = ("eyes", "mouth", "yaw", "pitch", "mouth_width")
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> float:
@@ -75,6 +83,12 @@ def eye_aspect_ratio(eye: np.ndarray) -> float:
 
 def mean_eye_aspect_ratio(landmarks: np.ndarray) -> float:
     return (eye_aspect_ratio(landmarks[_RIGHT_EYE]) + eye_aspect_ratio(landmarks[_LEFT_EYE])) / 2
+
+
+def mouth_width(landmarks: np.ndarray) -> float:
+    """The mouth's outer corners' distance (48-54) over the outer eye corners' (36-45)."""
+    span = _dist(landmarks[36], landmarks[45])
+    return _dist(landmarks[48], landmarks[54]) / span if span else 0.0
 
 
 def mouth_opening(landmarks: np.ndarray) -> float:
@@ -97,7 +111,7 @@ class LandmarkSample:
 
     @cached_property
     def features(self) -> np.ndarray:
-        """Eye aspect ratio, mouth opening, yaw, pitch."""
+        """Eye aspect ratio, mouth opening, yaw, pitch, mouth width."""
         pose = head_pose(self.landmarks, self.size)
         return np.array(
             [
@@ -105,6 +119,7 @@ class LandmarkSample:
                 mouth_opening(self.landmarks),
                 pose.yaw,
                 pose.pitch,
+                mouth_width(self.landmarks),
             ]
         )
 
@@ -114,22 +129,22 @@ class Session:
     """The samples of one video with their features, and the person's resting values."""
 
     times: np.ndarray
-    features: np.ndarray  # (n, 4)
-    resting: np.ndarray  # (4,)
+    features: np.ndarray  # (n, 5): FEATURES
+    resting: np.ndarray  # (5,)
 
     @classmethod
     def of(cls, samples: Sequence[LandmarkSample]) -> Session:
-        features = np.array([s.features for s in samples]).reshape(-1, 4)
+        features = np.array([s.features for s in samples]).reshape(-1, len(FEATURES))
         # Head pose from one frame's landmarks jitters by a few degrees and now and then jumps;
         # a running median of three keeps real turns and drops single-frame jumps. Eyes are
         # left alone: a blink may last a single sample.
         if len(features) >= 3:
-            pose = features[:, 2:]
+            pose = features[:, 2:4]
             stacked = np.stack(
                 [pose, np.vstack([pose[:1], pose[:-1]]), np.vstack([pose[1:], pose[-1:]])]
             )
-            features = np.hstack([features[:, :2], np.median(stacked, axis=0)])
-        resting = np.median(features, axis=0) if len(samples) else np.zeros(4)
+            features = np.hstack([features[:, :2], np.median(stacked, axis=0), features[:, 4:]])
+        resting = np.median(features, axis=0) if len(samples) else np.zeros(len(FEATURES))
         return cls(np.array([s.t_s for s in samples]), features, resting)
 
     def inside(self, window: ActionWindow) -> np.ndarray:
@@ -205,11 +220,24 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def mouth_opened(session: Session, window: ActionWindow, *, rise: float, least: float) -> bool:
+def mouth_opened(
+    session: Session,
+    window: ActionWindow,
+    *,
+    rise: float,
+    least: float,
+    least_unwidened: float | None = None,
+) -> bool:
     """The lips part `rise` beyond their resting gap (and beyond the person's own movement, a
-    talker's), to at least `least`, and close again: a mouth held open all along is its rest."""
+    talker's), to at least `least` (or `least_unwidened` when the mouth did not widen at its
+    widest opening: not a smile), and close again: a mouth held open all along is its rest."""
     frames = session.inside(window)
-    if len(frames) == 0 or frames[:, 1].max() < least:
+    if len(frames) == 0:
+        return False
+    peak = int(np.argmax(frames[:, 1]))
+    gap, width = float(frames[peak, 1]), float(frames[peak, 4])
+    unwidened = width <= session.resting[4] * (1 + SMILE_WIDENING)
+    if gap < least and not (least_unwidened is not None and gap >= least_unwidened and unwidened):
         return False
     return session.excursion(1, window, span=rise, reach=rise, signed=1)
 
@@ -235,7 +263,13 @@ def performed(
         return blinked(session, window)
     if action == LivenessAction.OPEN_MOUTH:
         if asked:
-            return mouth_opened(session, window, rise=MOUTH_RISE, least=MOUTH_MIN)
+            return mouth_opened(
+                session,
+                window,
+                rise=MOUTH_RISE,
+                least=MOUTH_MIN,
+                least_unwidened=MOUTH_MIN_UNWIDENED,
+            )
         return mouth_opened(session, window, rise=EXTRA_MOUTH_RISE, least=EXTRA_MOUTH_MIN)
     if action == LivenessAction.SHAKE_HEAD:
         span = SHAKE_SPAN if asked else EXTRA_SHAKE_SPAN

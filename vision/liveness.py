@@ -213,7 +213,7 @@ class _Tracker:
             sample = by_time.get(candidate.t_s)
             if sample is None:
                 return False
-            eyes, mouth, yaw, pitch = sample.features - session.resting
+            eyes, mouth, yaw, pitch, _ = sample.features - session.resting
             return eyes > -0.05 and mouth < 0.15 and abs(yaw) < 8 and abs(pitch) < 8
 
         pick = next((c for c in self.candidates if neutral(c)), self.candidates[0])

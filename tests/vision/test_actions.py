@@ -13,11 +13,13 @@ from domain.enums import LivenessAction as A
 from domain.identity import ActionWindow
 from tests.vision.support import face_bytes
 from vision.actions import (
+    SMILE_WIDENING,
     LandmarkSample,
     actions_seen,
     check_challenge,
     mean_eye_aspect_ratio,
     mouth_opening,
+    mouth_width,
 )
 from vision.faces import FaceModels, single_face
 from vision.headpose import head_pose, rotated_landmarks
@@ -258,3 +260,44 @@ def test_a_surprised_o_counts_from_a_closed_resting_mouth(resting: np.ndarray) -
         samples.append(LandmarkSample(t, open_mouth(resting, amount), SIZE))
     assert 0.24 < max(mouth_opening(s.landmarks) for s in samples) < 0.3
     assert actions_seen(samples, windows(A.OPEN_MOUTH, A.BLINK)) == [A.OPEN_MOUTH]
+
+
+def widen(points: np.ndarray, factor: float) -> np.ndarray:
+    """The mouth's corners pulled apart about its centre, as a smile pulls them."""
+    moved = points.copy()
+    centre = points[48:68].mean(axis=0)
+    moved[48:68, 0] = centre[0] + (points[48:68, 0] - centre[0]) * factor
+    return moved
+
+
+def moderate_opening(rest: np.ndarray, widening: float) -> list[LandmarkSample]:
+    """Lips parted to ~0.2 of the eye-corner distance for a second, in the first window."""
+    rng = np.random.default_rng(3)
+    samples = []
+    for n in range(51):
+        t = n / 10
+        amount = np.sin(np.pi * (t - 0.8) / 1.2) if 0.8 <= t <= 2.0 else 0.0
+        points = widen(open_mouth(rest, 0.42 * amount), 1 + widening * amount)
+        samples.append(LandmarkSample(t, points + rng.normal(0, 0.3, points.shape), SIZE))
+    return samples
+
+
+def test_a_moderate_opening_counts_when_the_mouth_does_not_widen(resting: np.ndarray) -> None:
+    """Under MOUTH_MIN (kept for smiles) but a jaw that drops without pulling the corners apart
+    is an opening, not a smile."""
+    samples = moderate_opening(resting, widening=0.0)
+    assert 0.17 < max(mouth_opening(s.landmarks) for s in samples) < 0.24
+    assert actions_seen(samples, windows(A.OPEN_MOUTH, A.BLINK)) == [A.OPEN_MOUTH]
+
+
+def test_the_same_opening_with_the_corners_pulled_apart_is_a_smile(resting: np.ndarray) -> None:
+    samples = moderate_opening(resting, widening=0.15)
+    assert 0.17 < max(mouth_opening(s.landmarks) for s in samples) < 0.24
+    assert actions_seen(samples, windows(A.OPEN_MOUTH, A.BLINK)) == []
+
+
+def test_the_reference_smiles_widen_the_mouth(resting, smiles) -> None:
+    """The broad smiles of the reference photos pull the corners apart well beyond the
+    SMILE_WIDENING allowed to an opening (measured against the same person at rest)."""
+    at_rest = mouth_width(resting)
+    assert all(mouth_width(smile) > at_rest * (1 + SMILE_WIDENING) for smile in smiles)
