@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from cli.main import main
 from config.settings import get_settings
 from store import lines, precredit, tables  # noqa: F401  (the models' tables)
-from store.db import make_engine
 from store.migrations import alembic_config, current
+from tests.store.test_migrations import table_names
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
@@ -35,14 +34,6 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
-
-
-def table_names(url: str) -> set[str]:
-    engine = make_engine(url)
-    try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
-    finally:
-        engine.dispose()
 
 
 def test_db_upgrade_brings_an_empty_store_to_head(
