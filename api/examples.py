@@ -30,7 +30,6 @@ from api.schemas import (
     DocumentRecord,
     DocumentUploaded,
     EvidenceResponse,
-    LiveView,
     NewBankCardAccepted,
     OfferAccepted,
     OpsSessionOut,
@@ -74,6 +73,7 @@ from domain.payoff import PayoffLine, PayoffQuote
 from domain.payout import NewBankCardInput
 from domain.pricing import build_schedule
 from domain.reasons import Language, ReasonCode, applicant_reasons
+from domain.status import ApplicationView
 
 APP_ID = "a1b2c3d4e5f60718"
 LINE_ID = APP_ID
@@ -130,7 +130,7 @@ _LINE = LineView(
         )
     ],
 )
-_LIVE = LiveView(
+_LIVE = ApplicationView(
     application_id=APP_ID,
     status=ApplicationStatus.MANUAL_REVIEW,
     next_action=NextAction.AWAIT_REVIEW,

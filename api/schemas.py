@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from domain.application import Consents, Device
 from domain.decision import Offer
@@ -168,10 +168,7 @@ class ApplicantView(BaseModel):
         fields = view.model_dump(include=set(cls.model_fields) - skip)
         reasons = applicant_reasons([r.code for r in view.reasons], language)
         return cls(
-            **fields,
-            accepted_term_months=view.accepted_term,
-            reasons=reasons,
-            contract_available=view.signed_contract_key is not None,
+            **fields, reasons=reasons, contract_available=view.signed_contract_key is not None
         )
 
     @classmethod
@@ -412,22 +409,6 @@ class AuditOut(_Row):
     data: dict[str, Any]
 
 
-class LiveView(ApplicationView):
-    """The workflow's `status` query as ops read it, with the API's names (`accepted_term` of
-    the workflow's view is `accepted_term_months` here)."""
-
-    accepted_term: int | None = Field(default=None, exclude=True)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def accepted_term_months(self) -> int | None:
-        return self.accepted_term
-
-    @classmethod
-    def of(cls, view: ApplicationView) -> LiveView:
-        return cls.model_validate(view.model_dump())
-
-
 class EvidenceResponse(BaseModel):
     application: ApplicationRecord | None = Field(
         description="the store's row; None until the workflow has recorded it"
@@ -436,7 +417,7 @@ class EvidenceResponse(BaseModel):
     decisions: list[DecisionRecordOut]
     disbursement: DisbursementOut | None
     audit: list[AuditOut]
-    live: LiveView | None = Field(description="the status query; None if unreachable")
+    live: ApplicationView | None = Field(description="the status query; None if unreachable")
 
 
 class BlacklistRequest(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from domain.decision import Offer
 from domain.enums import (
@@ -72,7 +72,10 @@ class ApplicationView(BaseModel):
     decision_outcome: DecisionOutcome | None = None
     offer: Offer | None = None
     accepted_amount: int | None = None
-    accepted_term: int | None = None
+    # `accepted_term` from a worker still running the release before this name
+    accepted_term_months: int | None = Field(
+        default=None, validation_alias=AliasChoices("accepted_term_months", "accepted_term")
+    )
     schedule: Schedule | None = None
     reasons: list[ApplicantReason] = []
     reapply_after: date | None = None

@@ -132,7 +132,8 @@ class LoanApplicationWorkflow:
         self._lock = asyncio.Lock()
         self._s = ApplicationState.start(inp, _make_challenge())
         self._bureau: asyncio.Task[BureauReport] | None = None
-        self._bureau_early = self._faces_ahead = False  # decided at the start of the run
+        # decided at the start of the run (`_stages`)
+        self._bureau_early = self._faces_ahead = self._offer_in_store = False
 
     @property
     def stage(self) -> str:

@@ -128,7 +128,7 @@ class ApplicationState:
             # the accepted offer stays readable after acceptance
             offer=self.offer if status == ApplicationStatus.OFFERED or self.accepted else None,
             accepted_amount=self.accepted.amount if self.accepted else None,
-            accepted_term=self.accepted.term_months if self.accepted else None,
+            accepted_term_months=self.accepted.term_months if self.accepted else None,
             schedule=self.schedule,
             reasons=applicant_reasons(
                 self.reasons or (self.retake_reasons if waiting_docs else [])

@@ -27,7 +27,6 @@ from api.schemas import (
     DisbursementOut,
     DocumentRecord,
     EvidenceResponse,
-    LiveView,
     ReviewItem,
     ReviewRequest,
 )
@@ -81,8 +80,7 @@ async def get_evidence(
     application_id: str, principal: InspectorPrincipal, engine: EngineDep, workflows: WorkflowsDep
 ) -> EvidenceResponse:
     bundle = await queries.in_thread(engine, queries.evidence_bundle, application_id)
-    view = await workflows.status_or_none(application_id)
-    live = LiveView.of(view) if view else None
+    live = await workflows.status_or_none(application_id)
     if bundle is None:
         if live is None:
             raise NotFound("no such application")

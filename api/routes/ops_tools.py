@@ -17,7 +17,6 @@ from api.schemas import (
     BlacklistRemoval,
     BlacklistRemoved,
     FunnelRow,
-    LiveView,
     OpsWithdrawRequest,
 )
 from domain.application import WithdrawInput
@@ -60,13 +59,13 @@ async def withdraw_application(
     body: OpsWithdrawRequest,
     principal: SeniorPrincipal,
     workflows: WorkflowsDep,
-) -> LiveView:
+) -> ApplicationView:
     """Withdraw on the applicant's behalf (e.g. they asked support); answers with the status
     after the step."""
     message = WithdrawInput(reason=f"ops {principal.username}: {body.reason}")
     view = await workflows.update(application_id, UpdateName.WITHDRAW, message, ApplicationView)
     logger.info("application %s withdrawn by %s", application_id, principal.username)
-    return LiveView.of(await workflows.status_after(application_id, view.status) or view)
+    return await workflows.status_after(application_id, view.status) or view
 
 
 @router.post("/blacklist/remove")
