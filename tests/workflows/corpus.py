@@ -50,18 +50,15 @@ def _test_name() -> str:
 
 
 async def save_for_replay_corpus(handle: WorkflowHandle, history: WorkflowHistory) -> None:
+    """An application's history, and its payout child's when there is one."""
     if not recording():
         return
-    folder = Path(os.environ[RECORD_ENV])
-    folder.mkdir(parents=True, exist_ok=True)
-    name = _test_name().removeprefix("test_")
-    (folder / f"{name}.json").write_text(history.to_json())
     payout_id = handle.id.replace("loan-application-", "payout-", 1)
     try:
-        payout = await handle._client.get_workflow_handle(payout_id).fetch_history()
+        payout = [await handle._client.get_workflow_handle(payout_id).fetch_history()]
     except RPCError:
-        return
-    (folder / f"{name}.payout.json").write_text(payout.to_json())
+        payout = []
+    save_histories(history, *payout)
 
 
 def workflow_type(history: WorkflowHistory) -> str:
