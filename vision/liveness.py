@@ -8,7 +8,8 @@ found inside it. A tracked face that jumps, shrinks or grows abruptly triggers a
 On detection frames the checks that need a whole face run: several faces, the identity encoding
 (every third detection, compared with the first: one and the same person throughout) and
 passive anti-spoofing (`vision.antispoof`). Landmarks of every frame feed the action checks
-(`vision.actions`). The best frame (sharp, large, neutral face) is kept for the face match.
+(`vision.actions`). The best frame (sharp, large, neutral face) is kept for the face match; its
+encoding is reused when the identity check already computed it.
 
 "A still image" is decided from the face itself, not from how much the frame changes (a phone
 propped on a desk films a live person with hardly a pixel changing, and a photo waved in front
@@ -109,6 +110,7 @@ class _Tracker:
     detections: int = 0
     since_detection: int = 0
     first_encoding: np.ndarray | None = None
+    encodings: dict[float, np.ndarray] = field(default_factory=dict)  # by frame time
     max_distance: float | None = None
     live: list[float] = field(default_factory=list)
     patches: list[np.ndarray] = field(default_factory=list)
@@ -191,7 +193,7 @@ class _Tracker:
         if self.spoof is not None:
             self.live.append(self.spoof.real_probability(frame.rgb, box))
         if (self.detections - 1) % self.policy.encode_every == 0 or self.first_encoding is None:
-            encoding = self.faces.encode(frame.rgb, box)
+            encoding = self.encodings[frame.t_s] = self.faces.encode(frame.rgb, box)
             if self.first_encoding is None:
                 self.first_encoding = encoding
             distance = face_distance(self.first_encoding, encoding)
@@ -217,11 +219,12 @@ class _Tracker:
             return eyes > -0.05 and mouth < 0.15 and abs(yaw) < 8 and abs(pitch) < 8
 
         pick = next((c for c in self.candidates if neutral(c)), self.candidates[0])
+        encoding = self.encodings.get(pick.t_s)
         return BestFrame(
             t_s=pick.t_s,
             rgb=pick.rgb,
             box=pick.box,
-            encoding=self.faces.encode(pick.rgb, pick.box),
+            encoding=self.faces.encode(pick.rgb, pick.box) if encoding is None else encoding,
             quality=face_quality(pick.rgb, pick.box),
         )
 

@@ -19,7 +19,7 @@ from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
 from tests.vision.support import SAMPLES, face_bytes, face_rgb, hand_held, write_video
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceModels
-from vision.liveness import LivenessReport, assess_liveness, best_face_frame
+from vision.liveness import LivenessPolicy, LivenessReport, assess_liveness, best_face_frame
 from vision.video import VideoLimits, sample_video
 
 SIZE = (480, 360)
@@ -75,6 +75,30 @@ def test_the_best_frame_is_a_neutral_face(report: LivenessReport) -> None:
     assert report.best is not None
     # away from the head shake (0.2-2.3 s) and the open mouth (2.7-4.8 s)
     assert not any(w.start_s <= report.best.t_s <= w.end_s for w in windows(*CHALLENGE)[:2])
+
+
+def test_the_best_frame_reuses_an_encoding_the_identity_check_made(
+    challenge_video: bytes, face_models: FaceModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The face encoder is the costliest call: a frame is never encoded twice."""
+    encoded: list[int] = []
+    encode = face_models.encode
+
+    def counting(rgb, box):
+        encoded.append(id(rgb))
+        return encode(rgb, box)
+
+    monkeypatch.setattr(face_models, "encode", counting)
+    # every detection encoded, so the best frame (a detection frame) already is
+    result = liveness(
+        challenge_video,
+        face_models,
+        windows=windows(*CHALLENGE),
+        policy=LivenessPolicy(encode_every=1),
+    )
+    assert result.best is not None
+    assert len(encoded) == result.detections
+    assert len(set(encoded)) == len(encoded)
 
 
 @pytest.mark.parametrize(
