@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-import numpy as np
+from vision.cardlabels import label_prefix, label_prefixes, leading_label, value_start
 
 CARD_W, CARD_H = 856, 540
 # Card form of the 56 groups (GB 3304 order), as printed after 民族, without 族.
@@ -94,6 +94,7 @@ class ParsedFields:
     # the lines each field was read from, and where values start right of the labels (card x)
     sources: dict[str, list[TextLine]] = field(default_factory=dict)
     value_left: float | None = None
+    label_left: float | None = None  # the label column's left edge (card x)
     # fields whose reads disagreed after a second look (vision.idcard.confirm)
     doubtful: list[str] = field(default_factory=list)
 
@@ -177,7 +178,6 @@ def parse_front(lines: list[TextLine]) -> ParsedFields:
     is cut off by position, whatever the recogniser made of it."""
     out = ParsedFields()
     lines = [line for line in lines if not any(n in line.text for n in _NOISE)]
-    out.value_left = value_column(lines, ("姓名", "性别", "出生", "住址"))
     id_row = _id_row(lines)
     if id_row is None:
         out.problems.append("no ID number line")
@@ -199,7 +199,9 @@ def parse_front(lines: list[TextLine]) -> ParsedFields:
         and line.cy < floor
         and (id_row is None or line not in id_row)
     ]
-    _parse_front_body(rows(column), out)
+    body = rows(column)
+    out.label_left, out.value_left = value_start(body, _COLUMN_LABELS, clean)
+    _parse_front_body(body, out)
     return out
 
 
@@ -227,30 +229,41 @@ def _id_row(lines: list[TextLine]) -> list[TextLine] | None:
 
 
 def value_column(lines: list[TextLine], labels: tuple[str, ...]) -> float | None:
-    """Where values start: just right of the labels read on their own (median right edge)."""
-    edges = [line.right for line in lines if clean(line.text) in labels]
-    if not edges:
-        return None
-    heights = [line.height for line in lines if clean(line.text) in labels]
-    return float(np.median(edges)) + 0.15 * float(np.median(heights))
+    """Where values start: just right of the labels (read alone, loosely), else a little left
+    of the value lines' common left edge (`vision.cardlabels.value_start`)."""
+    return value_start(rows(lines), labels, clean)[1]
 
 
 def _weight(char: str) -> float:
     return 0.55 if char.isascii() else 1.0
 
 
-def cut_label(line: TextLine, value_left: float | None) -> str:
-    """The text of `line` from the value column on: characters printed left of it are a label
-    (glued to the value by the detector), whatever they were read as."""
-    text = clean(line.text)
-    if value_left is None or line.left >= value_left - 0.4 * line.height or not text:
-        return text
+def _cut_by_place(line: TextLine, text: str, value_left: float) -> int:
     per = (line.right - line.left) / sum(_weight(c) for c in text)
     covered, cut = line.left, 0
     while cut < len(text) and covered + 0.5 * per * _weight(text[cut]) < value_left:
         covered += per * _weight(text[cut])
         cut += 1
-    return text[cut:]
+    return cut
+
+
+def cut_label(line: TextLine, value_left: float | None, label: str | None = None) -> str:
+    """The text of `line` without the label glued to its start, whatever it was read as: the
+    characters printed left of the value column, counted by their width; where the label's
+    own characters were read (loosely, `label_prefixes`), or else its printed length, lies
+    within one character of that count, that. Without a value column only a label read that
+    way is cut."""
+    text = clean(line.text)
+    if not text or (value_left is not None and line.left >= value_left - 0.4 * line.height):
+        return text
+    by_text = label_prefixes(text, label) if label else []
+    if value_left is None:
+        return text[by_text[0] :] if by_text else text
+    by_place = _cut_by_place(line, text, value_left)
+    # a label is printed with its own number of characters, read one for one unless the
+    # recogniser said otherwise; the width count may be one off where a gap follows the label
+    near = [n for n in by_text or ([len(label)] if label else []) if abs(n - by_place) <= 1]
+    return text[(near[0] if near else by_place) :]
 
 
 def _has_id(row: list[TextLine]) -> bool:
@@ -261,16 +274,15 @@ def _has_id(row: list[TextLine]) -> bool:
 
 
 def _parse_front_body(body: list[list[TextLine]], out: ParsedFields) -> None:
-    """Rows above the number: by label where one was read, else by order (name, sex and
-    ethnicity, birth, then every remaining row is the address)."""
+    """Rows above the number: by label where one was read (exactly anywhere in the row, or
+    loosely at the start of a row in the label column, in the labels' order), else by order
+    (name, sex and ethnicity, birth, then every remaining row is the address)."""
     slots: dict[str, list[list[TextLine]]] = {"name": [], "sex": [], "birth": [], "address": []}
     order = ["name", "sex", "birth", "address"]
     position = 0
     for row in body:
         text = "".join(clean(line.text) for line in row)
-        label = next(
-            (slot for slot, words in _LABELS.items() if any(w in text for w in words)), None
-        )
+        label = _row_label(row, text, out, order[min(position, len(order) - 1) :])
         if label is None:
             label = "address" if position >= len(order) else order[position]
             if label == "birth" and not re.search(r"\d{4}", text):
@@ -285,23 +297,45 @@ def _parse_front_body(body: list[list[TextLine]], out: ParsedFields) -> None:
 
 
 _LABELS = {"name": ("姓名",), "sex": ("性别", "民族"), "birth": ("出生",), "address": ("住址",)}
+_SLOT_LABEL = {"name": "姓名", "sex": "性别", "birth": "出生", "address": "住址"}
+_COLUMN_LABELS = tuple(_SLOT_LABEL.values())
 
 
-def _cut_row(row: list[TextLine], out: ParsedFields) -> tuple[str, float]:
-    """A row's text with its label removed: by position where the labels were located, by
-    the label's own characters otherwise."""
-    text = "".join(
-        _strip_labels(clean(line.text), FRONT_LABELS)
-        if clean(line.text).startswith(FRONT_LABELS) or out.value_left is None
-        else cut_label(line, out.value_left)
-        for line in row
-        if not (out.value_left is not None and line.right < out.value_left)
-    )
-    return _strip_labels(text, FRONT_LABELS), min(line.score for line in row)
+def _in_label_column(line: TextLine, out: ParsedFields) -> bool:
+    if out.value_left is not None and line.left >= out.value_left - 0.4 * line.height:
+        return False
+    return out.label_left is None or line.left < out.label_left + line.height
+
+
+def _row_label(row: list[TextLine], text: str, out: ParsedFields, ahead: list[str]) -> str | None:
+    """The slot a row's label names: a label read exactly anywhere in it, else a label read
+    loosely at the start of its first line in the label column, among the slots not yet
+    passed (the labels' order on the card)."""
+    exact = next((slot for slot, words in _LABELS.items() if any(w in text for w in words)), None)
+    if exact is not None or not _in_label_column(row[0], out):
+        return exact
+    first = clean(row[0].text)
+    return next((slot for slot in ahead if label_prefix(first, _SLOT_LABEL[slot])), None)
+
+
+def _cut_row(row: list[TextLine], out: ParsedFields, label: str | None) -> tuple[str, float]:
+    """A row's text with its label removed by the label's place: a label read alone (one box
+    or two) is dropped, a label glued to the value is cut at the value column (`cut_label`),
+    whatever the recogniser read it as."""
+    alone = leading_label(row, (label,), clean) if label else 0
+    parts = []
+    for n, line in enumerate(row):
+        if n < alone or (out.value_left is not None and line.right < out.value_left):
+            continue
+        if n == alone and label and _in_label_column(line, out):
+            parts.append(cut_label(line, out.value_left, label))
+        else:
+            parts.append(clean(line.text))
+    return _strip_labels("".join(parts), FRONT_LABELS), min(line.score for line in row)
 
 
 def _name(found: list[list[TextLine]], out: ParsedFields) -> None:
-    text, score = _cut_row(found[0], out)
+    text, score = _cut_row(found[0], out, "姓名")
     out.sources["name"] = found[0]
     name = re.sub(r"[^\u3400-\u9fff·]", "", text).strip("·")
     if name:
@@ -313,13 +347,27 @@ def _name(found: list[list[TextLine]], out: ParsedFields) -> None:
 def _sex_and_ethnicity(found: list[list[TextLine]], out: ParsedFields) -> None:
     row = found[0]
     score = min(line.score for line in row)
-    joined = "".join(clean(line.text) for line in row)
-    before, _, after = joined.partition("民族")
+    text, _ = _cut_row(row, out, "性别")
+    before, _, after = text.partition("民族")
     if not after:
-        # no 民族 label read: the sex is the first 男/女, the group is what follows it
-        before, after = joined[:1], joined[1:]
+        # 民族 not read as such: the sex is a 男/女 at the start, then the misread label
+        sex_at = next((n for n, c in enumerate(text[:2]) if c in "男女"), -1)
+        before, after = text[: sex_at + 1], text[sex_at + 1 :]
+        after = _after_ethnicity_label(after)
     put_sex(out, before, score)
     put_ethnicity(out, after, score)
+
+
+def _after_ethnicity_label(text: str) -> str:
+    """The group after a 民族 label read loosely, or after its two printed characters when
+    that leaves a group as it stands; else `text` unchanged (and refused later)."""
+    for cut in label_prefixes(text, "民族"):
+        if normalise_ethnicity(text[cut:])[0]:
+            return text[cut:]
+    rest = text[2:]
+    if rest and normalise_ethnicity(rest) == (rest.removesuffix("族"), False):
+        return rest
+    return text
 
 
 def put_sex(out: ParsedFields, text: str, score: float) -> bool:
@@ -380,7 +428,7 @@ def _birth(found: list[list[TextLine]], out: ParsedFields) -> None:
 
 
 def _address(found: list[list[TextLine]], out: ParsedFields) -> None:
-    parts = [_cut_row(row, out) for row in found]
+    parts = [_cut_row(row, out, "住址" if n == 0 else None) for n, row in enumerate(found)]
     text = "".join(part for part, _ in parts)
     out.sources["address"] = [
         line for row in found for line in row if clean(line.text) not in FRONT_LABELS
@@ -422,22 +470,27 @@ _FRONT_HANDLERS = {"name": _name, "sex": _sex_and_ethnicity, "birth": _birth, "a
 
 
 def parse_back(lines: list[TextLine]) -> ParsedFields:
-    """Issuing authority and validity period from the lower half of the back."""
+    """Issuing authority and validity period from the lower half of the back: the validity by
+    its dates or label, the authority by its label (read loosely at the start of its row) or
+    by naming a public security bureau."""
     out = ParsedFields()
-    lower = [line for line in lines if line.cy > 0.55 * CARD_H]
-    out.value_left = value_column(lower, BACK_LABELS)
+    lower = [
+        line
+        for line in lines
+        if line.cy > 0.55 * CARD_H and not any(n in clean(line.text) for n in _NOISE)
+    ]
+    back_rows = rows(lower)
+    out.label_left, out.value_left = value_start(back_rows, BACK_LABELS, clean)
     authority: tuple[str, float] | None = None
     validity: tuple[str, float] | None = None
-    for row in rows(lower):
+    for row in back_rows:
         text, score = _row_text(row, BACK_LABELS)
         joined = "".join(clean(line.text) for line in row)
-        if any(n in joined for n in _NOISE):
-            continue
         if "有效期" in joined or VALIDITY_RE.search(text.replace("一", "-")):
             validity = validity or (text, score)
-        elif "签发" in joined or "公安" in text:
+        elif "签发" in joined or "公安" in text or _starts_with(row, "签发机关", out):
             if authority is None:
-                authority = (_authority_text(row, out.value_left), score)
+                authority = (_authority_text(row, out), score)
                 out.sources["issuing_authority"] = row
     if authority and authority[0]:
         out.put("issuing_authority", authority[0], authority[1])
@@ -447,14 +500,20 @@ def parse_back(lines: list[TextLine]) -> ParsedFields:
     return out
 
 
-def _authority_text(row: list[TextLine], value_left: float | None) -> str:
+def _starts_with(row: list[TextLine], label: str, out: ParsedFields) -> bool:
+    return _in_label_column(row[0], out) and label_prefix(clean(row[0].text), label) is not None
+
+
+def _authority_text(row: list[TextLine], out: ParsedFields) -> str:
+    """The authority with its label removed by place (`_cut_row`'s rule on the back)."""
+    alone = leading_label(row, ("签发机关",), clean)
     parts = []
-    for line in row:
-        if value_left is not None and line.right < value_left:
+    for n, line in enumerate(row):
+        if n < alone or (out.value_left is not None and line.right < out.value_left):
             continue
         text = clean(line.text)
-        if not text.startswith(BACK_LABELS) and value_left is not None:
-            text = cut_label(line, value_left)
+        if n == alone and _in_label_column(line, out):
+            text = cut_label(line, out.value_left, "签发机关")
         parts.append(_strip_labels(text, BACK_LABELS))
     return re.sub(r"[^\u3400-\u9fff]", "", "".join(parts))
 

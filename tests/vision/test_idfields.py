@@ -222,3 +222,80 @@ def test_missing_fields_are_listed() -> None:
     assert any(
         "fields not read" in detail and "id_number" in detail for _, detail in result.failures
     )
+
+
+# Labels in a font the recogniser has not seen come back misread, alone or glued to their
+# value (the independent evaluation's 名董刚 and 基皮帆关杭州市公安局西湖分局): they are found by
+# their place on the card and removed whatever they were read as.
+
+
+def glued(label: str, value: str, left: float, top: float, value_width: float) -> TextLine:
+    """A label read as `label` and its value in one box: label 30 px a character, a gap, the
+    value from x = left + 105."""
+    return line(label + value, left, top, width=105 + value_width)
+
+
+def test_misread_labels_read_alone_are_dropped_by_place() -> None:
+    misread = {"姓名": "娃名", "性别": "牲刖", "出生": "岀牛", "住址": "住扯"}
+    lines = [line(misread.get(ln.text, ln.text), ln.left, ln.top) for ln in front_lines()]
+    parsed = parse_front(lines)
+    assert parsed.problems == []
+    assert parsed.values["name"] == "欧阳明"
+    assert parsed.values["address"] == "北京市东城区和平里东街18号院3号楼2单元501室"
+
+
+def test_labels_glued_and_misread_are_cut_at_the_value_column_of_the_wrapped_address() -> None:
+    lines = [
+        glued("皮帆", "欧阳明", 54, 62, 90),
+        glued("性别", "男", 54, 130, 30),
+        line("民族汉", 250, 128),
+        glued("出生", "1985年6月15日", 54, 200, 300),
+        glued("住址", "北京市东城区和平里东街18", 52, 270, 390),
+        line("号院3号楼2单元501室", 162, 311),
+        line("公民身份号码", 56, 453),
+        line(NUMBER, 258, 450, width=436),
+    ]
+    parsed = parse_front(lines)
+    assert parsed.problems == []
+    assert parsed.values["name"] == "欧阳明"
+    assert parsed.values["sex"] == "男" and parsed.values["ethnicity"] == "汉"
+    assert parsed.values["address"] == "北京市东城区和平里东街18号院3号楼2单元501室"
+
+
+def test_without_a_value_column_a_label_is_cut_by_its_characters_read_loosely() -> None:
+    lines = [
+        glued("名", "欧阳明", 54, 62, 90),
+        glued("性别", "男", 54, 130, 30),
+        line("民族汉", 250, 128),
+        glued("出生", "1985年6月15日", 54, 200, 300),
+        glued("住趾", "北京市东城区和平里东街18号", 52, 270, 420),
+        line("公民身份号码", 56, 453),
+        line(NUMBER, 258, 450, width=436),
+    ]
+    parsed = parse_front(lines)
+    assert parsed.value_left is None
+    assert parsed.values["name"] == "欧阳明"
+    assert parsed.values["address"] == "北京市东城区和平里东街18号"
+
+
+@pytest.mark.parametrize("row", [["男", "昆族汉"], ["男昆旅汉"], ["男", "民", "汉"]])
+def test_ethnicity_after_a_misread_label(row: list[str]) -> None:
+    lines = [ln for ln in front_lines() if not (128 <= ln.top <= 130 and ln.left > 100)]
+    left = 160.0
+    for text in row:
+        lines.append(line(text, left, 128))
+        left += 30 * len(text) + 20
+    parsed = parse_front(lines)
+    assert parsed.values["sex"] == "男" and parsed.values["ethnicity"] == "汉"
+
+
+def test_back_label_misread_alone_still_gives_the_value_column() -> None:
+    lines = [
+        line("中华人民共和国", 267, 74),
+        line("居民身份证", 244, 172),
+        glued("基皮帆关", "杭州市公安局西湖分局", 146, 380, 300),
+        line("有效期很", 146, 452),
+        line("2016.06.15-2036.06.15", 296, 451, width=362),
+    ]
+    parsed = parse_back(lines)
+    assert parsed.values["issuing_authority"] == "杭州市公安局西湖分局"
