@@ -114,16 +114,29 @@ class Library:
             folder = self.person_folder(persona, serial)
             if not folder.exists():
                 jobs.append(partial(_render_person, persona, serial, folder))
-        for face in sorted(faces):
-            for actions in challenges():
-                path = self.video_path(face, actions)
-                if not path.exists():
-                    jobs.append(partial(_render_video, face, actions, path))
+        jobs += self._video_jobs(faces)
         if jobs:
             with ProcessPoolExecutor(workers) as pool:
                 for future in [pool.submit(job) for job in jobs]:
                     future.result()
         return len(jobs)
+
+    def prepare_videos(self, faces: Iterable[str], workers: int = 2) -> int:
+        """Render the videos of every challenge for these faces; the number rendered."""
+        jobs = self._video_jobs(faces)
+        if jobs:
+            with ProcessPoolExecutor(workers) as pool:
+                for future in [pool.submit(job) for job in jobs]:
+                    future.result()
+        return len(jobs)
+
+    def _video_jobs(self, faces: Iterable[str]) -> list[Callable[[], None]]:
+        return [
+            partial(_render_video, face, actions, self.video_path(face, actions))
+            for face in sorted(set(faces))
+            for actions in challenges()
+            if not self.video_path(face, actions).exists()
+        ]
 
     def person(self, persona: str, serial: int) -> Person:
         folder = self.person_folder(persona, serial)
@@ -133,11 +146,15 @@ class Library:
 
     def video(self, person: Person, windows: list[dict[str, object]]) -> bytes:
         """The video of `person` performing the challenge issued to the application."""
+        return self.face_video(person.face, windows)
+
+    def face_video(self, face: str, windows: list[dict[str, object]]) -> bytes:
+        """The video of the photo `face` performing the challenge issued to an application."""
         actions = tuple(LivenessAction(str(w["action"])) for w in windows)
-        path = self.video_path(person.face, actions)
+        path = self.video_path(face, actions)
         if not path.exists():  # a challenge not foreseen: counted, the report says so
             self.rendered_during_run += 1
-            _render_video(person.face, actions, path)
+            _render_video(face, actions, path)
         return path.read_bytes()
 
     def wrong_video(self, person: Person, windows: list[dict[str, object]]) -> bytes:
