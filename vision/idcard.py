@@ -392,10 +392,12 @@ def _address_tail(fields: ParsedFields, card: np.ndarray, ocr) -> None:
     if region is None or "address" not in fields.values:
         return
     left, top, right, bottom = region
-    crop = card[top:bottom, left:right]
+    crop = card[max(top, 0) : bottom, max(left, 0) : right]
+    if crop.size == 0:
+        return
     gray = to_gray(crop)
     # printed ink, not the background's fine lines: one character is ~0.7% of the strip
-    if crop.size == 0 or np.mean(gray < 0.5 * np.median(gray)) < 0.003:
+    if np.mean(gray < 0.5 * np.median(gray)) < 0.003:
         return
     text, score = ocr.read_line(crop)
     tail = re.sub(r"[^\u3400-\u9fff0-9A-Za-z-]", "", clean(text))

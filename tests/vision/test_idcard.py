@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+import numpy as np
 import pytest
 
 from domain.reasons import ReasonCode
@@ -13,8 +14,8 @@ from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
 from vision.faces import FaceModels, face_distance, single_face
-from vision.idcard import CardRejected, check_fields, find_portrait, read_side
-from vision.idfields import clean
+from vision.idcard import CardRejected, _address_tail, check_fields, find_portrait, read_side
+from vision.idfields import CARD_H, CARD_W, ParsedFields, clean
 from vision.images import DETECT_LONG_SIDE, BadImage, ImageLimits, decode_image
 from vision.ocr import OcrReader
 
@@ -190,3 +191,18 @@ def test_the_recogniser_is_shared_safely_by_threads(ocr: OcrReader) -> None:
     for thread in threads:
         thread.join()
     assert [together[0], together[1]] == alone
+
+
+class _NoText:
+    def read_line(self, rgb):
+        return "", 0.0
+
+
+def test_an_address_tail_left_of_the_card_is_not_a_crash() -> None:
+    # the strip below an address read at the card's left border (a card cut by the photo's edge)
+    fields = ParsedFields()
+    fields.put("address", "北京市东城区和平里东街18号", 0.99)
+    fields.boxes["address"] = (-6.0, 268.0, 400.0, 310.0)
+    card = np.full((CARD_H, CARD_W, 3), 230, np.uint8)
+    _address_tail(fields, card, _NoText())
+    assert fields.values["address"] == "北京市东城区和平里东街18号"
