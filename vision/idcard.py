@@ -355,7 +355,8 @@ def _bounds(group: list[TextLine], value_left: float) -> tuple[float, float, flo
 def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
     """The second look: each field in CONFIRMED_FIELDS read again from its own enlarged crop;
     a disagreement gets a third read at another scale, and the majority stands. No majority
-    leaves the field doubtful (I024), never silently taken."""
+    leaves the field doubtful (I024), never silently taken; so is an address that ends in a bare
+    digit, whatever the reads say."""
     for name in CONFIRMED_FIELDS:
         if name not in fields.values or not fields.sources.get(name):
             continue
@@ -369,6 +370,11 @@ def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
             fields.put(name, value, min(fields.confidence[name], REPAIRED_CONFIDENCE))
         elif third != first:
             fields.doubtful.append(name)
+    address = fields.values.get("address")
+    if isinstance(address, str) and address[-1:].isdigit() and "address" not in fields.doubtful:
+        # an address ends with what its number counts (号, 室, 组...): one that ends in a bare
+        # digit lost its last characters (a reflection or the line detector stopped short)
+        fields.doubtful.append("address")
 
 
 def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, ocr) -> None:

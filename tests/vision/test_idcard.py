@@ -14,8 +14,15 @@ from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
 from vision.faces import FaceModels, face_distance, single_face
-from vision.idcard import CardRejected, _address_tail, check_fields, find_portrait, read_side
-from vision.idfields import CARD_H, CARD_W, ParsedFields, clean
+from vision.idcard import (
+    CardRejected,
+    _address_tail,
+    check_fields,
+    confirm,
+    find_portrait,
+    read_side,
+)
+from vision.idfields import CARD_H, CARD_W, ParsedFields, TextLine, clean
 from vision.images import DETECT_LONG_SIDE, BadImage, ImageLimits, decode_image
 from vision.ocr import OcrReader
 
@@ -206,3 +213,24 @@ def test_an_address_tail_left_of_the_card_is_not_a_crash() -> None:
     card = np.full((CARD_H, CARD_W, 3), 230, np.uint8)
     _address_tail(fields, card, _NoText())
     assert fields.values["address"] == "北京市东城区和平里东街18号"
+
+
+class _Echo:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read_line(self, rgb):
+        return self.text, 0.99
+
+
+@pytest.mark.parametrize(
+    ("address", "doubtful"),
+    [("湖南省湘西土家族苗族治州永顺县解放路25", ["address"]), ("湖南省永顺县解放路257号", [])],
+)
+def test_an_address_that_ends_in_a_bare_digit_lost_its_end(address: str, doubtful) -> None:
+    # read alike twice, the end under a faint reflection gone both times (development card 59)
+    fields = ParsedFields()
+    fields.put("address", address, 0.99)
+    fields.sources["address"] = [TextLine(address, 0.99, 157, 247, 470, 285)]
+    confirm(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), _Echo(address))
+    assert fields.doubtful == doubtful
