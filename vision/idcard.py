@@ -381,6 +381,7 @@ def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, 
     """Recognise what the line detector misses, a lone character: sex and ethnicity in their
     own boxes when they were not read, and a last address line holding one character."""
     _address_tail(fields, card, ocr)
+    _name_beside_label(fields, card, ocr)
     for name, put in (("sex", put_sex), ("ethnicity", put_ethnicity)):
         if name in fields.values:
             continue
@@ -391,6 +392,31 @@ def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, 
                 f"{name} unreadable"
                 + (" or not one of the 56 groups" if name == "ethnicity" else "")
             )
+
+
+def _name_beside_label(fields: ParsedFields, card: np.ndarray, ocr) -> None:
+    """A name the line detector missed while its label was read: its row, from the label's
+    right (or where values start) to the right of the address column, read twice at two
+    scales; only two reads alike are taken."""
+    row = fields.sources.get("name")
+    if "name" in fields.values or not row or "name unreadable" not in fields.problems:
+        return
+    height = max(line.height for line in row)
+    left = max(max(line.right for line in row), fields.value_left or 0.0)
+    right = fields.boxes.get("address", (0, 0, left + 6 * height, 0))[2]
+    top = max(int(min(line.top for line in row) - 0.3 * height), 0)
+    bottom = int(max(line.bottom for line in row) + 0.3 * height)
+    crop = card[top:bottom, int(left) + 2 : int(min(right, CARD_W))]
+    if crop.shape[1] < height:
+        return
+    reads = [ocr.read_line(_enlarge(crop, factor)) for factor in (2.0, 1.5)]
+    names = {re.sub(r"[^\u3400-\u9fff·]", "", clean(text)).strip("·") for text, _ in reads}
+    score = min(score for _, score in reads)
+    name = names.pop()
+    if names or len(name) < 2 or score < MIN_LINE_SCORE:
+        return
+    fields.problems.remove("name unreadable")
+    fields.put("name", name, min(score, REPAIRED_CONFIDENCE))
 
 
 def _address_tail(fields: ParsedFields, card: np.ndarray, ocr) -> None:

@@ -13,16 +13,26 @@ from domain.reasons import ReasonCode
 from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
+from tests.vision.test_idfields import front_lines
 from vision.faces import FaceModels, face_distance, single_face
 from vision.idcard import (
     CardRejected,
     _address_tail,
+    _name_beside_label,
     check_fields,
     confirm,
     find_portrait,
     read_side,
 )
-from vision.idfields import CARD_H, CARD_W, ParsedFields, TextLine, clean
+from vision.idfields import (
+    CARD_H,
+    CARD_W,
+    REPAIRED_CONFIDENCE,
+    ParsedFields,
+    TextLine,
+    clean,
+    parse_front,
+)
 from vision.images import DETECT_LONG_SIDE, BadImage, ImageLimits, decode_image
 from vision.ocr import OcrReader
 
@@ -234,3 +244,22 @@ def test_an_address_that_ends_in_a_bare_digit_lost_its_end(address: str, doubtfu
     fields.sources["address"] = [TextLine(address, 0.99, 157, 247, 470, 285)]
     confirm(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), _Echo(address))
     assert fields.doubtful == doubtful
+
+
+def test_a_name_the_detector_missed_beside_its_label_is_read_in_its_row() -> None:
+    # development card 69: 姓名 read alone, the name itself never found as a line
+    lines = [ln for ln in front_lines() if ln.text != "欧阳明"]
+    fields = parse_front(lines)
+    assert "name unreadable" in fields.problems
+    _name_beside_label(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), _Echo("欧阳明"))
+    assert fields.problems == [] and fields.values["name"] == "欧阳明"
+    assert fields.confidence["name"] <= REPAIRED_CONFIDENCE
+
+
+def test_a_name_read_differently_twice_beside_its_label_stays_unread() -> None:
+    lines = [ln for ln in front_lines() if ln.text != "欧阳明"]
+    fields = parse_front(lines)
+    reads = iter([("欧阳明", 0.99), ("欧阳朋", 0.99)])
+    ocr = type("Two", (), {"read_line": lambda self, rgb: next(reads)})()
+    _name_beside_label(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), ocr)
+    assert "name" not in fields.values and "name unreadable" in fields.problems
