@@ -32,6 +32,10 @@ _MIN_FILL = 0.88  # outline area over quadrilateral area: rounded corners cost ~
 # the card (0.15% = ~700 px, a few characters) where print should be.
 GLARE_LEVEL = 250
 GLARE_AREA = 0.0015
+# A card cut by the frame lies along the photo's border over at least this share of its short
+# side (cards cut by 8-20% of their width: 40% and more); a card whose rounded corner only
+# grazes the border touches it over a few pixels (development extra cards 34 and 79: 0-5%).
+CUT_CONTACT = 0.1
 # A corner this close to the photo's border (fraction of its size) means the card goes past it.
 EDGE_MARGIN = 0.004
 
@@ -205,16 +209,25 @@ def cut_off(rgb: np.ndarray, quad: CardQuad | None) -> bool:
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, w, h, area = stats[biggest]
     share = area / float(gray.size)
-    touches = x <= 1 or y <= 1 or x + w >= gray.shape[1] - 1 or y + h >= gray.shape[0] - 1
-    if not touches or not 0.05 < share < (0.9 if quad is not None else 0.8):
+    region = (labels == biggest).astype(np.uint8)
+    if _border_contact(region) < CUT_CONTACT * min(w, h):
+        return False
+    if not 0.05 < share < (0.9 if quad is not None else 0.8):
         return False
     # what is left of a card clipped by the frame is a convex polygon of a few straight sides
-    region = (labels == biggest).astype(np.uint8)
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     hull = cv2.convexHull(max(contours, key=cv2.contourArea))
     hull_area = cv2.contourArea(hull)
     corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
     return bool(hull_area > 0 and area / hull_area > 0.9 and len(corners) <= 7)
+
+
+def _border_contact(region: np.ndarray) -> int:
+    """The longest stretch of the photo's border (its two outermost pixel lines) that the
+    region lies on: a card cut by the frame lies along it, one that grazes it touches a point."""
+    sides = (region[:2].any(axis=0), region[-2:].any(axis=0))
+    ends = (region[:, :2].any(axis=1), region[:, -2:].any(axis=1))
+    return int(max(side.sum() for side in (*sides, *ends)))
 
 
 def glare_patches(card: np.ndarray) -> list[tuple[int, int, int, int]]:

@@ -355,7 +355,8 @@ def _bounds(group: list[TextLine], value_left: float) -> tuple[float, float, flo
 def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
     """The second look: each field in CONFIRMED_FIELDS read again from its own enlarged crop;
     a disagreement gets a third read at another scale, and the majority stands. No majority
-    leaves the field doubtful (I024), never silently taken."""
+    leaves the field doubtful (I024), never silently taken; so is an address that ends in a bare
+    digit, whatever the reads say."""
     for name in CONFIRMED_FIELDS:
         if name not in fields.values or not fields.sources.get(name):
             continue
@@ -369,12 +370,18 @@ def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
             fields.put(name, value, min(fields.confidence[name], REPAIRED_CONFIDENCE))
         elif third != first:
             fields.doubtful.append(name)
+    address = fields.values.get("address")
+    if isinstance(address, str) and address[-1:].isdigit() and "address" not in fields.doubtful:
+        # an address ends with what its number counts (号, 室, 组...): one that ends in a bare
+        # digit lost its last characters (a reflection or the line detector stopped short)
+        fields.doubtful.append("address")
 
 
 def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, ocr) -> None:
     """Recognise what the line detector misses, a lone character: sex and ethnicity in their
     own boxes when they were not read, and a last address line holding one character."""
     _address_tail(fields, card, ocr)
+    _name_beside_label(fields, card, ocr)
     for name, put in (("sex", put_sex), ("ethnicity", put_ethnicity)):
         if name in fields.values:
             continue
@@ -387,15 +394,42 @@ def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, 
             )
 
 
+def _name_beside_label(fields: ParsedFields, card: np.ndarray, ocr) -> None:
+    """A name the line detector missed while its label was read: its row, from the label's
+    right (or where values start) to the right of the address column, read twice at two
+    scales; only two reads alike are taken."""
+    row = fields.sources.get("name")
+    if "name" in fields.values or not row or "name unreadable" not in fields.problems:
+        return
+    height = max(line.height for line in row)
+    left = max(max(line.right for line in row), fields.value_left or 0.0)
+    right = fields.boxes.get("address", (0, 0, left + 6 * height, 0))[2]
+    top = max(int(min(line.top for line in row) - 0.3 * height), 0)
+    bottom = int(max(line.bottom for line in row) + 0.3 * height)
+    crop = card[top:bottom, int(left) + 2 : int(min(right, CARD_W))]
+    if crop.shape[1] < height:
+        return
+    reads = [ocr.read_line(_enlarge(crop, factor)) for factor in (2.0, 1.5)]
+    names = {re.sub(r"[^\u3400-\u9fff·]", "", clean(text)).strip("·") for text, _ in reads}
+    score = min(score for _, score in reads)
+    name = names.pop()
+    if names or len(name) < 2 or score < MIN_LINE_SCORE:
+        return
+    fields.problems.remove("name unreadable")
+    fields.put("name", name, min(score, REPAIRED_CONFIDENCE))
+
+
 def _address_tail(fields: ParsedFields, card: np.ndarray, ocr) -> None:
     region = address_tail(fields)
     if region is None or "address" not in fields.values:
         return
     left, top, right, bottom = region
-    crop = card[top:bottom, left:right]
+    crop = card[max(top, 0) : bottom, max(left, 0) : right]
+    if crop.size == 0:
+        return
     gray = to_gray(crop)
     # printed ink, not the background's fine lines: one character is ~0.7% of the strip
-    if crop.size == 0 or np.mean(gray < 0.5 * np.median(gray)) < 0.003:
+    if np.mean(gray < 0.5 * np.median(gray)) < 0.003:
         return
     text, score = ocr.read_line(crop)
     tail = re.sub(r"[^\u3400-\u9fff0-9A-Za-z-]", "", clean(text))

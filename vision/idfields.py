@@ -463,7 +463,13 @@ def address_tail(fields: ParsedFields) -> tuple[int, int, int, int] | None:
     tail_bottom = min(bottom + pitch, floor - 2)
     if tail_bottom - bottom < 0.6 * LINE_HEIGHT:
         return None
-    return int(left) - 4, int(bottom), int(min(PORTRAIT_X * CARD_W, right)), int(tail_bottom)
+    # a card cut by the photo's edge may start its address at x = 0: the strip stays on the card
+    return (
+        max(int(left) - 4, 0),
+        int(bottom),
+        int(min(PORTRAIT_X * CARD_W, right)),
+        int(tail_bottom),
+    )
 
 
 _FRONT_HANDLERS = {"name": _name, "sex": _sex_and_ethnicity, "birth": _birth, "address": _address}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import cv2
 import numpy as np
 import pytest
 
 from synthetic.id_cards import card_back, random_holder
 from synthetic.photo_scenes import PHOTO_LONG, PHOTO_SHORT, Distortion, card_corners, photograph
 from tests.vision.support import SAMPLES, face_bytes
-from vision.card import locate_card, rectify
+from vision.card import cut_off, locate_card, rectify
 from vision.idfields import CARD_H, CARD_W
 from vision.images import ImageLimits, decode_image
 
@@ -49,3 +50,24 @@ def test_a_flat_scan_is_taken_whole() -> None:
 
 def test_a_portrait_photo_is_no_card() -> None:
     assert locate_card(decode_image(face_bytes("examples_obama.jpg"), LIMITS)) is None
+
+
+def _light_card_on_dark(shift: float) -> np.ndarray:
+    """A 640 x 480 photo of a pale card turned by 15 degrees whose right corner sits `shift`
+    px past the photo's right border (negative: inside it)."""
+    rgb = np.full((480, 640, 3), 40, np.uint8)
+    centre, half = np.array([0.0, 240.0]), np.array([200.0, 126.0])
+    turn = np.deg2rad(15)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    local = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half @ rotation.T
+    centre[0] = 639 + shift - local[:, 0].max()
+    cv2.fillConvexPoly(rgb, (local + centre).round().astype(np.int32), (225, 225, 220))
+    return rgb
+
+
+def test_a_card_grazing_the_border_is_not_cut_one_past_it_is() -> None:
+    # development extra cards 34 and 79: a readable card whose corner touches the border
+    grazing = _light_card_on_dark(0)
+    assert not cut_off(grazing, locate_card(grazing))
+    cut = _light_card_on_dark(70)
+    assert cut_off(cut, locate_card(cut))

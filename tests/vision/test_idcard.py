@@ -6,15 +6,33 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+import numpy as np
 import pytest
 
 from domain.reasons import ReasonCode
 from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
+from tests.vision.test_idfields import front_lines
 from vision.faces import FaceModels, face_distance, single_face
-from vision.idcard import CardRejected, check_fields, find_portrait, read_side
-from vision.idfields import clean
+from vision.idcard import (
+    CardRejected,
+    _address_tail,
+    _name_beside_label,
+    check_fields,
+    confirm,
+    find_portrait,
+    read_side,
+)
+from vision.idfields import (
+    CARD_H,
+    CARD_W,
+    REPAIRED_CONFIDENCE,
+    ParsedFields,
+    TextLine,
+    clean,
+    parse_front,
+)
 from vision.images import DETECT_LONG_SIDE, BadImage, ImageLimits, decode_image
 from vision.ocr import OcrReader
 
@@ -190,3 +208,58 @@ def test_the_recogniser_is_shared_safely_by_threads(ocr: OcrReader) -> None:
     for thread in threads:
         thread.join()
     assert [together[0], together[1]] == alone
+
+
+class _NoText:
+    def read_line(self, rgb):
+        return "", 0.0
+
+
+def test_an_address_tail_left_of_the_card_is_not_a_crash() -> None:
+    # the strip below an address read at the card's left border (a card cut by the photo's edge)
+    fields = ParsedFields()
+    fields.put("address", "北京市东城区和平里东街18号", 0.99)
+    fields.boxes["address"] = (-6.0, 268.0, 400.0, 310.0)
+    card = np.full((CARD_H, CARD_W, 3), 230, np.uint8)
+    _address_tail(fields, card, _NoText())
+    assert fields.values["address"] == "北京市东城区和平里东街18号"
+
+
+class _Echo:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read_line(self, rgb):
+        return self.text, 0.99
+
+
+@pytest.mark.parametrize(
+    ("address", "doubtful"),
+    [("湖南省湘西土家族苗族治州永顺县解放路25", ["address"]), ("湖南省永顺县解放路257号", [])],
+)
+def test_an_address_that_ends_in_a_bare_digit_lost_its_end(address: str, doubtful) -> None:
+    # read alike twice, the end under a faint reflection gone both times (development card 59)
+    fields = ParsedFields()
+    fields.put("address", address, 0.99)
+    fields.sources["address"] = [TextLine(address, 0.99, 157, 247, 470, 285)]
+    confirm(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), _Echo(address))
+    assert fields.doubtful == doubtful
+
+
+def test_a_name_the_detector_missed_beside_its_label_is_read_in_its_row() -> None:
+    # development card 69: 姓名 read alone, the name itself never found as a line
+    lines = [ln for ln in front_lines() if ln.text != "欧阳明"]
+    fields = parse_front(lines)
+    assert "name unreadable" in fields.problems
+    _name_beside_label(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), _Echo("欧阳明"))
+    assert fields.problems == [] and fields.values["name"] == "欧阳明"
+    assert fields.confidence["name"] <= REPAIRED_CONFIDENCE
+
+
+def test_a_name_read_differently_twice_beside_its_label_stays_unread() -> None:
+    lines = [ln for ln in front_lines() if ln.text != "欧阳明"]
+    fields = parse_front(lines)
+    reads = iter([("欧阳明", 0.99), ("欧阳朋", 0.99)])
+    ocr = type("Two", (), {"read_line": lambda self, rgb: next(reads)})()
+    _name_beside_label(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), ocr)
+    assert "name" not in fields.values and "name unreadable" in fields.problems

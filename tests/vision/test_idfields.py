@@ -15,6 +15,7 @@ from vision.idfields import (
     ETHNIC_GROUPS,
     REPAIRED_CONFIDENCE,
     TextLine,
+    address_tail,
     normalise_ethnicity,
     normalise_id_number,
     parse_back,
@@ -299,3 +300,11 @@ def test_back_label_misread_alone_still_gives_the_value_column() -> None:
     ]
     parsed = parse_back(lines)
     assert parsed.values["issuing_authority"] == "杭州市公安局西湖分局"
+
+
+def test_an_address_at_the_cut_edge_of_the_card_gives_a_tail_strip_on_the_card() -> None:
+    # a card cut by the photo's edge: the address starts at the flattened card's left border
+    fields = parse_front([line(ln.text, max(ln.left - 60, 0), ln.top) for ln in front_lines()])
+    fields.boxes["address"] = (1.0, 268.0, 400.0, 345.0)
+    strip = address_tail(fields)
+    assert strip is not None and strip[0] == 0
