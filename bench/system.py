@@ -141,6 +141,13 @@ def stage_timings(ops: httpx.Client, run: Run) -> dict[str, float]:
     return timings
 
 
+def dlib_build() -> str:
+    """Which dlib the stack's vision worker runs (the same interpreter as this process)."""
+    import dlib
+
+    return "dlib with OpenBLAS (`make dlib-blas`)" if dlib.DLIB_USE_BLAS else "`dlib-bin`"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--applications", type=int, default=12, help="at most 69")
@@ -173,9 +180,8 @@ def main() -> None:
         f"and one vision worker on the same 2 cores as the load generator, which uploads cards "
         f"and liveness videos rendered before the timed run ({rendered} videos rendered for "
         f"this run, the rest from `.data/bench-cache`; {library.rendered_during_run} during "
-        f"it): **{rate:.1f} applications per minute** ({elapsed:.1f} s).\n\n"
-        + "\n".join(rows)
-        + "\n\n"
+        f"it); face models: {dlib_build()}: **{rate:.1f} applications per minute** "
+        f"({elapsed:.1f} s).\n\n" + "\n".join(rows) + "\n\n"
         "`identity` is documents submitted → carrier step (CPU-bound vision on the `vision` "
         "queue); `decision` is carrier authorized → offer (the simulator produces the carrier "
         "report 0.2 s after authorization; the bureau report was fetched during the carrier "
@@ -198,11 +204,14 @@ def main() -> None:
     name, title = "system", "End to end: applications through the real processes"
     if args.concurrency > 1:
         name, title = f"system-{args.concurrency}", f"{title}, {args.concurrency} at a time"
-    update_section(
-        name, title, body,
+    command = (
         f"python -m bench.system --applications {args.applications} "
-        f"--concurrency {args.concurrency}",
-    )  # fmt: skip
+        f"--concurrency {args.concurrency}"
+    )
+    if "OpenBLAS" in dlib_build():  # kept beside the dlib-bin figures
+        name, title = f"{name}-blas", f"{title}, dlib with OpenBLAS"
+        command += " (after make dlib-blas)"
+    update_section(name, title, body, command)
 
 
 if __name__ == "__main__":

@@ -279,6 +279,14 @@ def main() -> None:
     parser.add_argument("--pools", default="1,2")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    import dlib
+
+    blas = bool(dlib.DLIB_USE_BLAS)
+    build = (
+        "dlib built with OpenBLAS (`scripts/build_dlib.sh`)"
+        if blas
+        else "the locked `dlib-bin` (no BLAS)"
+    )
     cores = os.cpu_count() or 1
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory(prefix="vision-bench-") as tmp:
@@ -311,7 +319,8 @@ def main() -> None:
         f"{live_wall / video_seconds:.3f} s ({live_cpu / video_seconds:.3f} CPU s) per second of "
         f"video ({video_seconds:g} s clip, 480x640, 15 fps)"
     )
-    body = f"""Per stage, one activity at a time in one process, models warm, caches cold:
+    body = f"""Face models: {build}. Per stage, one activity at a time in one process, models warm,
+caches cold:
 
 {chr(10).join(lines)}
 
@@ -328,11 +337,12 @@ when the card and liveness checks ran on it, as they usually do).
 """
     print(body)
     if not args.no_write:
+        # one section per dlib build, so both stay side by side
         update_section(
-            "vision-throughput",
-            "Vision: stage cost and throughput",
+            "vision-throughput-blas" if blas else "vision-throughput",
+            "Vision: stage cost and throughput" + (", dlib with OpenBLAS" if blas else ""),
             body,
-            "python -m bench.vision_throughput",
+            "python -m bench.vision_throughput" + (" (after make dlib-blas)" if blas else ""),
         )
 
 
