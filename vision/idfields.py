@@ -256,6 +256,10 @@ def cut_label(line: TextLine, value_left: float | None, label: str | None = None
     text = clean(line.text)
     if not text or (value_left is not None and line.left >= value_left - 0.4 * line.height):
         return text
+    if label and text.startswith(label):
+        # read exactly, the label is its own characters, whatever a column inferred from other
+        # lines (a stamp, a wrapped line) says
+        return text[len(label) :]
     by_text = label_prefixes(text, label) if label else []
     if value_left is None:
         return text[by_text[0] :] if by_text else text

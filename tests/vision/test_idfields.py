@@ -308,3 +308,19 @@ def test_an_address_at_the_cut_edge_of_the_card_gives_a_tail_strip_on_the_card()
     fields.boxes["address"] = (1.0, 268.0, 400.0, 345.0)
     strip = address_tail(fields)
     assert strip is not None and strip[0] == 0
+
+
+def test_a_label_read_exactly_is_cut_as_read_whatever_column_the_other_lines_suggest() -> None:
+    """Both back labels glued to their values and no label read alone: the value column is
+    guessed from a line that starts right of the labels, here the sample stamp misread as
+    "本 SPECMEN"; the authority must still lose only its label (it lost all but 分局)."""
+    lines = [
+        TextLine("本 SPECMEN", 0.99, 659, 499, 805, 526),
+        TextLine("有效期限2009.06.17-2029.06.17", 0.99, 148, 447, 655, 486),
+        TextLine("签发机关呼和浩特市公安局新城区分局", 0.99, 144, 374, 721, 419),
+        TextLine("居民身份证", 0.99, 248, 174, 698, 259),
+        TextLine("中华人民共和国", 0.99, 268, 74, 618, 131),
+    ]
+    values = parse_back(lines).values
+    assert values["issuing_authority"] == "呼和浩特市公安局新城区分局"
+    assert values["valid_until"] == date(2029, 6, 17)
