@@ -92,6 +92,15 @@ def _render_video(face: str, actions: tuple[LivenessAction, ...], path: Path) ->
     path.with_suffix(".tmp").rename(path)
 
 
+def _render(jobs: list[Callable[[], None]], workers: int) -> int:
+    """Run the rendering jobs on `workers` processes; how many there were."""
+    if jobs:
+        with ProcessPoolExecutor(workers) as pool:
+            for future in [pool.submit(job) for job in jobs]:
+                future.result()
+    return len(jobs)
+
+
 class Library:
     """Everything the applicants of a run upload, on disk before the run."""
 
@@ -115,20 +124,12 @@ class Library:
             if not folder.exists():
                 jobs.append(partial(_render_person, persona, serial, folder))
         jobs += self._video_jobs(faces)
-        if jobs:
-            with ProcessPoolExecutor(workers) as pool:
-                for future in [pool.submit(job) for job in jobs]:
-                    future.result()
-        return len(jobs)
+        return _render(jobs, workers)
 
     def prepare_videos(self, faces: Iterable[str], workers: int = 2) -> int:
         """Render the videos of every challenge for these faces; the number rendered."""
         jobs = self._video_jobs(faces)
-        if jobs:
-            with ProcessPoolExecutor(workers) as pool:
-                for future in [pool.submit(job) for job in jobs]:
-                    future.result()
-        return len(jobs)
+        return _render(jobs, workers)
 
     def _video_jobs(self, faces: Iterable[str]) -> list[Callable[[], None]]:
         return [

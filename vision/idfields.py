@@ -228,12 +228,6 @@ def _id_row(lines: list[TextLine]) -> list[TextLine] | None:
     return sorted(row, key=lambda item: item.left)
 
 
-def value_column(lines: list[TextLine], labels: tuple[str, ...]) -> float | None:
-    """Where values start: just right of the labels (read alone, loosely), else a little left
-    of the value lines' common left edge (`vision.cardlabels.value_start`)."""
-    return value_start(rows(lines), labels, clean)[1]
-
-
 def _weight(char: str) -> float:
     return 0.55 if char.isascii() else 1.0
 
