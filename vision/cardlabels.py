@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from vision.idfields import TextLine
 
 
+def char_weight(char: str) -> float:
+    """A character's printed width in full-width characters: digits and Latin letters are
+    about half as wide as a Chinese character."""
+    return 0.55 if char.isascii() else 1.0
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: characters replaced, dropped or added."""
     previous = list(range(len(b) + 1))
@@ -103,4 +109,28 @@ def value_start(
     starts = [row[0].left for row in rows if row and row[0].left > column + 2 * height]
     if not starts:
         return column, None
-    return column, min(starts) - 0.3 * height
+    start = min(starts) - 0.3 * height
+    # a row whose label was read glued to its value says where its value begins, give or take
+    # the label's spacing: a start far right of that is not a value line (a stamp, a smudge)
+    glued = [
+        end
+        for row in rows
+        if row and row[0].left < column + height
+        for end in [_glued_label_end(row[0], labels, clean_text)]
+        if end is not None
+    ]
+    if glued and start > max(glued) + 3 * height:
+        return column, float(np.median(glued)) + 0.15 * height
+    return column, start
+
+
+def _glued_label_end(line: TextLine, labels: Sequence[str], clean_text) -> float | None:
+    """Where the label read at the start of `line`, glued to a value, ends on the card: its
+    characters' share of the line's width, by their printed widths."""
+    text = clean_text(line.text)
+    for label in labels:
+        count = label_prefix(text, label)
+        if count is not None and count < len(text):
+            share = sum(map(char_weight, text[:count])) / sum(map(char_weight, text))
+            return line.left + share * (line.right - line.left)
+    return None

@@ -15,7 +15,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from vision.cardlabels import label_prefix, label_prefixes, leading_label, value_start
+from vision.cardlabels import (
+    char_weight,
+    label_prefix,
+    label_prefixes,
+    leading_label,
+    value_start,
+)
 
 CARD_W, CARD_H = 856, 540
 # Card form of the 56 groups (GB 3304 order), as printed after 民族, without 族.
@@ -228,15 +234,11 @@ def _id_row(lines: list[TextLine]) -> list[TextLine] | None:
     return sorted(row, key=lambda item: item.left)
 
 
-def _weight(char: str) -> float:
-    return 0.55 if char.isascii() else 1.0
-
-
 def _cut_by_place(line: TextLine, text: str, value_left: float) -> int:
-    per = (line.right - line.left) / sum(_weight(c) for c in text)
+    per = (line.right - line.left) / sum(char_weight(c) for c in text)
     covered, cut = line.left, 0
-    while cut < len(text) and covered + 0.5 * per * _weight(text[cut]) < value_left:
-        covered += per * _weight(text[cut])
+    while cut < len(text) and covered + 0.5 * per * char_weight(text[cut]) < value_left:
+        covered += per * char_weight(text[cut])
         cut += 1
     return cut
 

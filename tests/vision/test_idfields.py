@@ -324,3 +324,16 @@ def test_a_label_read_exactly_is_cut_as_read_whatever_column_the_other_lines_sug
     values = parse_back(lines).values
     assert values["issuing_authority"] == "呼和浩特市公安局新城区分局"
     assert values["valid_until"] == date(2029, 6, 17)
+
+
+def test_a_stamp_right_of_glued_labels_is_not_taken_for_the_value_column() -> None:
+    """The same card as above: the stamp starts at 659, but both glued rows say their values
+    begin near 285 (the label's four characters of seventeen), so the second look, which crops
+    from the value column, reads the whole authority (it had read 区分局 twice and kept it)."""
+    lines = [
+        TextLine("本SPECBMEN", 0.92, 660, 499, 804, 523),
+        TextLine("有效期限 2009.06.17-2029.06.17", 0.99, 146, 440, 654, 487),
+        TextLine("签发机关呼和浩特市公安局新城区分局", 0.99, 144, 374, 721, 419),
+    ]
+    parsed = parse_back(lines)
+    assert parsed.value_left is not None and 275 < parsed.value_left < 295
