@@ -36,6 +36,16 @@ GLARE_AREA = 0.0015
 # side (cards cut by 8-20% of their width: 40% and more); a card whose rounded corner only
 # grazes the border touches it over a few pixels (development extra cards 34 and 79: 0-5%).
 CUT_CONTACT = 0.1
+# A reflection's veil (haze, not saturated) where a line of print ends: the paper beside the
+# line's end is VEIL_BRIGHTER times as bright as the line's own paper with no print to be seen
+# (contrast under VEIL_CONTRAST of the line's), while the line's last characters already fade
+# (their paper FADE_BRIGHTER times as bright, their contrast under FADE_CONTRAST of the line's):
+# the line may go on under the veil. Set on the development cards (synthetic.card_eval, dev
+# 0-89), where it finds the one veil that had hidden a character (the last of a wrapped
+# address line, accepted without it) and no other line: lines ending in plain light, under
+# uneven lighting or before a paler print of the background stay below one of the four.
+VEIL_BRIGHTER, VEIL_CONTRAST = 1.3, 0.4
+FADE_BRIGHTER, FADE_CONTRAST = 1.15, 0.75
 # A corner this close to the photo's border (fraction of its size) means the card goes past it.
 EDGE_MARGIN = 0.004
 
@@ -241,3 +251,38 @@ def glare_patches(card: np.ndarray) -> list[tuple[int, int, int, int]]:
         for x, y, w, h, area in stats[1:count]
         if area >= least and area < 0.6 * CARD_W * CARD_H
     ]
+
+
+def veiled_end(gray: np.ndarray, box: tuple[float, float, float, float], limit: float) -> bool:
+    """Whether a reflection's veil lies where the line of print in `box` (left, top, right,
+    bottom, card pixels) ends, so that characters may be lost under it (`VEIL_BRIGHTER`).
+    Windows one character high and wide, half a character apart, along the line and up to one
+    and a half characters past its end (not past `limit`); each measured by its paper (95th
+    percentile) and its print's contrast, taken on the band less its own smoothing over half a
+    character (the strokes, not the veil's own slope), against the line's medians."""
+    left, top, right, bottom = box
+    pitch = max(bottom - top, 8.0)
+    end = min(right + 1.5 * pitch, limit)
+    band = gray[int(max(top, 0)) : int(bottom)].astype(np.float32)
+    if band.size == 0:
+        return False
+    strokes = band - cv2.GaussianBlur(band, (0, 0), pitch / 2)
+    inside: list[tuple[float, float]] = []
+    past: list[tuple[float, float]] = []
+    x = left
+    while x + 0.5 * pitch < end:
+        columns = slice(int(x), int(min(x + pitch, end)))
+        if band[:, columns].size:
+            paper = float(np.percentile(band[:, columns], 95))
+            dark, light = np.percentile(strokes[:, columns], (5, 95))
+            (inside if x + pitch <= right else past).append((paper, float(light - dark)))
+        x += 0.5 * pitch
+    if len(inside) < 2 or not past:
+        return False
+    paper = float(np.median([p for p, _ in inside]))
+    contrast = max(float(np.median([c for _, c in inside])), 1.0)
+    last_paper, last_contrast = inside[-1]
+    fading = last_paper > FADE_BRIGHTER * paper and last_contrast < FADE_CONTRAST * contrast
+    return fading and any(
+        p > VEIL_BRIGHTER * paper and c < VEIL_CONTRAST * contrast for p, c in past
+    )

@@ -38,6 +38,7 @@ from vision.card import (
     half_turn,
     locate_card,
     rectify,
+    veiled_end,
 )
 from vision.faces import FaceBox, FaceModels
 from vision.idfields import (
@@ -99,6 +100,9 @@ MIN_CARD_PIXELS = 480
 # Fields read twice (the second time from their own crop, enlarged): two reads that disagree
 # get a third; no majority is a doubtful field, refused with I024.
 CONFIRMED_FIELDS = ("name", "birth_date", "address", "id_number", "issuing_authority")
+# Fields nothing else checks character by character (the number has its check digit, the
+# dates and sex their agreement with it, the ethnic group its list of 56).
+FREE_TEXT_FIELDS = ("name", "address", "issuing_authority")
 # Legal validity periods (Resident Identity Card Law, art. 5) in years.
 VALIDITY_YEARS = (5, 10, 20)
 
@@ -260,15 +264,23 @@ def _text_area(side: str) -> tuple[float, float, float, float]:
 def _check_glare(card: np.ndarray, side: str, fields: ParsedFields) -> None:
     """Glare that hides print, a person could not read it either: a saturated patch in the text
     area while a field is missing or doubtful, or over a value line, or just past the end of a
-    line that could have gone on (a value may have lost its last characters under it)."""
+    line that could have gone on (a value may have lost its last characters under it); or a
+    veil of reflected light, not saturated, where a line of free text ends (`veiled_end`)."""
     left, top, right, bottom = _text_area(side)
     boxes = [b for b in glare_patches(card) if b[0] < right and b[2] > left and b[3] > top]
-    if not boxes:
-        return
-    if fields.problems or fields.doubtful or any(_hides(b, fields) for b in boxes):
+    if boxes and (fields.problems or fields.doubtful or any(_hides(b, fields) for b in boxes)):
         raise CardRejected(
             ReasonCode.I023_ID_CARD_GLARE, f"a reflection covers printed text on the card {side}"
         )
+    gray = to_gray(card)
+    for name in FREE_TEXT_FIELDS:
+        for line in fields.sources.get(name) or []:
+            if veiled_end(gray, (line.left, line.top, line.right, line.bottom), right):
+                raise CardRejected(
+                    ReasonCode.I023_ID_CARD_GLARE,
+                    f"a reflection veils the end of the {name.replace('_', ' ')} on the card "
+                    f"{side}",
+                )
 
 
 def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:

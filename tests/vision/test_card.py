@@ -11,7 +11,7 @@ import pytest
 from synthetic.id_cards import card_back, random_holder
 from synthetic.photo_scenes import PHOTO_LONG, PHOTO_SHORT, Distortion, card_corners, photograph
 from tests.vision.support import SAMPLES, face_bytes
-from vision.card import cut_off, locate_card, rectify
+from vision.card import cut_off, locate_card, rectify, veiled_end
 from vision.idfields import CARD_H, CARD_W
 from vision.images import ImageLimits, decode_image
 
@@ -71,3 +71,38 @@ def test_a_card_grazing_the_border_is_not_cut_one_past_it_is() -> None:
     assert not cut_off(grazing, locate_card(grazing))
     cut = _light_card_on_dark(70)
     assert cut_off(cut, locate_card(cut))
+
+
+def _printed_line(chars: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """A dim card (paper 85, as in a dark photo) with one line of `chars` characters of 30 px
+    pitch from x=100, and the line's box."""
+    gray = np.full((120, 900), 85, np.uint8)
+    for n in range(chars):
+        x = 100 + 30 * n
+        cv2.rectangle(gray, (x + 4, 42), (x + 24, 46), 25, -1)
+        cv2.rectangle(gray, (x + 12, 36), (x + 15, 66), 25, -1)
+    return gray, (100.0, 34.0, 100.0 + 30 * chars, 70.0)
+
+
+def _veil(gray: np.ndarray, centre_x: float, strength: float) -> np.ndarray:
+    """Reflected light washing the print toward white, strongest at `centre_x`."""
+    x = np.arange(gray.shape[1], dtype=np.float32)
+    weight = strength * np.exp(-(((x - centre_x) / 110.0) ** 2))[None, :]
+    return (gray * (1 - weight) + 200 * weight).astype(np.uint8)
+
+
+def test_a_veil_where_a_line_ends_may_hide_its_last_characters() -> None:
+    """The development card that was accepted with 路 lost under a haze at the end of its
+    first address line, drawn plainly: the line's last characters fade into a bright patch."""
+    gray, box = _printed_line(10)
+    assert veiled_end(_veil(gray, box[2] + 40, 0.85), box, 560)
+
+
+def test_a_line_ending_in_plain_light_or_under_an_even_gradient_is_not_veiled() -> None:
+    gray, box = _printed_line(10)
+    assert not veiled_end(gray, box, 560)
+    # light falling off across the card scales paper and print alike
+    ramp = np.linspace(0.8, 1.6, gray.shape[1], dtype=np.float32)[None, :]
+    assert not veiled_end(np.clip(gray * ramp, 0, 255).astype(np.uint8), box, 560)
+    # a haze well past the end of the line hides nothing of it
+    assert not veiled_end(_veil(gray, box[2] + 400, 0.85), box, 900)
