@@ -44,12 +44,12 @@ from domain.naming import ActivityName, ErrorType
 from domain.reasons import ReasonCode
 from store.blobs import BlobStore
 from vision.antispoof import SpoofDetector
+from vision.cardchecks import check_fields
 from vision.face_cache import FaceEncodingCache, PrefixedMapping
 from vision.faces import FaceModels, face_distance, face_quality, probe_face
 from vision.idcard import (
     PORTRAIT_GATES,
     SideReading,
-    check_fields,
     find_portrait,
     portrait_on_card,
     read_side,

@@ -40,7 +40,8 @@ from synthetic.id_cards import (
     random_holder,
 )
 from synthetic.photo_scenes import Distortion, photograph, random_distortion
-from vision.idcard import check_fields, read_side
+from vision.cardchecks import check_fields
+from vision.idcard import read_side
 from vision.images import ImageLimits, VisionError, decode_image
 from vision.ocr import OcrReader
 

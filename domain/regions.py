@@ -174,6 +174,41 @@ def place_of_authority(text: str) -> Place | None:
     return place
 
 
+def one_character_off(text: str, name: str) -> bool:
+    """Same length, exactly one character different: a rare character read as a common one
+    (颍上县 as 颖上县)."""
+    return len(text) == len(name) and sum(a != b for a, b in zip(text, name, strict=True)) == 1
+
+
+def authority_one_off(text: str, place: Place) -> str | None:
+    """`text` with the place it names put right when it names no known place but reads the name
+    of `place`'s county (or else its prefecture) one character off. None otherwise."""
+    head, sep, branch = text.partition("公安局")
+    if not sep or not head or place_of_authority(text) is not None:
+        return None
+    for code in (place.county, place.prefecture and place.prefecture + "00"):
+        name = name_of(code) if code else None
+        if name and one_character_off(head, name):
+            return name + sep + branch
+    return None
+
+
+def address_one_off(address: str, county: str) -> str | None:
+    """`address` with its county put right when, after the province and prefecture of county
+    code `county`, it names no known county but reads that county's name one character off.
+    None otherwise (municipalities' districts are left as read)."""
+    place = place_of_address(address)
+    name, province, prefecture = name_of(county), province_name(county), prefecture_name(county)
+    if place is None or place.county is not None or county[:2] in MUNICIPALITIES:
+        return None
+    if not (name and province and prefecture) or not address.startswith(province + prefecture):
+        return None
+    rest = address[len(province + prefecture) :]
+    if not one_character_off(rest[: len(name)], name):
+        return None
+    return province + prefecture + name + rest[len(name) :]
+
+
 def _county_prefix(place: Place) -> str:
     if place.province in MUNICIPALITIES or place.prefecture is None:
         return place.province

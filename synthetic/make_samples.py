@@ -29,8 +29,9 @@ from domain.idnumber import make_id_number
 from synthetic.challenge_video import synthesize_challenge_video
 from synthetic.id_cards import FACES, CardHolder, card_back, card_front, font, jpeg, portrait
 from vision.antispoof import SpoofDetector
+from vision.cardchecks import check_fields
 from vision.faces import FaceModels, probe_face
-from vision.idcard import check_fields, find_portrait, read_side
+from vision.idcard import find_portrait, read_side
 from vision.images import DETECT_LONG_SIDE, ImageLimits, decode_image
 from vision.liveness import assess_liveness
 from vision.match import match_selfie

@@ -48,6 +48,11 @@ VEIL_BRIGHTER, VEIL_CONTRAST = 1.3, 0.4
 FADE_BRIGHTER, FADE_CONTRAST = 1.15, 0.75
 # A corner this close to the photo's border (fraction of its size) means the card goes past it.
 EDGE_MARGIN = 0.004
+# A card whose outline, fitted whole (its own aspect), runs past the photo's border by less than
+# this share of its short side loses only blank margin: print starts 5 % of the short side or
+# more inside every edge (development card 168: a corner 1.4 % past the top border, refused as
+# cut although every character was in the photo).
+GRAZE_DEPTH = 0.025
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,27 @@ def cut_by_edge(rgb: np.ndarray, quad: CardQuad) -> bool:
         or (c[:, 0] >= width - 1 - margin).any()
         or (c[:, 1] >= height - 1 - margin).any()
     )
+
+
+def grazes_border(rgb: np.ndarray, quad: CardQuad) -> bool:
+    """Whether the card's outline, fitted whole, runs past the photo's border only by a sliver
+    of its blank margin (`GRAZE_DEPTH`): nothing printed lies outside the photo. An outline that
+    ends on the border (the frame cut it, the fit followed the cut) is not whole: False."""
+    if quad.whole_photo:
+        return False
+    c = quad.corners
+    height, width = rgb.shape[:2]
+    past = max(
+        float(-c[:, 0].min()),
+        float(-c[:, 1].min()),
+        float(c[:, 0].max()) - width,
+        float(c[:, 1].max()) - height,
+    )
+    sides = [float(np.linalg.norm(c[(i + 1) % 4] - c[i])) for i in range(4)]
+    pair = ((sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2)
+    long, short = max(pair), min(pair)
+    whole = abs(np.log(long / max(short, 1.0) / CARD_ASPECT)) < 0.06
+    return bool(whole and 0 < past < GRAZE_DEPTH * short)
 
 
 def cut_off(rgb: np.ndarray, quad: CardQuad | None) -> bool:

@@ -1,40 +1,36 @@
-"""Reading both sides of a resident ID card from phone photos, and the checks on what was read.
+"""Reading both sides of a resident ID card from phone photos.
 
 Per side: find the card (`vision.card`); a photo too small to read (I022) or a card cut by the
-photo's edge (I021) is refused before anything is read. Flatten it, check that it is dark or
-sharp enough to read, stretch its contrast, read every line once (`vision.ocr`), decide which
-way up the card lies from where its anchor lines landed, and parse the fields by their position
-relative to the labels found on the card (`vision.idfields`). Then the second look: every
-free-text field and the number are read again from their own enlarged crop, a disagreement
-gets a third read, no majority leaves the field doubtful (I024). Saturated glare where print
-may be hidden is I023; a pale, evenly lit card is not refused for its brightness.
-
-The cross-checks: every required field read (a field not read is a refusal, never a skipped
-check); GB 11643 (check digit, birth date and sex digit against the printed ones); the ethnic
-group; GB/T 2260 places (the address starts with a known province and city, the issuing
-authority is that city's or county's bureau, the number's region agrees or the number was read
-surely); a legal validity period not ended on the application date (I008); and the applicant's
-entries, where a difference is theirs (I010) only when the card's reading is confident and
-every other check held.
+photo's edge (I021) is refused before anything is read; a card whose corner runs past the edge
+only by a sliver of its blank margin is read. Flatten it, check that it is dark or sharp enough
+to read, stretch its contrast, read every line once (`vision.ocr`), decide which way up the card
+lies from where its anchor lines landed, and parse the fields by their position relative to the
+labels found on the card (`vision.idfields`). Then the second look: every free-text field and
+the number are read again from their own enlarged crop, a disagreement gets a third read, no
+majority leaves the field doubtful (I024). Saturated glare where print may be hidden, or a veil
+of reflected light where a line of free text ends, is I023; a pale, evenly lit card is not
+refused for its brightness. What was read is then checked by `vision.cardchecks`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import cv2
 import numpy as np
 
-from domain.idnumber import InvalidIdNumber, parse_id_number
 from domain.reasons import ReasonCode
-from domain.regions import place_of_address, place_of_authority, place_of_code
+from domain.regions import (
+    place_of_authority,
+)
 from vision.card import (
     card_width,
     cut_by_edge,
     cut_off,
     glare_patches,
+    grazes_border,
     half_turn,
     locate_card,
     rectify,
@@ -85,14 +81,6 @@ CARD_GATES = QualityGates(min_brightness=22, max_brightness=256, min_sharpness=1
 PORTRAIT_GATES = QualityGates(min_brightness=25, max_brightness=235, min_sharpness=6)
 # A photo this dark overall hides the card's outline: say so rather than "no card found".
 MIN_PHOTO_BRIGHTNESS = 12
-FRONT_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "id_number")
-BACK_FIELDS = ("issuing_authority", "valid_from", "valid_until")
-# A read this sure that differs from the applicant's entry is their mismatch, not our misread.
-CLAIM_CONFIDENCE = 0.9
-# An ID number whose region disagrees with the address (the holder moved; the number keeps the
-# birth registration's county) or that GB/T 2260 since 2002 does not know must be read this
-# surely, twice alike, to be taken.
-UNCORROBORATED_NUMBER_CONFIDENCE = 0.95
 # The card's width in the photo below which 3 mm characters are under ~13 px: the reader
 # misreads them (measured: small real photos 215-401 px wide were all misread), so ask for a
 # closer photo instead of calling it blurred.
@@ -103,8 +91,6 @@ CONFIRMED_FIELDS = ("name", "birth_date", "address", "id_number", "issuing_autho
 # Fields nothing else checks character by character (the number has its check digit, the
 # dates and sex their agreement with it, the ethnic group its list of 56).
 FREE_TEXT_FIELDS = ("name", "address", "issuing_authority")
-# Legal validity periods (Resident Identity Card Law, art. 5) in years.
-VALIDITY_YEARS = (5, 10, 20)
 
 
 class CardRejected(VisionError):
@@ -125,20 +111,6 @@ class SideReading:
 class Portrait:
     rgb: np.ndarray  # the flattened card, upright
     box: FaceBox
-
-
-@dataclass
-class CardChecks:
-    """What the cross-checks found: reason codes with their details, in plain words."""
-
-    failures: list[tuple[ReasonCode, str]] = field(default_factory=list)
-
-    def fail(self, code: ReasonCode, detail: str) -> None:
-        self.failures.append((code, detail))
-
-    @property
-    def reasons(self) -> list[ReasonCode]:
-        return list(dict.fromkeys(code for code, _ in self.failures))
 
 
 def flatten(rgb: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -212,7 +184,7 @@ def read_side(rgb: np.ndarray, side: str, ocr: OcrReader) -> SideReading:
             f"card {side} photo is {rgb.shape[1]}x{rgb.shape[0]} px, too small to read",
         )
     quad = locate_card(rgb)
-    if quad is None or cut_by_edge(rgb, quad):
+    if quad is None or (cut_by_edge(rgb, quad) and not grazes_border(rgb, quad)):
         if cut_off(rgb, quad):
             raise CardRejected(
                 ReasonCode.I021_ID_CARD_CUT_OFF, f"the card {side} is cut by the photo's edge"
@@ -284,7 +256,7 @@ def _check_glare(card: np.ndarray, side: str, fields: ParsedFields) -> None:
 
 
 def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
-    for group in fields.sources.values():
+    for name, group in fields.sources.items():
         if not group:
             continue
         column_right = max(line.right for line in group)
@@ -300,8 +272,20 @@ def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
             wrapped = line.right > column_right - line.height and line.top < last_top - 4
             past_end = box[2] > line.right + 0.3 * line.height
             if past_end and box[0] < line.right + line.height and not wrapped:
-                return True
+                if not (name == "issuing_authority" and _complete_authority(fields)):
+                    return True
     return False
+
+
+def _complete_authority(fields: ParsedFields) -> bool:
+    """A known authority that nothing can follow: a sub-bureau (…分局), or the bureau of a
+    county (a county-level city, county or banner), which has no sub-bureaus; a prefecture's
+    bureau (杭州市公安局) may go on with one (西湖分局) under a reflection."""
+    authority = fields.values.get("issuing_authority")
+    place = place_of_authority(authority) if isinstance(authority, str) else None
+    if place is None or not isinstance(authority, str):
+        return False  # not a known bureau: the reflection may be why
+    return authority.endswith("分局") or (authority.endswith("公安局") and place.county is not None)
 
 
 def _crop(card: np.ndarray, lines: list[TextLine], left_limit: float | None, pad: float):
@@ -475,154 +459,3 @@ def portrait_on_card(card: np.ndarray, faces: FaceModels) -> Portrait | None:
                 ),
             )
     return None
-
-
-def check_fields(
-    front: ParsedFields,
-    back: ParsedFields,
-    *,
-    application_date: date,
-    claimed_name: str | None = None,
-    claimed_id_number: str | None = None,
-) -> CardChecks:
-    """Every check on the fields read. A field not read is a refusal, never a skipped check:
-    unreadable or mutually inconsistent fields are I011, fields still doubtful after a second
-    look I024, an ended validity period I008; a disagreement with the applicant's entries is
-    I010 only when the card's own reading is confident and self-consistent."""
-    checks = CardChecks()
-    values = {**front.values, **back.values}
-    for problem in front.problems + back.problems:
-        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, problem)
-    missing = [
-        name
-        for name in FRONT_FIELDS + BACK_FIELDS
-        if values.get(name) in (None, "")
-        and not (name == "valid_until" and values.get("long_term"))
-    ]
-    if missing:
-        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"fields not read: {', '.join(missing)}")
-    doubtful = front.doubtful + back.doubtful
-    if doubtful:
-        checks.fail(
-            ReasonCode.I024_ID_FIELD_DOUBTFUL,
-            f"read differently on a second look: {', '.join(doubtful)}",
-        )
-    confidence = {**front.confidence, **back.confidence}
-    _check_number(values, checks)
-    _check_places(values, confidence, checks)
-    _check_validity(values, application_date, checks)
-    _check_claims(values, confidence, claimed_name, claimed_id_number, checks)
-    return checks
-
-
-def _check_number(values: dict[str, object], checks: CardChecks) -> None:
-    raw = values.get("id_number")
-    if not isinstance(raw, str):
-        return
-    try:
-        number = parse_id_number(raw)
-    except InvalidIdNumber as exc:
-        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"ID number on the card: {exc}")
-        return
-    born = values.get("birth_date")
-    if isinstance(born, date) and born != number.birth_date:
-        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, "birth date disagrees with the ID number")
-    sex = values.get("sex")
-    if sex in ("男", "女") and (sex == "男") != number.is_male:
-        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, "sex disagrees with the ID number")
-
-
-def _check_places(
-    values: dict[str, object], confidence: dict[str, float], checks: CardChecks
-) -> None:
-    """GB/T 2260: the address starts with a province and city, the issuing authority is that
-    city's (or county's) bureau, and the number's region agrees, or was read surely."""
-    address, authority, number = (
-        values.get("address"),
-        values.get("issuing_authority"),
-        values.get("id_number"),
-    )
-    if not isinstance(address, str) or not isinstance(authority, str):
-        return
-    home = place_of_address(address)
-    if home is None:
-        checks.fail(
-            ReasonCode.I011_ID_CARD_UNREADABLE, "address does not start with a known province"
-        )
-        return
-    issuer = place_of_authority(authority)
-    if issuer is None:
-        checks.fail(
-            ReasonCode.I011_ID_CARD_UNREADABLE,
-            "issuing authority names no known city or county bureau",
-        )
-    elif not home.agrees(issuer) or (
-        home.county
-        and issuer.county
-        and home.county[:4] == issuer.county[:4]
-        and home.county != issuer.county
-    ):
-        checks.fail(
-            ReasonCode.I011_ID_CARD_UNREADABLE, "issuing authority's region contradicts the address"
-        )
-    if not isinstance(number, str):
-        return
-    born = place_of_code(number[:6])
-    if (born is None or not born.agrees(home)) and confidence.get(
-        "id_number", 0.0
-    ) < UNCORROBORATED_NUMBER_CONFIDENCE:
-        checks.fail(
-            ReasonCode.I024_ID_FIELD_DOUBTFUL,
-            "ID number's region differs from the address and was not read surely",
-        )
-
-
-def _check_validity(values: dict[str, object], today: date, checks: CardChecks) -> None:
-    start, end = values.get("valid_from"), values.get("valid_until")
-    if not isinstance(start, date):
-        return
-    if start > today:
-        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, "validity starts after the application")
-    if values.get("long_term"):
-        return
-    if not isinstance(end, date):
-        return
-    years = end.year - start.year
-    same_day = (end.month, end.day) == (start.month, start.day) or (
-        (start.month, start.day) == (2, 29) and (end.month, end.day) == (2, 28)
-    )
-    if years not in VALIDITY_YEARS or not same_day:
-        checks.fail(
-            ReasonCode.I011_ID_CARD_UNREADABLE,
-            f"validity period of {years} years is not a legal one (5, 10, 20 or 长期)",
-        )
-    elif end < today:
-        checks.fail(ReasonCode.I008_ID_EXPIRED, f"card expired on {end.isoformat()}")
-
-
-def _check_claims(
-    values: dict[str, object],
-    confidence: dict[str, float],
-    name: str | None,
-    number: str | None,
-    checks: CardChecks,
-) -> None:
-    """A field that differs from the applicant's entry is their mismatch (I010) only when the
-    card was read confidently and every other check held; otherwise the reading is ours to
-    doubt (I011: photograph it again)."""
-    consistent = not any(code != ReasonCode.I008_ID_EXPIRED for code, _ in checks.failures)
-    claims = (
-        ("name", "name", None if name is None else clean(name)),
-        ("id_number", "ID number", None if number is None else number.strip().upper()),
-    )
-    for field_name, words, claimed in claims:
-        read = values.get(field_name)
-        if claimed is None or not isinstance(read, str) or read == claimed:
-            continue
-        if consistent and confidence.get(field_name, 0.0) >= CLAIM_CONFIDENCE:
-            checks.fail(ReasonCode.I010_ID_CARD_MISMATCH, f"{words} differs from the one entered")
-        else:
-            checks.fail(
-                ReasonCode.I011_ID_CARD_UNREADABLE,
-                f"{words} read doubtfully differs from the one entered",
-            )

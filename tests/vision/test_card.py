@@ -11,7 +11,7 @@ import pytest
 from synthetic.id_cards import card_back, random_holder
 from synthetic.photo_scenes import PHOTO_LONG, PHOTO_SHORT, Distortion, card_corners, photograph
 from tests.vision.support import SAMPLES, face_bytes
-from vision.card import cut_off, locate_card, rectify, veiled_end
+from vision.card import CardQuad, cut_off, grazes_border, locate_card, rectify, veiled_end
 from vision.idfields import CARD_H, CARD_W
 from vision.images import ImageLimits, decode_image
 
@@ -106,3 +106,30 @@ def test_a_line_ending_in_plain_light_or_under_an_even_gradient_is_not_veiled() 
     assert not veiled_end(np.clip(gray * ramp, 0, 255).astype(np.uint8), box, 560)
     # a haze well past the end of the line hides nothing of it
     assert not veiled_end(_veil(gray, box[2] + 400, 0.85), box, 900)
+
+
+def _quad(corners: list[tuple[float, float]]) -> CardQuad:
+    return CardQuad(corners=np.array(corners, np.float32), whole_photo=False, score=1.0)
+
+
+def test_a_corner_past_the_border_by_a_sliver_of_margin_is_not_a_cut_card() -> None:
+    photo = np.zeros((1200, 1600, 3), np.uint8)
+    # a card 856 x 540 photographed whole, its top edge 1 % of its short side above the photo
+    assert grazes_border(photo, _quad([(300, -5), (1156, -5), (1156, 535), (300, 535)]))
+    # 5 %: a line of print may start there
+    assert not grazes_border(photo, _quad([(300, -27), (1156, -27), (1156, 513), (300, 513)]))
+    # an outline that ends on the border was fitted to what the frame left of the card
+    assert not grazes_border(photo, _quad([(300, 0), (1156, 0), (1156, 380), (300, 380)]))
+
+
+def test_the_development_card_whose_corner_grazed_the_border_is_read() -> None:
+    """Development card 168: its top right corner runs 1.4 % of its short side past the photo;
+    it was refused as cut (I021) with every character in the photo."""
+    from synthetic.card_eval import generate
+    from vision.idcard import read_side
+    from vision.ocr import OcrReader
+
+    card = next(iter(generate("dev", 1, 168)))
+    rgb = decode_image(card.back, LIMITS)
+    reading = read_side(rgb, "back", OcrReader.shared())
+    assert reading.fields.values["issuing_authority"] == "渑池县公安局"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,7 +18,8 @@ from synthetic.card_renderers import Drawn, Shot, photograph
 from synthetic.id_cards import card_back, random_holder
 from tests.vision.support import jpeg
 from tests.vision.test_idfields import back_lines, front_lines, line
-from vision.idcard import CARD_GATES, CardRejected, check_fields, confirm, read_side
+from vision.cardchecks import check_fields
+from vision.idcard import CARD_GATES, CardRejected, _check_glare, confirm, read_side
 from vision.idfields import REPAIRED_CONFIDENCE, parse_back, parse_front
 from vision.images import BadImage, ImageLimits, Quality, VisionError, decode_image
 from vision.ocr import OcrReader
@@ -246,3 +248,70 @@ def test_a_pale_evenly_lit_card_back_is_read_not_refused_as_over_exposed(ocr) ->
     reading = _read(photograph(Drawn(card_back(holder, 4)), shot)[0], "back", ocr)
     assert reading.quality.brightness > 238
     assert reading.fields.values["issuing_authority"] == holder.authority
+
+
+def _yingshang(authority: str, number_region: str = "341226", county: str = "颍上县"):
+    """A card from 颍上县 (a rare character, often read as the common 颖) with its address's
+    county read as `county`, its authority as `authority`, and a number registered in
+    `number_region`."""
+    number = make_id_number(number_region, date(1985, 6, 15), 11)
+    front = parse_front(
+        front_lines(address1=f"安徽省阜阳市{county}慎城镇", address2="人民路18号", number=number)
+    )
+    back = back_lines()
+    back[3] = line(authority, 296, 377)
+    parsed = parse_back(back)
+    return front, parsed, check_fields(front, parsed, application_date=TODAY)
+
+
+def test_an_authority_one_character_off_the_county_of_address_and_number_is_put_right() -> None:
+    _, back, result = _yingshang("颖上县公安局")
+    assert result.failures == []
+    assert back.values["issuing_authority"] == "颍上县公安局"
+    assert back.confidence["issuing_authority"] <= REPAIRED_CONFIDENCE
+
+
+def test_a_county_misread_alike_in_address_and_authority_is_put_right_by_the_number() -> None:
+    """Development card 101: 颍上县 read as 颖上县 on both sides; the number's region (341226,
+    check digit held) names 颍上县."""
+    front, back, result = _yingshang("颖上县公安局", county="颖上县")
+    assert result.failures == []
+    assert front.values["address"] == "安徽省阜阳市颍上县慎城镇人民路18号"
+    assert back.values["issuing_authority"] == "颍上县公安局"
+    # the number registered elsewhere: no witness, the card stays unreadable
+    front, _, result = _yingshang("颖上县公安局", number_region="341221", county="颖上县")
+    assert front.values["address"].startswith("安徽省阜阳市颖上县")
+    assert ReasonCode.I011_ID_CARD_UNREADABLE in result.reasons
+
+
+def test_an_authority_off_a_county_only_the_address_names_stays_unreadable() -> None:
+    # the holder moved: the number was registered in 临泉县, so only the address names 颍上县
+    _, back, result = _yingshang("颖上县公安局", number_region="341221")
+    assert back.values["issuing_authority"] == "颖上县公安局"
+    assert "names no known city or county bureau" in " ".join(d for _, d in result.failures)
+    # a known county is never changed, however close to the address's
+    _, back, _ = _yingshang("阜南县公安局")
+    assert back.values["issuing_authority"] == "阜南县公安局"
+
+
+@pytest.mark.parametrize(
+    ("authority", "refused"),
+    [("根河市公安局", False), ("杭州市公安局西湖分局", False), ("杭州市公安局", True)],
+)
+def test_glare_past_an_authority_refuses_only_one_that_could_go_on(
+    authority: str, refused: bool
+) -> None:
+    """A saturated reflection just past the end of the authority: a county's bureau or a
+    sub-bureau is complete, a prefecture's bureau may go on with a sub-bureau under it."""
+    back = back_lines()
+    back[3] = line(authority, 296, 377)
+    fields = parse_back(back)
+    end = int(296 + 30 * len(authority))
+    card = np.full((540, 856, 3), 200, np.uint8)
+    cv2.circle(card, (end + 60, 380), 55, (255, 255, 255), -1)
+    if refused:
+        with pytest.raises(CardRejected) as caught:
+            _check_glare(card, "back", fields)
+        assert caught.value.reason == ReasonCode.I023_ID_CARD_GLARE
+    else:
+        _check_glare(card, "back", fields)

@@ -14,12 +14,12 @@ from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
 from tests.vision.test_idfields import front_lines
+from vision.cardchecks import check_fields
 from vision.faces import FaceModels, face_distance, single_face
 from vision.idcard import (
     CardRejected,
     _address_tail,
     _name_beside_label,
-    check_fields,
     confirm,
     find_portrait,
     read_side,

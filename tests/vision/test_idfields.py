@@ -10,7 +10,7 @@ import pytest
 
 from domain.idnumber import make_id_number
 from domain.reasons import ReasonCode
-from vision.idcard import check_fields
+from vision.cardchecks import check_fields
 from vision.idfields import (
     ETHNIC_GROUPS,
     REPAIRED_CONFIDENCE,
