@@ -74,13 +74,13 @@ def check_fields(
     ]
     if missing:
         checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"fields not read: {', '.join(missing)}")
+    _witnessed_places(front, back, values)
     doubtful = front.doubtful + back.doubtful
     if doubtful:
         checks.fail(
             ReasonCode.I024_ID_FIELD_DOUBTFUL,
             f"read differently on a second look: {', '.join(doubtful)}",
         )
-    _repair_places(front, back, values)
     confidence = {**front.confidence, **back.confidence}
     _check_number(values, checks)
     _check_places(values, confidence, checks)
@@ -89,12 +89,14 @@ def check_fields(
     return checks
 
 
-def _repair_places(front: ParsedFields, back: ParsedFields, values: dict[str, object]) -> None:
-    """A county read one character off (a rare character read as a common one, 颍 as 颖) in
-    the address or the authority, where it names no known place and the ID number's region
-    (check digit held) names that county: put right, at repaired confidence, from the
-    number's region (`address_one_off`, `authority_one_off`). A read that names a known place
-    is never changed; without the number's witness the place stays unreadable (I011)."""
+def _witnessed_places(front: ParsedFields, back: ParsedFields, values: dict[str, object]) -> None:
+    """The ID number's region (check digit held) as a witness of the places read. A county
+    read one character off (a rare character read as a common one, 颍 as 颖) in the address or
+    the authority, where it names no known place and the number's region names that county: put
+    right, at repaired confidence (`address_one_off`, `authority_one_off`). An authority whose
+    second looks disagreed (金阊 read as 金间 and 金闾) but whose first read names the bureau of
+    the very county the address and the number both name: no longer doubtful. A read that names
+    a known place is never changed; without the number's witness nothing is."""
     number = values.get("id_number")
     born = place_of_code(number[:6]) if isinstance(number, str) else None
     if born is None or born.county is None or not isinstance(number, str):
@@ -112,10 +114,15 @@ def _repair_places(front: ParsedFields, back: ParsedFields, values: dict[str, ob
     home = place_of_address(address) if isinstance(address, str) else None
     if home is None or home.county != born.county or not isinstance(authority, str):
         return
+    confidence = min(back.confidence.get("issuing_authority", 1.0), REPAIRED_CONFIDENCE)
     if repaired := authority_one_off(authority, home):
-        confidence = min(back.confidence.get("issuing_authority", 1.0), REPAIRED_CONFIDENCE)
         back.put("issuing_authority", repaired, confidence)
         values["issuing_authority"] = repaired
+    elif "issuing_authority" in back.doubtful:
+        issuer = place_of_authority(authority)
+        if issuer is not None and issuer.county == born.county:
+            back.doubtful.remove("issuing_authority")
+            back.put("issuing_authority", authority, confidence)
 
 
 def _check_number(values: dict[str, object], checks: CardChecks) -> None:

@@ -351,8 +351,7 @@ def _bounds(group: list[TextLine], value_left: float) -> tuple[float, float, flo
 def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
     """The second look: each field in CONFIRMED_FIELDS read again from its own enlarged crop;
     a disagreement gets a third read at another scale, and the majority stands. No majority
-    leaves the field doubtful (I024), never silently taken; so is an address that ends in a bare
-    digit, whatever the reads say."""
+    leaves the field doubtful (I024), never silently taken."""
     for name in CONFIRMED_FIELDS:
         if name not in fields.values or not fields.sources.get(name):
             continue
@@ -366,17 +365,14 @@ def confirm(fields: ParsedFields, card: np.ndarray, ocr) -> None:
             fields.put(name, value, min(fields.confidence[name], REPAIRED_CONFIDENCE))
         elif third != first:
             fields.doubtful.append(name)
-    address = fields.values.get("address")
-    if isinstance(address, str) and address[-1:].isdigit() and "address" not in fields.doubtful:
-        # an address ends with what its number counts (号, 室, 组...): one that ends in a bare
-        # digit lost its last characters (a reflection or the line detector stopped short)
-        fields.doubtful.append("address")
 
 
 def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, ocr) -> None:
     """Recognise what the line detector misses, a lone character: sex and ethnicity in their
-    own boxes when they were not read, and a last address line holding one character."""
+    own boxes when they were not read, and a last address line holding one character. Then an
+    address still ending in a bare digit is doubtful (`doubt_a_cut_address`)."""
     _address_tail(fields, card, ocr)
+    doubt_a_cut_address(fields)
     _name_beside_label(fields, card, ocr)
     for name, put in (("sex", put_sex), ("ethnicity", put_ethnicity)):
         if name in fields.values:
@@ -388,6 +384,15 @@ def _second_look(fields: ParsedFields, lines: list[TextLine], card: np.ndarray, 
                 f"{name} unreadable"
                 + (" or not one of the 56 groups" if name == "ethnicity" else "")
             )
+
+
+def doubt_a_cut_address(fields: ParsedFields) -> None:
+    """An address ends with what its number counts (号, 室, 组...): one that still ends in a
+    bare digit after every look (the reads alike, the strip below its last line empty) lost its
+    last characters to a reflection or a line detector that stopped short: doubtful (I024)."""
+    address = fields.values.get("address")
+    if isinstance(address, str) and address[-1:].isdigit() and "address" not in fields.doubtful:
+        fields.doubtful.append("address")
 
 
 def _name_beside_label(fields: ParsedFields, card: np.ndarray, ocr) -> None:

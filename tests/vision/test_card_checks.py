@@ -315,3 +315,26 @@ def test_glare_past_an_authority_refuses_only_one_that_could_go_on(
         assert caught.value.reason == ReasonCode.I023_ID_CARD_GLARE
     else:
         _check_glare(card, "back", fields)
+
+
+def _jinchang(number_region: str) -> tuple[object, list[ReasonCode]]:
+    """Development card 161: 苏州市公安局金阊分局 read right first, then 金间 and 金闾 on the
+    second looks (no majority: doubtful); the address names 金阊区 (320504)."""
+    number = make_id_number(number_region, date(1985, 6, 15), 11)
+    front = parse_front(
+        front_lines(address1="江苏省苏州市金阊区杨柳镇", address2="李家村5组65号", number=number)
+    )
+    back = back_lines()
+    back[3] = line("苏州市公安局金阊分局", 296, 377)
+    parsed = parse_back(back)
+    parsed.doubtful.append("issuing_authority")
+    return parsed, check_fields(front, parsed, application_date=TODAY).reasons
+
+
+def test_a_doubtful_authority_naming_the_county_of_address_and_number_is_taken() -> None:
+    back, reasons = _jinchang("320504")
+    assert reasons == [] and back.doubtful == []
+    assert back.confidence["issuing_authority"] <= REPAIRED_CONFIDENCE
+    # the number registered in another district: one witness only, the doubt stands
+    back, reasons = _jinchang("320505")
+    assert ReasonCode.I024_ID_FIELD_DOUBTFUL in reasons and back.doubtful == ["issuing_authority"]

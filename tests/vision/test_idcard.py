@@ -14,6 +14,7 @@ from synthetic.id_cards import portrait_photos
 from synthetic.photo_scenes import Distortion
 from tests.vision.support import SAMPLES, card_pair, face_bytes
 from tests.vision.test_idfields import front_lines
+from vision import idcard
 from vision.cardchecks import check_fields
 from vision.faces import FaceModels, face_distance, single_face
 from vision.idcard import (
@@ -21,6 +22,7 @@ from vision.idcard import (
     _address_tail,
     _name_beside_label,
     confirm,
+    doubt_a_cut_address,
     find_portrait,
     read_side,
 )
@@ -243,7 +245,28 @@ def test_an_address_that_ends_in_a_bare_digit_lost_its_end(address: str, doubtfu
     fields.put("address", address, 0.99)
     fields.sources["address"] = [TextLine(address, 0.99, 157, 247, 470, 285)]
     confirm(fields, np.full((CARD_H, CARD_W, 3), 230, np.uint8), _Echo(address))
+    doubt_a_cut_address(fields)
     assert fields.doubtful == doubtful
+
+
+def test_an_address_whose_end_the_tail_look_found_is_not_doubtful(monkeypatch) -> None:
+    """Development card 167: both reads of the address stopped at 29, the strip below its last
+    line held 号; it was refused as doubtful because the bare digit was judged before that look."""
+    address = "广西壮族自治区百色市田林县杨柳镇石桥村7组29"
+    fields = ParsedFields()
+    fields.put("address", address, 0.99)
+    fields.put("sex", "女", 0.99)
+    fields.put("ethnicity", "汉", 0.99)
+    fields.sources["address"] = [TextLine(address, 0.99, 157, 247, 470, 285)]
+    card = np.full((CARD_H, CARD_W, 3), 230, np.uint8)
+    confirm(fields, card, _Echo(address))
+
+    def tail(fields: ParsedFields, card, ocr) -> None:
+        fields.put("address", f"{fields.values['address']}号", 0.99)
+
+    monkeypatch.setattr(idcard, "_address_tail", tail)
+    idcard._second_look(fields, [], card, _Echo(""))
+    assert fields.values["address"].endswith("29号") and fields.doubtful == []
 
 
 def test_a_name_the_detector_missed_beside_its_label_is_read_in_its_row() -> None:
