@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -59,42 +58,12 @@ R = TypeVar("R", bound=BaseModel)
 QUERY_TIMEOUT = timedelta(seconds=5)
 READY_ATTEMPTS = 5
 READY_BACKOFF_SECONDS = 0.2
-# Views kept per API process, newest last (`ViewCache`).
-CACHED_VIEWS = 10_000
 STEP_POLL_SECONDS = 0.1
-
-
-class ViewCache:
-    """The last live view of each application with the length of the history it was read at.
-    A workflow's state changes only with its history, so while the length is the same the view
-    is too: a status read then costs the server a `describe` (1.5 ms of CPU measured) instead of
-    a query that the server routes to a worker (6.5 ms across server, worker and API), and a
-    closed application is no longer replayed on a worker at every read. The view can lag by the
-    workflow task in progress (its local activities are recorded when it completes); the next
-    read after it sees the new length."""
-
-    def __init__(self, size: int = CACHED_VIEWS) -> None:
-        self._views: OrderedDict[str, tuple[int, ApplicationView]] = OrderedDict()
-        self._size = size
-
-    def get(self, application_id: str, length: int) -> ApplicationView | None:
-        kept = self._views.get(application_id)
-        if kept is None or kept[0] != length:
-            return None
-        self._views.move_to_end(application_id)
-        return kept[1]
-
-    def put(self, application_id: str, length: int, view: ApplicationView) -> None:
-        self._views[application_id] = (length, view)
-        self._views.move_to_end(application_id)
-        while len(self._views) > self._size:
-            self._views.popitem(last=False)
 
 
 class ApplicationWorkflows:
     def __init__(self, client: Client) -> None:
         self._client = client
-        self._views = ViewCache()
 
     def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(application_workflow_id(application_id))
@@ -130,18 +99,12 @@ class ApplicationWorkflows:
         """The live view from the `status` query. `just_started` retries briefly, for the answer
         to the POST that started the workflow."""
         handle = self._handle(application_id)
-        length = None if just_started else await self._history_length(handle)
-        if length is not None and (kept := self._views.get(application_id, length)):
-            return kept
         attempts = READY_ATTEMPTS if just_started else 1
         for attempt in range(1, attempts + 1):
             try:
                 view: ApplicationView = await handle.query(
                     QueryName.STATUS, result_type=ApplicationView, rpc_timeout=QUERY_TIMEOUT
                 )
-                if length is not None:
-                    # read before the query: the view is at least as new as this length
-                    self._views.put(application_id, length, view)
                 return view
             except RPCError as exc:
                 final = exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED)
@@ -149,16 +112,6 @@ class ApplicationWorkflows:
                     raise rpc_failure(exc) from exc
             await asyncio.sleep(READY_BACKOFF_SECONDS * attempt)
         raise Unavailable("the application did not answer")
-
-    @staticmethod
-    async def _history_length(handle: WorkflowHandle[Any, Any]) -> int | None:
-        """The workflow's history length from the server alone (no worker); None when it
-        cannot be had, and the query decides what that means."""
-        try:
-            described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
-        except RPCError:
-            return None
-        return int(described.raw_description.workflow_execution_info.history_length) or None
 
     async def status_or_none(self, application_id: str) -> ApplicationView | None:
         """The live view when the workflow answers; None when it is unknown or unreachable."""
