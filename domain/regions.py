@@ -174,6 +174,17 @@ def place_of_authority(text: str) -> Place | None:
     return place
 
 
+def authority_is_complete(text: str) -> bool:
+    """A known authority that nothing can follow on the card: a sub-bureau (…分局), or the
+    bureau of a county (a county-level city, county or banner), which has no sub-bureaus; a
+    prefecture's bureau (杭州市公安局) may go on with one (西湖分局), and an authority naming no
+    known place is not known to be complete."""
+    place = place_of_authority(text)
+    if place is None:
+        return False
+    return text.endswith("分局") or (text.endswith("公安局") and place.county is not None)
+
+
 def one_character_off(text: str, name: str) -> bool:
     """Same length, exactly one character different: a rare character read as a common one
     (颍上县 as 颖上县)."""

@@ -98,8 +98,10 @@ def _witnessed_places(front: ParsedFields, back: ParsedFields, values: dict[str,
     the very county the address and the number both name: no longer doubtful. A read that names
     a known place is never changed; without the number's witness nothing is."""
     number = values.get("id_number")
-    born = place_of_code(number[:6]) if isinstance(number, str) else None
-    if born is None or born.county is None or not isinstance(number, str):
+    if not isinstance(number, str):
+        return
+    born = place_of_code(number[:6])
+    if born is None or born.county is None:
         return
     try:
         parse_id_number(number)

@@ -22,9 +22,7 @@ import cv2
 import numpy as np
 
 from domain.reasons import ReasonCode
-from domain.regions import (
-    place_of_authority,
-)
+from domain.regions import authority_is_complete
 from vision.card import (
     card_width,
     cut_by_edge,
@@ -272,20 +270,11 @@ def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
             wrapped = line.right > column_right - line.height and line.top < last_top - 4
             past_end = box[2] > line.right + 0.3 * line.height
             if past_end and box[0] < line.right + line.height and not wrapped:
-                if not (name == "issuing_authority" and _complete_authority(fields)):
+                authority = fields.values.get("issuing_authority")
+                complete = isinstance(authority, str) and authority_is_complete(authority)
+                if not (name == "issuing_authority" and complete):
                     return True
     return False
-
-
-def _complete_authority(fields: ParsedFields) -> bool:
-    """A known authority that nothing can follow: a sub-bureau (…分局), or the bureau of a
-    county (a county-level city, county or banner), which has no sub-bureaus; a prefecture's
-    bureau (杭州市公安局) may go on with one (西湖分局) under a reflection."""
-    authority = fields.values.get("issuing_authority")
-    place = place_of_authority(authority) if isinstance(authority, str) else None
-    if place is None or not isinstance(authority, str):
-        return False  # not a known bureau: the reflection may be why
-    return authority.endswith("分局") or (authority.endswith("公安局") and place.county is not None)
 
 
 def _crop(card: np.ndarray, lines: list[TextLine], left_limit: float | None, pad: float):
