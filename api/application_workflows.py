@@ -34,6 +34,7 @@ from api.errors import (
     UpstreamTimeout,
     WrongStage,
 )
+from api.watch import StoreWatch
 from domain.application import StartApplicationInput
 from domain.enums import ApplicationStatus
 from domain.naming import (
@@ -62,8 +63,9 @@ STEP_POLL_SECONDS = 0.1
 
 
 class ApplicationWorkflows:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, watch: StoreWatch | None = None) -> None:
         self._client = client
+        self._watch = watch
 
     def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(application_workflow_id(application_id))
@@ -125,12 +127,26 @@ class ApplicationWorkflows:
     ) -> ApplicationView | None:
         """The live view once the status has moved on from `before`: an update's handler
         answers before the workflow's main line takes the next stage, and a step's caller wants
-        the stage after it. The last view read if it has not moved within `wait_seconds`."""
+        the stage after it. The last view read if it has not moved within `wait_seconds`.
+
+        Between live reads it waits for the store's projection to advance (`api.watch`), asking
+        the workflow again at least every `api.watch.RECHECK` seconds; without a watch or a
+        stored row, it asks every `STEP_POLL_SECONDS`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
+        seen = await self._watch.seq(application_id) if self._watch else None
         view = await self.status_or_none(application_id)
-        while view is not None and view.status == before and loop.time() < deadline:
-            await asyncio.sleep(STEP_POLL_SECONDS)
+        while view is not None and view.status == before:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            if self._watch is not None and seen is not None:
+                seen = (
+                    await self._watch.advanced(application_id, seen, min(left, self._watch.recheck))
+                    or seen
+                )
+            else:
+                await asyncio.sleep(min(left, STEP_POLL_SECONDS))
             view = await self.status_or_none(application_id)
         return view
 

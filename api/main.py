@@ -42,6 +42,7 @@ from api.routes import (
 )
 from api.telemetry import ApiMetrics, RequestTelemetry, StoreCollector, bind_application_id
 from api.telemetry import router as operations_router
+from api.watch import StoreWatch
 from config.codec import EncryptionCodec
 from config.settings import Settings, get_settings
 from config.temporal import connect
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = temporal_client or await connect(settings)
         engine = make_engine(settings.resolved_database_url)
+        watch = StoreWatch(engine)
         if settings.seed_dev_users:
             created = await asyncio.to_thread(seed_dev_users, engine)
             if created:
@@ -128,7 +130,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             client=client,
             engine=engine,
             blobs=open_blob_store(settings),
-            workflows=ApplicationWorkflows(client),
+            workflows=ApplicationWorkflows(client, watch),
             payments=PaymentGatewayClient(
                 settings.mocks_url, timeout=settings.vendor_timeout_seconds
             ),
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         finally:
             await app.state.services.limiter.counters.aclose()
             await app.state.services.payments.aclose()
+            await watch.aclose()
             engine.dispose()
 
     # Swagger UI and ReDoc assets come from the fastapi-offline wheel, not a CDN.

@@ -28,7 +28,9 @@ from devtools.applicant import Applicant, ApplicantSession, StepRefused, ops_cli
 
 TERMINAL = frozenset({"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"})
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
-POLL_S = 0.2
+# The app holds its GET up to LONG_POLL_S (long polling); asked again at once when the status
+# moved, after POLL_S when it came back unmoved.
+LONG_POLL_S, POLL_S = 10.0, 0.2
 
 
 class Unexpected(RuntimeError):
@@ -99,20 +101,26 @@ class Driver:
         except (httpx.TransportError, StepRefused):
             return False
 
-    def _status(self) -> dict[str, Any]:
-        self.view = self._call(self.session.status)
+    def _status(self, since: str | None = None, wait: float = 0) -> dict[str, Any]:
+        self.view = self._call(lambda: self.session.status(since=since, wait=wait))
         self.journey.status = self.view["status"]
         return self.view
 
     def _wait(self, done: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        """Long-poll GET (held while the status stays the same) until `done`."""
         deadline = time.monotonic() + self.pace.stage_timeout_s
-        while time.monotonic() < deadline:
-            view = self._status()
+        since = None
+        while (left := deadline - time.monotonic()) > 0:
+            asked = time.monotonic()
+            view = self._status(since, min(left, LONG_POLL_S))
             # Not live: the workflow did not answer and the API showed the store's last record,
             # without the offer or the attempts left; a person's app shows a spinner.
-            if view.get("live", True) and (done(view) or view["status"] in TERMINAL):
+            live = view.get("live", True)
+            if live and (done(view) or view["status"] in TERMINAL):
                 return view
-            time.sleep(POLL_S)
+            if not live or view["status"] == since:
+                time.sleep(max(0.0, POLL_S - (time.monotonic() - asked)))
+            since = view["status"] if live else None
         waited = self.pace.stage_timeout_s
         raise TimeoutError(f"still {self.journey.status} after {waited:.0f}s waiting for {what}")
 

@@ -26,6 +26,8 @@ UPLOADS = {
 
 
 REFRESH_MARGIN = timedelta(seconds=60)
+# A held GET returns at the latest after this long (the API allows up to 25 s).
+LONG_POLL_SECONDS = 10.0
 
 
 class StepRefused(RuntimeError):
@@ -122,8 +124,11 @@ class ApplicantSession:
         self.challenge = started.get("liveness_challenge")
         return started
 
-    def status(self) -> dict[str, Any]:
-        return self._ok(self.http.get(self._path(), headers=self._auth))
+    def status(self, since: str | None = None, wait: float = 0) -> dict[str, Any]:
+        """GET the application; with `since` and `wait`, held until the status is no longer
+        `since` or `wait` seconds have passed (long polling)."""
+        params = {"since": since, "wait": f"{wait:g}"} if since and wait > 0 else None
+        return self._ok(self.http.get(self._path(), headers=self._auth, params=params))
 
     def liveness_video(self) -> bytes:
         """A recorded sample cannot follow a random challenge: like a person in front of the
@@ -199,18 +204,23 @@ class ApplicantSession:
         on_change: Callable[[dict[str, Any]], None] | None = None,
         interval: float = 0.25,
     ) -> dict[str, Any]:
-        """Poll GET every `interval` seconds until the application is in one of `statuses` (or
-        terminal); benchmarks poll finely so the poll does not dominate what they measure."""
+        """Long-poll GET until the application is in one of `statuses` (or terminal); a GET
+        that comes back at once with the same status (no worker answering, the recorded view)
+        is asked again after `interval` seconds."""
         deadline = time.monotonic() + timeout
         terminal = {"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"}
-        while time.monotonic() < deadline:
-            current = self.status()
+        current: dict[str, Any] | None = None
+        while (left := deadline - time.monotonic()) > 0:
+            asked = time.monotonic()
+            since = current["status"] if current else None
+            current = self.status(since=since, wait=min(left, LONG_POLL_SECONDS))
             if current["status"] != self._last_status and on_change:
                 on_change(current)
             self._last_status = current["status"]
             if self._last_status in statuses or self._last_status in terminal:
                 return current
-            time.sleep(interval)
+            if current["status"] == since:
+                time.sleep(max(0.0, interval - (time.monotonic() - asked)))
         raise TimeoutError(f"{self.application_id} still {self._last_status} after {timeout}s")
 
 

@@ -120,6 +120,14 @@ def get_application(session: Session, application_id: str) -> Application | None
     return session.get(Application, application_id)
 
 
+def last_seqs(session: Session, application_ids: list[str]) -> dict[str, int]:
+    """Each stored application's last projected sequence number, by id."""
+    stmt = select(col(Application.id), col(Application.last_seq)).where(
+        col(Application.id).in_(application_ids)
+    )
+    return {row.id: row.last_seq for row in session.execute(stmt)}
+
+
 @dataclass(frozen=True)
 class ProjectionOutcome:
     audit_added: bool

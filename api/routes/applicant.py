@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
@@ -65,6 +66,9 @@ from store import lines as line_store
 from store.blobs import BlobNotFound, BlobStore
 
 router = APIRouter(prefix="/v1/applications", tags=["applicant"])
+
+# A held GET stays under the idle timeouts of the usual proxies and mobile networks.
+MAX_WAIT_SECONDS = 25.0
 
 _ERRORS = error_docs(
     401,
@@ -185,8 +189,28 @@ async def refresh_token(
 
 @router.get("/{application_id}", responses=_ERRORS)
 async def get_application(
-    application_id: ApplicantId, workflows: WorkflowsDep, engine: EngineDep, language: LanguageDep
+    application_id: ApplicantId,
+    workflows: WorkflowsDep,
+    engine: EngineDep,
+    language: LanguageDep,
+    since: Annotated[
+        ApplicationStatus | None,
+        Query(description="with `wait`: answer once the status is no longer this one"),
+    ] = None,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="seconds to hold the request while the status is still `since` "
+            "(long polling); the view as it is then",
+        ),
+    ] = 0,
 ) -> ApplicantView:
+    if since is not None and wait > 0:
+        moved = await workflows.status_after(application_id, since, wait)
+        if moved is not None:
+            return ApplicantView.of(moved, language)
     # No worker answering (a restart, a deploy, Temporal down): the last projected state, marked
     # as not live so the frontend keeps polling, rather than an error or a hung request.
     view = await live_or_recorded(workflows, engine, application_id)

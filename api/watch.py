@@ -1,0 +1,91 @@
+"""Waiting for an application to move without asking the workflow over and over.
+
+A frontend waiting for the next stage, and a step's call waiting for the stage after it, used to
+ask the workflow's `status` query every 0.1 s: each query a round trip through the Temporal
+server to the worker holding the workflow, about 6.5 ms of CPU across the three processes, some
+seventy per application. Every stage change is also projected to the store (the workflow's
+`_project`, which advances the row's `last_seq`), so one query per API process, over every
+application being waited on, every `INTERVAL` seconds, sees the move for a fraction of that; the
+live query is asked again only when the row moved, or after `RECHECK` seconds as a safety net (a
+projection that is retrying while the store is down). An application with no row, or a store that
+does not answer, is waited on by asking the workflow as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import Engine
+
+from api.errors import UNAVAILABLE_ERRORS
+from store.queries import in_thread, last_seqs
+
+logger = logging.getLogger(__name__)
+
+INTERVAL = 0.05
+RECHECK = 1.0
+
+
+class StoreWatch:
+    """Tells waiters when an application's stored projection advances past the `last_seq` they
+    saw. One polling task per process while anyone waits; it stops when nobody does."""
+
+    def __init__(
+        self, engine: Engine, interval: float = INTERVAL, recheck: float = RECHECK
+    ) -> None:
+        self._engine = engine
+        self._interval = interval
+        self.recheck = recheck
+        self._waiters: dict[str, list[tuple[int, asyncio.Future[int]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def seq(self, application_id: str) -> int | None:
+        """The row's `last_seq` now; None when there is no row or the store does not answer."""
+        try:
+            seqs = await in_thread(self._engine, last_seqs, [application_id])
+        except UNAVAILABLE_ERRORS:
+            return None
+        return seqs.get(application_id)
+
+    async def advanced(self, application_id: str, seen: int, timeout: float) -> int | None:
+        """The row's `last_seq` once it is past `seen`; None when `timeout` passed first."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        entry = (seen, future)
+        self._waiters.setdefault(application_id, []).append(entry)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._poll(), name="store-watch")
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiting = self._waiters.get(application_id, [])
+            with contextlib.suppress(ValueError):
+                waiting.remove(entry)
+            if not waiting:
+                self._waiters.pop(application_id, None)
+
+    async def _poll(self) -> None:
+        while self._waiters:
+            await asyncio.sleep(self._interval)
+            watched = list(self._waiters)
+            if not watched:
+                break
+            try:
+                seqs = await in_thread(self._engine, last_seqs, watched)
+            except UNAVAILABLE_ERRORS as exc:
+                # The waiters' own recheck asks the workflow in the meantime.
+                logger.warning("store watch: %s", type(exc).__name__)
+                continue
+            for application_id, seq in seqs.items():
+                for seen, future in self._waiters.get(application_id, []):
+                    if seq > seen and not future.done():
+                        future.set_result(seq)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

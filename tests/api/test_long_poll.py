@@ -1,0 +1,112 @@
+"""A held GET (`?since=…&wait=…`, long polling): it answers once the status moves, or with the
+status as it is when its time is up; waiting, it asks the workflow again only when the store's
+projection moved; bad parameters are refused with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from api.application_workflows import ApplicationWorkflows
+from api.watch import StoreWatch
+from domain.enums import ApplicationStatus, NextAction
+from domain.status import ApplicationView, ProjectionInput
+from store import queries
+from tests.api.test_api import ID_BODY, seed_review, start, upload_all
+
+
+async def test_a_held_get_answers_when_the_status_moves(api) -> None:
+    app_id, auth = await start(api)
+    await upload_all(api, app_id, auth)
+    path = f"/v1/applications/{app_id}"
+    params = {"since": "AWAITING_DOCUMENTS", "wait": "20"}
+    held = asyncio.create_task(api.get(path, headers=auth, params=params))
+    await asyncio.sleep(0.3)
+    assert not held.done()
+    submitted = await api.post(f"{path}/documents/submit", headers=auth, json=ID_BODY)
+    assert submitted.status_code == 202, submitted.text
+    answer = await asyncio.wait_for(held, 5)
+    assert (answer.status_code, answer.json()["status"]) == (200, "OFFERED")
+
+
+async def test_a_held_get_answers_at_once_or_when_its_time_is_up(api) -> None:
+    app_id, auth = await start(api)
+    path = f"/v1/applications/{app_id}"
+    began = time.monotonic()
+    moved = await api.get(path, headers=auth, params={"since": "OFFERED", "wait": "20"})
+    assert (moved.status_code, moved.json()["status"]) == (200, "AWAITING_DOCUMENTS")
+    assert time.monotonic() - began < 3
+    began = time.monotonic()
+    unmoved = await api.get(path, headers=auth, params={"since": "AWAITING_DOCUMENTS", "wait": "1"})
+    assert (unmoved.status_code, unmoved.json()["status"]) == (200, "AWAITING_DOCUMENTS")
+    assert 1 <= time.monotonic() - began < 4
+
+
+async def test_held_get_parameters_are_checked(api) -> None:
+    app_id, auth = await start(api)
+    path = f"/v1/applications/{app_id}"
+    for params, field in (
+        ({"since": "NOT_A_STATUS", "wait": "5"}, "since"),
+        ({"since": "OFFERED", "wait": "26"}, "wait"),
+        ({"since": "OFFERED", "wait": "-1"}, "wait"),
+        ({"since": "OFFERED", "wait": "soon"}, "wait"),
+    ):
+        response = await api.get(path, headers=auth, params=params)
+        assert response.status_code == 422, (params, response.text)
+        assert field in response.text
+
+
+class Counted(ApplicationWorkflows):
+    """The workflow's answers, counted: AWAITING_DOCUMENTS until `moved`, then VERIFYING."""
+
+    def __init__(self, watch: StoreWatch) -> None:
+        super().__init__(None, watch)  # type: ignore[arg-type]
+        self.reads = 0
+        self.moved = False
+
+    async def status_or_none(self, application_id: str) -> ApplicationView | None:
+        self.reads += 1
+        status = ApplicationStatus.AWAITING_DOCUMENTS
+        if self.moved:
+            status = ApplicationStatus.VERIFYING_IDENTITY
+        return ApplicationView(
+            application_id=application_id, status=status, next_action=NextAction.WAIT
+        )
+
+
+async def test_waiting_asks_the_workflow_again_only_when_the_projection_moved(engine) -> None:
+    await seed_review(engine, "app_watched")
+    watch = StoreWatch(engine, recheck=30)
+    workflows = Counted(watch)
+
+    async def move_after(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        workflows.moved = True
+        projection = ProjectionInput(
+            application_id="app_watched", seq=8, status=ApplicationStatus.VERIFYING_IDENTITY,
+            event="VERIFYING_IDENTITY", at=datetime.now(UTC),
+        )  # fmt: skip
+        await queries.in_thread(engine, queries.apply_projection, projection)
+
+    mover = asyncio.create_task(move_after(0.3))
+    began = time.monotonic()
+    view = await workflows.status_after("app_watched", ApplicationStatus.AWAITING_DOCUMENTS, 10)
+    waited = time.monotonic() - began
+    await mover
+    await watch.aclose()
+    assert view is not None and view.status == ApplicationStatus.VERIFYING_IDENTITY
+    # One read before waiting, one as soon as the row moved (not at the deadline, nor at the
+    # recheck): not one every 0.1 s.
+    assert workflows.reads == 2
+    assert waited < 3, waited
+
+
+async def test_without_a_stored_row_waiting_asks_the_workflow(engine) -> None:
+    watch = StoreWatch(engine)
+    workflows = Counted(watch)
+    asyncio.get_running_loop().call_later(0.5, setattr, workflows, "moved", True)
+    view = await workflows.status_after("app_unrecorded", ApplicationStatus.AWAITING_DOCUMENTS, 5)
+    await watch.aclose()
+    assert view is not None and view.status == ApplicationStatus.VERIFYING_IDENTITY
+    assert workflows.reads >= 3
