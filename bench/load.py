@@ -149,7 +149,8 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
     lines += [
         f"Stage latencies over the {n - len(failures)} applicants that reached their expected "
         "outcome, "
-        "system time only (the applicant's thinking excluded), polled every 0.2 s. `review` "
+        "system time only (the applicant's thinking excluded); the app waits with a held GET "
+        "(`?since=…&wait=10`, long polling). `review` "
         "includes the reviewer's delay. CPU from /proc over the measured run (the warm-up "
         f"excluded), each process with its children; {verifications} identity checks. Vision "
         "schedule-to-start from the histories (scheduled → started, per activity). Documents: "

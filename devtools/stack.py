@@ -8,6 +8,7 @@ logs to `{data_dir}/logs/{name}.log`.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import signal
@@ -133,6 +134,11 @@ class Stack:
         commands = self.commands()
         if not self._migrated and {"api", "worker"} & set(names or commands):
             self.migrate()
+        if "worker" in (names or commands):
+            # The workflow sandbox imports the workflow modules afresh for every workflow it
+            # instantiates; without their bytecode on disk (PYTHONDONTWRITEBYTECODE, a read-only
+            # image) each import compiles them from source again. The image compiles them too.
+            compileall.compile_dir(ROOT / "workflows", quiet=1)
         for name in names or tuple(commands):
             self._close_log(name)
             log = self._logs[name] = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
