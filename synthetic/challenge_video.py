@@ -92,15 +92,23 @@ class Performance:
         return (t - self.start_s) / self.duration_s
 
 
-def perform(windows: Sequence[ActionWindow], seed: int = 0) -> list[Performance]:
-    """Each challenged action started at a random moment inside its own window."""
+def perform(
+    windows: Sequence[ActionWindow], seed: int = 0, *, late: bool = False
+) -> list[Performance]:
+    """Each challenged action started at a random moment inside its own window, done before
+    the window ends; `late`: a slow reaction, 0.6 s into the window or later, that may run up
+    to 70 % of the action past the window's end."""
     rng = np.random.default_rng(seed)
     plan = []
     for window in windows:
         duration = DURATION[window.action]
-        latest = max(window.start_s + 0.2, window.end_s - duration - 0.2)
-        start = float(rng.uniform(window.start_s + 0.2, latest))
-        plan.append(Performance(window.action, start, duration))
+        if late:
+            earliest = window.start_s + 0.6
+            latest = max(earliest, window.end_s - 0.3 * duration)
+        else:
+            earliest = window.start_s + 0.2
+            latest = max(earliest, window.end_s - duration - 0.2)
+        plan.append(Performance(window.action, float(rng.uniform(earliest, latest)), duration))
     return plan
 
 
@@ -291,9 +299,11 @@ def synthesize_challenge_video(
     faces: FaceModels | None = None,
     fps: float = VIDEO_FPS,
     tail_s: float = 0.5,
+    late: bool = False,
 ) -> bytes:
     """An MP4 (mp4v, 480 x 640) of the person in `photo` (image bytes or an RGB array)
-    performing each challenged action inside its window, in the challenge's order.
+    performing each challenged action inside its window, in the challenge's order (`late`:
+    reacting slowly, see `perform`), filmed until `tail_s` after the last window.
 
     Raises ValueError when the photo shows no face."""
     if isinstance(photo, np.ndarray):
@@ -301,7 +311,7 @@ def synthesize_challenge_video(
     else:
         rgb = decode_image(photo, ImageLimits(), max_side=960)
     puppet = _Puppet(rgb, faces or FaceModels.shared())
-    plan = perform(windows, seed)
+    plan = perform(windows, seed, late=late)
     duration = max((w.end_s for w in windows), default=3.0) + tail_s
     rng = np.random.default_rng(seed + 1)
     phases = rng.uniform(0, 2 * np.pi, 6)

@@ -13,6 +13,7 @@ from domain.enums import LivenessAction as A
 from domain.identity import ActionWindow
 from tests.vision.support import face_bytes
 from vision.actions import (
+    LATE,
     SMILE_WIDENING,
     LandmarkSample,
     actions_seen,
@@ -140,8 +141,33 @@ def test_the_same_actions_in_another_order_fail(resting: np.ndarray) -> None:
 
 
 def test_an_action_late_for_its_window_fails(resting: np.ndarray) -> None:
-    samples = video(resting, [(A.OPEN_MOUTH, 2.8)])
+    samples = video(resting, [(A.OPEN_MOUTH, 2.5 + LATE)])
     assert actions_seen(samples, windows(A.OPEN_MOUTH)) == []
+
+
+def test_a_late_reaction_counts_for_its_window(resting: np.ndarray) -> None:
+    """People react late: the mouth opening peaks just after its window, the head shake starts
+    in the last second of its own, and neither counts as an action in the next window."""
+    challenge = windows(A.OPEN_MOUTH, A.SHAKE_HEAD, A.NOD)
+    samples = video(resting, [(A.OPEN_MOUTH, 2.2), (A.SHAKE_HEAD, 4.3), (A.NOD, 5.9)])
+    verdicts = check_challenge(samples, challenge)
+    assert [v.passed for v in verdicts] == [True, True, True], [v.describe() for v in verdicts]
+
+
+def test_the_last_action_may_end_with_the_recording(resting: np.ndarray) -> None:
+    """The app stops recording when the last window ends: a mouth still open then counts."""
+    challenge = windows(A.BLINK, A.NOD, A.OPEN_MOUTH)
+    samples = video(resting, [(A.BLINK, 0.8), (A.NOD, 3.0), (A.OPEN_MOUTH, 6.9)])
+    assert samples[-1].t_s == 7.5
+    assert actions_seen(samples, challenge) == [A.BLINK, A.NOD, A.OPEN_MOUTH]
+    # With a recording that goes on, the same opening must close again to count.
+    held = [
+        LandmarkSample(s.t_s, open_mouth(s.landmarks, min(1.0, (s.t_s - 6.9) / 0.5)), SIZE)
+        if s.t_s > 6.9
+        else s
+        for s in video(resting, [(A.BLINK, 0.8), (A.NOD, 3.0)], seconds=9)
+    ]
+    assert actions_seen(held, challenge) == [A.BLINK, A.NOD]
 
 
 def test_doing_everything_everywhere_fails(resting: np.ndarray) -> None:
