@@ -20,12 +20,17 @@ import logging
 from sqlalchemy import Engine
 
 from api.errors import UNAVAILABLE_ERRORS
-from store.queries import in_thread, last_seqs
+from store.queries import last_seqs
 
 logger = logging.getLogger(__name__)
 
 INTERVAL = 0.05
 RECHECK = 1.0
+
+
+def _read(engine: Engine, application_ids: list[str]) -> dict[str, int]:
+    with engine.connect() as connection:
+        return last_seqs(connection, application_ids)
 
 
 class StoreWatch:
@@ -44,7 +49,7 @@ class StoreWatch:
     async def seq(self, application_id: str) -> int | None:
         """The row's `last_seq` now; None when there is no row or the store does not answer."""
         try:
-            seqs = await in_thread(self._engine, last_seqs, [application_id])
+            seqs = await asyncio.to_thread(_read, self._engine, [application_id])
         except UNAVAILABLE_ERRORS:
             return None
         return seqs.get(application_id)
@@ -74,7 +79,7 @@ class StoreWatch:
             if not watched:
                 break
             try:
-                seqs = await in_thread(self._engine, last_seqs, watched)
+                seqs = await asyncio.to_thread(_read, self._engine, watched)
             except UNAVAILABLE_ERRORS as exc:
                 # The waiters' own recheck asks the workflow in the meantime.
                 logger.warning("store watch: %s", type(exc).__name__)
