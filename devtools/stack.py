@@ -11,6 +11,7 @@ from __future__ import annotations
 import compileall
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from domain.naming import SearchAttributeName
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+_PORTS = random.SystemRandom()
 
 
 @dataclass
@@ -37,7 +39,12 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(_free_port() for _ in range(4)))
+        ports: list[int] = []
+        while len(ports) < 4:
+            port = _free_port()
+            if port not in ports:
+                ports.append(port)
+        return cls(*ports)
 
 
 @dataclass
@@ -186,9 +193,18 @@ class Stack:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free now, below the kernel's ephemeral range (32768-60999 on Linux): a port the
+    kernel hands out from that range can go to another process's outgoing connection before
+    ours binds it (seen once: the mocks failing to bind in a CI run)."""
+    for _ in range(200):
+        port = _PORTS.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-31999")
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
