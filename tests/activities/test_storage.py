@@ -3,7 +3,6 @@ reason); the database being unreachable stays retryable, and is counted once the
 
 from __future__ import annotations
 
-import socket
 from dataclasses import replace
 
 import httpx
@@ -15,6 +14,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.records import RecordsActivities
 from activities.storage import STUCK_AFTER_ATTEMPTS, STUCK_METRIC
+from devtools.stack import Ports
 from domain.naming import ErrorType
 from store import queries
 from store.db import make_engine
@@ -37,14 +37,8 @@ async def test_an_unreachable_database_stays_retryable(tmp_path) -> None:
     dead.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_a_stuck_store_step_is_counted_on_the_worker_metrics() -> None:
-    port = _free_port()
+    port = Ports.free().api
     runtime = Runtime(
         telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}"))
     )
