@@ -42,7 +42,7 @@ from bench.report import update_section
 from bench.stats import percentile
 from bench.system import make_applicant
 from config.settings import Settings
-from devtools.applicant import FACES, LONG_POLL_SECONDS, Applicant, ApplicantSession
+from devtools.applicant import FACES, Applicant, ApplicantSession
 from devtools.stack import ROOT, Ports, Stack
 from domain.enums import LivenessAction
 from domain.identity import ActionWindow
@@ -119,21 +119,10 @@ def wait_until(
 ) -> dict[str, Any]:
     """GET as a frontend would until the application is in `status`: held by the API while
     the status stays the same (long polling) when `poll` is 0, else asked every `poll` s."""
-    deadline = time.perf_counter() + timeout
-    since = None
-    while True:
-        view = session.status(since=since, wait=LONG_POLL_SECONDS if poll <= 0 else 0)
-        if view["status"] == status:
-            return view
-        if view["status"] in {"REJECTED", "EXPIRED", "CANCELLED", "FAILED", "DISBURSED"}:
-            raise RuntimeError(f"{session.application_id} ended {view['status']}: {view}")
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"{session.application_id} still {view['status']}")
-        if poll > 0:
-            time.sleep(poll)
-        elif view["status"] == since:
-            time.sleep(0.1)  # answered unmoved at once: not live
-        since = view["status"]
+    view = session.wait_for(status, timeout=timeout, interval=poll or 0.1, hold=poll <= 0)
+    if view["status"] != status:
+        raise RuntimeError(f"{session.application_id} ended {view['status']}: {view}")
+    return view
 
 
 def through_workflow(

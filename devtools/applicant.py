@@ -203,23 +203,25 @@ class ApplicantSession:
         timeout: float = 120,
         on_change: Callable[[dict[str, Any]], None] | None = None,
         interval: float = 0.25,
+        hold: bool = True,
     ) -> dict[str, Any]:
         """Long-poll GET until the application is in one of `statuses` (or terminal); a GET
         that comes back at once with the same status (no worker answering, the recorded view)
-        is asked again after `interval` seconds."""
+        is asked again after `interval` seconds. Without `hold`, a plain GET every `interval`
+        seconds, as an app that does not long-poll."""
         deadline = time.monotonic() + timeout
         terminal = {"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"}
         current: dict[str, Any] | None = None
         while (left := deadline - time.monotonic()) > 0:
             asked = time.monotonic()
-            since = current["status"] if current else None
+            since = current["status"] if current and hold else None
             current = self.status(since=since, wait=min(left, LONG_POLL_SECONDS))
             if current["status"] != self._last_status and on_change:
                 on_change(current)
             self._last_status = current["status"]
             if self._last_status in statuses or self._last_status in terminal:
                 return current
-            if current["status"] == since:
+            if not hold or current["status"] == since:
                 time.sleep(max(0.0, interval - (time.monotonic() - asked)))
         raise TimeoutError(f"{self.application_id} still {self._last_status} after {timeout}s")
 
