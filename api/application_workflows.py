@@ -61,11 +61,26 @@ READY_ATTEMPTS = 5
 READY_BACKOFF_SECONDS = 0.2
 STEP_POLL_SECONDS = 0.1
 
+# What a live read raises when no worker or no Temporal answers it (or it outlasts its
+# caller's bound), rather than "no such application": the store's projection may answer in
+# its place (`api.live`).
+UNREACHABLE: tuple[type[Exception], ...] = (
+    Unavailable,
+    UpstreamTimeout,
+    RPCError,
+    RuntimeError,
+    TimeoutError,
+)
+
 
 class ApplicationWorkflows:
     def __init__(self, client: Client, watch: StoreWatch | None = None) -> None:
         self._client = client
         self._watch = watch
+
+    @property
+    def watch(self) -> StoreWatch | None:
+        return self._watch
 
     def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(application_workflow_id(application_id))
@@ -123,7 +138,12 @@ class ApplicationWorkflows:
             return None
 
     async def status_after(
-        self, application_id: str, before: ApplicationStatus, wait_seconds: float = 3.0
+        self,
+        application_id: str,
+        before: ApplicationStatus,
+        wait_seconds: float = 3.0,
+        *,
+        live_wait: float | None = None,
     ) -> ApplicationView | None:
         """The live view once the status has moved on from `before`: an update's handler
         answers before the workflow's main line takes the next stage, and a step's caller wants
@@ -131,11 +151,14 @@ class ApplicationWorkflows:
 
         Between live reads it waits for the store's projection to advance (`api.watch`), asking
         the workflow again at least every `api.watch.RECHECK` seconds; without a watch or a
-        stored row, it asks every `STEP_POLL_SECONDS`."""
+        stored row, it asks every `STEP_POLL_SECONDS`. With `live_wait`, a live read that finds
+        no worker or takes longer than that ends the wait with None at once (an unknown
+        application raises NotFound), so that a caller with the store to fall back on is not
+        held for `QUERY_TIMEOUT` on each read."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
         seen = await self._watch.seq(application_id) if self._watch else None
-        view = await self.status_or_none(application_id)
+        view = await self._read(application_id, live_wait)
         while view is not None and view.status == before:
             left = deadline - loop.time()
             if left <= 0:
@@ -147,8 +170,18 @@ class ApplicationWorkflows:
                 )
             else:
                 await asyncio.sleep(min(left, STEP_POLL_SECONDS))
-            view = await self.status_or_none(application_id)
+            view = await self._read(application_id, live_wait)
         return view
+
+    async def _read(self, application_id: str, live_wait: float | None) -> ApplicationView | None:
+        """`status_or_none`, or with `live_wait` the live view if it comes within that many
+        seconds."""
+        if live_wait is None:
+            return await self.status_or_none(application_id)
+        try:
+            return await asyncio.wait_for(self.status(application_id), live_wait)
+        except UNREACHABLE:
+            return None
 
     async def update(
         self, application_id: str, name: str, arg: BaseModel | None, result_type: type[R]

@@ -1,7 +1,9 @@
 """Reads that survive a worker restart or a Temporal outage: the live `status` query is given a
 short head start; if it has not answered by then, the store's projection answers instead (when
 the application has been recorded), so a frontend polling GET never hangs on a missing worker.
-With the store down too, the live answer is the only one, and it is awaited."""
+A held GET (long polling) waits on the projection instead of the workflow then, and still ends
+when its time is up. With the store down too, the live answer is the only one, and it is
+awaited."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import asyncio
 import contextlib
 
 from sqlalchemy import Engine
-from temporalio.service import RPCError
 
-from api.application_workflows import ApplicationWorkflows
-from api.errors import UNAVAILABLE_ERRORS, Unavailable, UpstreamTimeout
+from api.application_workflows import UNREACHABLE, ApplicationWorkflows
+from api.errors import UNAVAILABLE_ERRORS
+from api.watch import StoreWatch
+from domain.enums import ApplicationStatus
 from domain.status import ApplicationView
 from store import queries
 from store.tables import Application
@@ -42,5 +45,54 @@ async def live_or_recorded(
     return await query
 
 
+async def moved_or_recorded(
+    workflows: ApplicationWorkflows,
+    engine: Engine,
+    application_id: str,
+    since: ApplicationStatus,
+    wait_seconds: float,
+) -> ApplicationView | Application:
+    """A held GET's answer: the live view once its status is no longer `since`, or as it is when
+    `wait_seconds` are up. A live read slower than `LIVE_WAIT_SECONDS` hands over to the stored
+    row: at once when the row has moved on from `since`; otherwise once the row moves or the
+    time is up, with the live view given its head start once more (`live_or_recorded`). Without
+    a row, what `live_or_recorded` answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    view = await workflows.status_after(
+        application_id, since, wait_seconds, live_wait=LIVE_WAIT_SECONDS
+    )
+    if view is not None:
+        return view
+    row = await _recorded(engine, application_id)
+    if row is not None and row.status != since:
+        return row
+    if row is not None:
+        await _row_moved(workflows.watch, engine, row, deadline - loop.time())
+    return await live_or_recorded(workflows, engine, application_id)
+
+
+async def _recorded(engine: Engine, application_id: str) -> Application | None:
+    try:
+        return await queries.in_thread(engine, queries.get_application, application_id)
+    except UNAVAILABLE_ERRORS:
+        return None
+
+
+async def _row_moved(
+    watch: StoreWatch | None, engine: Engine, row: Application, timeout: float
+) -> None:
+    """Until the stored row is past the one read, or `timeout` seconds; a watch of its own
+    when the workflows were built without one."""
+    if watch is not None:
+        await watch.advanced(row.id, row.last_seq, timeout)
+        return
+    own = StoreWatch(engine)
+    try:
+        await own.advanced(row.id, row.last_seq, timeout)
+    finally:
+        await own.aclose()
+
+
 def _unreachable(task: asyncio.Future[ApplicationView]) -> bool:
-    return isinstance(task.exception(), Unavailable | UpstreamTimeout | RPCError | RuntimeError)
+    return isinstance(task.exception(), UNREACHABLE)

@@ -34,7 +34,7 @@ from api.errors import (
 )
 from api.i18n import LanguageDep
 from api.identity import Scope
-from api.live import live_or_recorded
+from api.live import live_or_recorded, moved_or_recorded
 from api.schemas import (
     ApplicantTokensOut,
     ApplicantView,
@@ -207,13 +207,13 @@ async def get_application(
         ),
     ] = 0,
 ) -> ApplicantView:
-    if since is not None and wait > 0:
-        moved = await workflows.status_after(application_id, since, wait)
-        if moved is not None:
-            return ApplicantView.of(moved, language)
     # No worker answering (a restart, a deploy, Temporal down): the last projected state, marked
-    # as not live so the frontend keeps polling, rather than an error or a hung request.
-    view = await live_or_recorded(workflows, engine, application_id)
+    # as not live so the frontend keeps polling, rather than an error or a hung request; a held
+    # GET still waits for the stored row to move, and ends when its time is up.
+    if since is not None and wait > 0:
+        view = await moved_or_recorded(workflows, engine, application_id, since, wait)
+    else:
+        view = await live_or_recorded(workflows, engine, application_id)
     if isinstance(view, ApplicationView):
         return ApplicantView.of(view, language)
     return ApplicantView.from_record(view, language)

@@ -1,14 +1,23 @@
 """A held GET (`?since=…&wait=…`, long polling): it answers once the status moves, or with the
 status as it is when its time is up; waiting, it asks the workflow again only when the store's
-projection moved; bad parameters are refused with a reason."""
+projection moved; with the workflow unanswering (no worker, Temporal down) the store's row
+answers, and the request still ends when its time is up; bad parameters are refused with a
+reason."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from api.application_workflows import ApplicationWorkflows
+import httpx
+import pytest
+
+from api.application_workflows import QUERY_TIMEOUT, ApplicationWorkflows
+from api.errors import Unavailable, UpstreamTimeout
 from api.watch import StoreWatch
 from domain.enums import ApplicationStatus, NextAction
 from domain.status import ApplicationView, ProjectionInput
@@ -110,3 +119,86 @@ async def test_without_a_stored_row_waiting_asks_the_workflow(engine) -> None:
     await watch.aclose()
     assert view is not None and view.status == ApplicationStatus.VERIFYING_IDENTITY
     assert workflows.reads >= 3
+
+
+class Unanswered(ApplicationWorkflows):
+    """A workflow nobody answers for: with no worker the query runs into its timeout (`hangs`);
+    with Temporal down it is refused at once."""
+
+    def __init__(self, watch: StoreWatch | None, *, hangs: bool) -> None:
+        super().__init__(None, watch)  # type: ignore[arg-type]
+        self.hangs = hangs
+
+    async def status(self, application_id: str, *, just_started: bool = False) -> ApplicationView:
+        if self.hangs:
+            await asyncio.sleep(QUERY_TIMEOUT.total_seconds())
+            raise UpstreamTimeout("the application did not answer in time")
+        raise Unavailable("the workflow service is unavailable")
+
+
+@contextlib.asynccontextmanager
+async def unanswered(
+    api: httpx.AsyncClient, *, hangs: bool = True, watched: bool = True
+) -> AsyncIterator[None]:
+    services = api.app.state.services
+    watch = StoreWatch(services.engine)
+    workflows = Unanswered(watch if watched else None, hangs=hangs)
+    api.app.state.services = dataclasses.replace(services, workflows=workflows)
+    try:
+        yield
+    finally:
+        api.app.state.services = services
+        await watch.aclose()
+
+
+async def held_get(
+    api: httpx.AsyncClient, app_id: str, auth: dict[str, str], since: str, wait: float
+) -> tuple[dict, float]:
+    began = time.monotonic()
+    response = await api.get(
+        f"/v1/applications/{app_id}", headers=auth, params={"since": since, "wait": str(wait)}
+    )
+    assert response.status_code == 200, response.text
+    return response.json(), time.monotonic() - began
+
+
+@pytest.mark.parametrize("hangs", [True, False], ids=["no-worker", "temporal-down"])
+async def test_unanswered_a_held_get_answers_from_the_store_when_its_time_is_up(
+    api, hangs: bool
+) -> None:
+    app_id, auth = await start(api)
+    await seed_review(api.app.state.services.engine, app_id)
+    async with unanswered(api, hangs=hangs):
+        body, took = await held_get(api, app_id, auth, "MANUAL_REVIEW", 2)
+    assert (body["status"], body["live"]) == ("MANUAL_REVIEW", False)
+    # Held for its time (not answered at once, which would have the app ask again at once), and
+    # not for the query's timeout on top.
+    assert 2 <= took < 2.6, took
+
+
+async def test_unanswered_a_held_get_answers_at_once_when_the_stored_status_moved_on(
+    api,
+) -> None:
+    app_id, auth = await start(api)
+    await seed_review(api.app.state.services.engine, app_id)
+    async with unanswered(api):
+        body, took = await held_get(api, app_id, auth, "AWAITING_DOCUMENTS", 20)
+    assert (body["status"], body["live"]) == ("MANUAL_REVIEW", False)
+    assert took < 1, took
+
+
+@pytest.mark.parametrize("watched", [True, False], ids=["watch", "no-watch"])
+async def test_unanswered_a_held_get_answers_when_the_stored_row_moves(api, watched: bool) -> None:
+    engine = api.app.state.services.engine
+    app_id, auth = await start(api)
+    await seed_review(engine, app_id)
+    back = ProjectionInput(
+        application_id=app_id, seq=8, status=ApplicationStatus.AWAITING_DOCUMENTS,
+        event="REVIEW_MORE_INFO", at=datetime.now(UTC),
+    )  # fmt: skip
+    async with unanswered(api, watched=watched):
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.5, queries.in_session, engine, queries.apply_projection, back)
+        body, took = await held_get(api, app_id, auth, "MANUAL_REVIEW", 20)
+    assert (body["status"], body["live"]) == ("AWAITING_DOCUMENTS", False)
+    assert 0.5 <= took < 2, took
