@@ -22,6 +22,10 @@ from store.tables import Application
 
 # How long the live view may take before the recorded one is used instead.
 LIVE_WAIT_SECONDS = 0.3
+# How long each live read of a held GET may take before the stored row is used: longer than the
+# plain GET's head start, because a held GET's live answer carries the next action (the row's
+# says only "wait") and a busy worker may take some hundreds of milliseconds to answer.
+HELD_LIVE_WAIT_SECONDS = 1.0
 
 
 async def live_or_recorded(
@@ -53,14 +57,14 @@ async def moved_or_recorded(
     wait_seconds: float,
 ) -> ApplicationView | Application:
     """A held GET's answer: the live view once its status is no longer `since`, or as it is when
-    `wait_seconds` are up. A live read slower than `LIVE_WAIT_SECONDS` hands over to the stored
+    `wait_seconds` are up. A live read slower than `HELD_LIVE_WAIT_SECONDS` hands over to the stored
     row: at once when the row has moved on from `since`; otherwise once the row moves or the
     time is up, with the live view given its head start once more (`live_or_recorded`). Without
     a row, what `live_or_recorded` answers."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     view = await workflows.status_after(
-        application_id, since, wait_seconds, live_wait=LIVE_WAIT_SECONDS
+        application_id, since, wait_seconds, live_wait=HELD_LIVE_WAIT_SECONDS
     )
     if view is not None:
         return view
