@@ -22,7 +22,10 @@ fi
 for pair in fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc \
             fonts-arphic-uming:/usr/share/fonts/truetype/arphic/uming.ttc \
             fonts-arphic-ukai:/usr/share/fonts/truetype/arphic/ukai.ttc \
-            fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc; do
+            fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+            fonts-lxgw-wenkai:/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf \
+            fonts-arphic-gkai00mp:/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf \
+            fonts-arphic-gbsn00lp:/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf; do
   pkg=${pair%%:*} file=${pair#*:}
   [ -f "$file" ] && continue
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -1,13 +1,15 @@
 """The ID-card evaluation: card photo pairs from seeds, scored through the vision activity.
 
-    .venv/bin/python -m synthetic.card_eval --split dev|heldout [--cards 60] [--out DIR]
+    .venv/bin/python -m synthetic.card_eval --split dev|dev-kai|heldout [--cards 60] [--out DIR]
 
-Two splits built differently. `dev` (thresholds may be calibrated on it): the project's own
+Splits built differently. `dev` (thresholds may be calibrated on it): the project's own
 renderer photographed by its own scene maker, and three new styles (Song/Hei, Ming/MicroHei,
-Hei/ZenHei) on desks and fabric. `heldout` (nothing is ever tuned on it): other seeds, other
-styles (Ming/Kai, Song/Kai, MicroHei/Song), the project's card drawing photographed on hands
-and paper. Each card is scored by `VisionActivities.inspect_id_card`, the activity the workflow
-calls, with the applicant's entries equal to the card's (so any I010 is the reader's fault).
+Hei/ZenHei) on desks and fabric. `dev-kai`, development too: Kai labels and Kai values in faces
+the held-out part does not use (LXGW WenKai, AR PL KaitiM GB), on hands, paper and fabric.
+`heldout` (nothing is ever tuned on it): other seeds, other styles (Ming/Kai, Song/Kai,
+MicroHei/Song), the project's card drawing photographed on hands and paper. Each card is scored
+by `VisionActivities.inspect_id_card`, the activity the workflow calls, with the applicant's
+entries equal to the card's (so any I010 is the reader's fault).
 A style whose fonts are not installed is skipped and named.
 """
 
@@ -76,6 +78,11 @@ class Split:
 SPLITS = {
     "dev": Split(
         1701, ("current", "song-hei", "ming-microhei", "hei-hei"), ("desk", "fabric"), True
+    ),
+    # A second development part with Kai labels (and Kai values), which the first lacks; the
+    # held-out part's Kai is another face (AR PL UKai) in other combinations.
+    "dev-kai": Split(
+        1702, ("hei-wenkai", "zenhei-gkai", "wenkai-gbsn"), ("hand", "paper", "fabric"), False
     ),
     "heldout": Split(
         9923, ("current", "ming-kai", "song-kai", "microhei-song"), ("hand", "paper", "desk"), False

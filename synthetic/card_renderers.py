@@ -47,6 +47,9 @@ FONT_FILES = {
     "ukai": "/usr/share/fonts/truetype/arphic/ukai.ttc",
     "wqy-microhei": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "wqy-zenhei": "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "wenkai": "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf",
+    "gkai": "/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf",
+    "gbsn": "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf",
 }
 FONT_PACKAGES = {
     "noto-serif": "fonts-noto-cjk",
@@ -55,6 +58,9 @@ FONT_PACKAGES = {
     "ukai": "fonts-arphic-ukai",
     "wqy-microhei": "fonts-wqy-microhei",
     "wqy-zenhei": "fonts-wqy-zenhei",
+    "wenkai": "fonts-lxgw-wenkai",
+    "gkai": "fonts-arphic-gkai00mp",
+    "gbsn": "fonts-arphic-gbsn00lp",
 }
 GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂文华建国志红玉梅春燕晓东海波宇鹏浩然"
@@ -91,6 +97,18 @@ STYLES = {
     ),
     "hei-hei": Style(
         "hei-hei", "noto-sans", "wqy-zenhei", (70, 120, 180), "halftone", (240, 236, 232), 5, 29
+    ),
+    # Kai labels for development (LXGW WenKai, AR PL KaitiM GB), and Kai values: other Kai
+    # faces than the held-out split's AR PL UKai. gkai and gbsn cover GB 2312 only, so they
+    # print labels, never names or places.
+    "hei-wenkai": Style(
+        "hei-wenkai", "noto-sans", "wenkai", (55, 105, 165), "lines", (238, 236, 228), 7, 30
+    ),
+    "zenhei-gkai": Style(
+        "zenhei-gkai", "wqy-zenhei", "gkai", (60, 100, 170), "rosette", (236, 234, 232), 6, 31
+    ),
+    "wenkai-gbsn": Style(
+        "wenkai-gbsn", "wenkai", "gbsn", (50, 110, 160), "halftone", (240, 238, 230), 8, 30
     ),
     "ming-kai": Style(
         "ming-kai", "uming", "ukai", (50, 100, 165), "rosette", (242, 236, 228), 9, 31
