@@ -26,6 +26,17 @@ from vision.images import fit_long_side, to_gray
 LOCATE_SIDE = 640
 CARD_ASPECT = CARD_W / CARD_H  # 1.585 (ISO/IEC 7810 ID-1)
 _ASPECT_RANGE = (1.3, 1.95)
+# A photo taken as the card itself (a scan, a cropped picture) has the card's proportions; a
+# phone's 4:3 or 16:9 frame in which no outline was found is not a card (development card
+# dev-kai 30: a card on pale paper, its outline missed, read as a whole 4:3 photo).
+_WHOLE_ASPECT_RANGE = (1.5, 1.7)
+# Edges of a pale card on pale paper, or under a hand's shadow, are faint: a second edge map at
+# fixed low thresholds, whose contours are taken at every level (not only the outermost), so
+# that a card whose outline a thumb or the background joins to other edges is still found as
+# the inside of its own outline. Not a region as large as most of the photo: the inside of
+# edges that run along the photo's border is the frame, not a card (development card 10).
+_FAINT_EDGES = (20, 50)
+_FAINT_MAX_AREA = 0.8
 _MIN_AREA = 0.06  # of the photo
 _MIN_FILL = 0.88  # outline area over quadrilateral area: rounded corners cost ~1%
 # Saturated glare: grey >= GLARE_LEVEL on the flattened card, a patch at least GLARE_AREA of
@@ -133,6 +144,13 @@ def _candidates(gray: np.ndarray) -> list[np.ndarray]:
     for mask in masks:
         found, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         contours.extend(found)
+    faint = cv2.dilate(cv2.Canny(blurred, *_FAINT_EDGES), np.ones((3, 3), np.uint8))
+    found, _ = cv2.findContours(
+        cv2.morphologyEx(faint, cv2.MORPH_CLOSE, kernel), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE
+    )
+    contours.extend(
+        c for c in found if _MIN_AREA <= cv2.contourArea(c) / gray.size <= _FAINT_MAX_AREA
+    )
     return contours
 
 
@@ -172,7 +190,7 @@ def locate_card(rgb: np.ndarray) -> CardQuad | None:
         return CardQuad(corners=_order(best[1] * k), whole_photo=False, score=best[0])
     height, width = rgb.shape[:2]
     aspect = max(width, height) / min(width, height)
-    if _ASPECT_RANGE[0] <= aspect <= _ASPECT_RANGE[1]:
+    if _WHOLE_ASPECT_RANGE[0] <= aspect <= _WHOLE_ASPECT_RANGE[1]:
         corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         return CardQuad(corners=_order(corners), whole_photo=True, score=0.0)
     return None

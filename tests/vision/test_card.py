@@ -133,3 +133,57 @@ def test_the_development_card_whose_corner_grazed_the_border_is_read() -> None:
     rgb = decode_image(card.back, LIMITS)
     reading = read_side(rgb, "back", OcrReader.shared())
     assert reading.fields.values["issuing_authority"] == "渑池县公安局"
+
+
+def _dev_kai_side(index: int, side: str) -> tuple[np.ndarray, dict[str, object]]:
+    from synthetic.card_eval import SPLITS, generate, printed
+    from synthetic.card_renderers import STYLES, missing_fonts
+
+    if gone := [f for s in SPLITS["dev-kai"].styles for f in missing_fonts(STYLES[s])]:
+        pytest.skip(f"fonts of the dev-kai cards missing: {', '.join(gone)}")
+
+    card = next(iter(generate("dev-kai", 1, index)))
+    return decode_image(card.front if side == "front" else card.back, LIMITS), printed(card.holder)
+
+
+def test_a_pale_card_on_pale_paper_is_found_by_its_faint_outline() -> None:
+    """Development card dev-kai 30: a white card on light grey paper, outline too faint for the
+    edge map at the photo's own thresholds; it was taken as the whole 4:3 photo and read as
+    nothing (no portrait, no rows)."""
+    from vision.idcard import read_side
+    from vision.ocr import OcrReader
+
+    rgb, expected = _dev_kai_side(30, "front")
+    quad = locate_card(rgb)
+    assert quad is not None and not quad.whole_photo
+    assert card_width_share(quad, rgb) > 0.5
+    reading = read_side(rgb, "front", OcrReader.shared())
+    assert reading.fields.values["id_number"] == expected["id_number"]
+    assert reading.fields.values["name"] == expected["name"]
+
+
+def test_a_card_under_a_thumb_is_found_inside_its_outline() -> None:
+    """Development card dev-kai 32: a thumb over the card's edge joins its outline to the hand
+    behind it; the inside of the card's own outline is the card."""
+    from vision.idcard import read_side
+    from vision.ocr import OcrReader
+
+    rgb, expected = _dev_kai_side(32, "back")
+    reading = read_side(rgb, "back", OcrReader.shared())
+    assert reading.fields.values["issuing_authority"] == expected["issuing_authority"]
+
+
+def test_a_phone_photo_without_a_card_outline_is_not_taken_as_the_card() -> None:
+    """A 4:3 or 16:9 frame in which no outline is found is refused, not read whole: only a
+    picture with the card's own proportions (a scan) is the card itself."""
+    rng = np.random.default_rng(3)
+    for height, width in ((1200, 1600), (900, 1600)):
+        rgb = np.clip(rng.normal(200, 3, (height, width, 3)), 0, 255).astype(np.uint8)
+        assert locate_card(rgb) is None
+    scan = np.clip(rng.normal(200, 3, (540, 856, 3)), 0, 255).astype(np.uint8)
+    quad = locate_card(scan)
+    assert quad is not None and quad.whole_photo
+
+
+def card_width_share(quad: CardQuad, rgb: np.ndarray) -> float:
+    return float(np.linalg.norm(quad.corners[1] - quad.corners[0])) / max(rgb.shape[:2])
