@@ -135,6 +135,28 @@ def place_of_address(text: str) -> Place | None:
     return Place(province=code, prefecture=county_code, county=county)
 
 
+def address_gap(text: str) -> str | None:
+    """What an address that starts with a known place lacks of the way a card prints it: the
+    province's full name (四川省, never 四川) and, before a county, its prefecture's name (四川省
+    广安市武胜县) unless GB/T 2260 puts that county directly under the province (湖北省仙桃市).
+    A read that skips them lost print (glare, a fold); None when nothing is missing."""
+    province = next(((n, c) for n, c in _provinces() if text.startswith(n)), None)
+    if province is None:
+        return None
+    name, code = province
+    full = province_name(code + "0000")
+    if full and name != full:
+        return f"province {full} read as {name}"
+    rest = text[len(name) :]
+    prefectures = _names_under(code, "prefecture")
+    if code in MUNICIPALITIES or any(rest.startswith(n) for n, _ in prefectures):
+        return None
+    counties = [c for n, c in _names_under(code, "county") if rest.startswith(n)]
+    if counties and not any(prefecture_name(c) is None for c in counties):
+        return f"{name_of(counties[0])} without its prefecture {prefecture_name(counties[0])}"
+    return None
+
+
 @cache
 def _authority_names() -> list[tuple[str, str]]:
     """Every municipality, prefecture and county name, longest first: an authority begins with

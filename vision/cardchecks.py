@@ -1,11 +1,12 @@
 """The cross-checks on the fields read from both sides of an ID card (`vision.idcard` reads
 them): every required field read (a field not read is a refusal, never a skipped check); GB 11643
 (check digit, birth date and sex digit against the printed ones); GB/T 2260 places (the address
-starts with a known province and city, the issuing authority is that city's or county's bureau,
-the number's region agrees or the number was read surely), with a county read one character off
-put right where the number's region witnesses it; a legal validity period not ended on the
-application date (I008); and the applicant's entries, where a difference is theirs (I010) only
-when the card's reading is confident and every other check held.
+starts with a known province and city, none of their names skipped, the issuing authority is
+that city's or county's bureau, the number's region agrees or the number was read surely), with
+a county read one character off put right where the number's region witnesses it; a legal
+validity period not ended on the application date (I008); and the applicant's entries, where a
+difference is theirs (I010) only when the card's reading is confident and every other check
+held.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date
 from domain.idnumber import InvalidIdNumber, parse_id_number
 from domain.reasons import ReasonCode
 from domain.regions import (
+    address_gap,
     address_one_off,
     authority_one_off,
     place_of_address,
@@ -147,8 +149,9 @@ def _check_number(values: dict[str, object], checks: CardChecks) -> None:
 def _check_places(
     values: dict[str, object], confidence: dict[str, float], checks: CardChecks
 ) -> None:
-    """GB/T 2260: the address starts with a province and city, the issuing authority is that
-    city's (or county's) bureau, and the number's region agrees, or was read surely."""
+    """GB/T 2260: the address starts with a province and city, printed in full (`address_gap`),
+    the issuing authority is that city's (or county's) bureau, and the number's region agrees,
+    or was read surely."""
     address, authority, number = (
         values.get("address"),
         values.get("issuing_authority"),
@@ -162,6 +165,8 @@ def _check_places(
             ReasonCode.I011_ID_CARD_UNREADABLE, "address does not start with a known province"
         )
         return
+    if gap := address_gap(address):
+        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"address incomplete: {gap}")
     issuer = place_of_authority(authority)
     if issuer is None:
         checks.fail(

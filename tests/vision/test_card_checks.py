@@ -13,7 +13,7 @@ import pytest
 
 from domain.idnumber import make_id_number
 from domain.reasons import ReasonCode
-from domain.regions import place_of_address, place_of_authority
+from domain.regions import address_gap, place_of_address, place_of_authority
 from synthetic.card_renderers import Drawn, Shot, photograph
 from synthetic.id_cards import card_back, random_holder
 from tests.vision.support import jpeg
@@ -56,6 +56,33 @@ def test_an_authority_of_another_district_of_the_same_city_is_refused() -> None:
     back = back_lines()
     back[3] = line("北京市公安局西城分局", 296, 377)
     assert ReasonCode.I011_ID_CARD_UNREADABLE in checked(back=parse_back(back)).reasons
+
+
+def test_an_address_that_skips_part_of_its_place_is_refused() -> None:
+    """Glare over a card erased 省 and 广安市 and the address still named a real county: a
+    county read straight after the province is complete only where GB/T 2260 puts it there."""
+    number = make_id_number("511622", date(1985, 6, 15), 21)
+    back = back_lines()
+    back[3] = line("武胜县公安局", 296, 377)
+    printed = {
+        "address1": "四川省广安市武胜县李家镇河口",
+        "address2": "村5组57号",
+        "number": number,
+    }
+    assert checked(printed, parse_back(back)).failures == []
+    for head, gap in (("四川武胜县", "四川省 read as 四川"), ("四川省武胜县", "prefecture 广安市")):
+        result = checked({**printed, "address1": f"{head}李家镇河口"}, parse_back(back))
+        assert result.reasons == [ReasonCode.I011_ID_CARD_UNREADABLE]
+        assert gap in result.failures[0][1]
+
+
+@pytest.mark.parametrize(
+    "address", ["湖北省仙桃市沙嘴街道1号", "广东省东莞市南城街道1号", "北京市东城区和平里东街18号"]
+)
+def test_a_county_under_its_province_or_a_city_without_counties_is_complete(
+    address: str,
+) -> None:
+    assert address_gap(address) is None
 
 
 def test_a_misread_label_glued_to_the_authority_is_cut_by_position() -> None:
