@@ -279,6 +279,12 @@ def _paint_mouth(frame: np.ndarray, inner: np.ndarray, amount: float) -> None:
     frame[:] = (frame * (1 - alpha) + cavity * alpha).astype(np.uint8)
 
 
+def _propped(frame: np.ndarray, t: float, phases: np.ndarray, rng) -> np.ndarray:
+    """A phone standing on a desk: the frame does not move; only the sensor's noise changes."""
+    noisy = frame.astype(np.float32) + rng.normal(0, 2.0, frame.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
 def _hand_held(frame: np.ndarray, t: float, phases: np.ndarray, rng) -> np.ndarray:
     frequencies = (0.3, 0.7, 0.25, 0.5, 0.2, 0.35)
     waves = [math.sin(2 * math.pi * f * t + p) for f, p in zip(frequencies, phases, strict=True)]
@@ -300,10 +306,12 @@ def synthesize_challenge_video(
     fps: float = VIDEO_FPS,
     tail_s: float = 0.5,
     late: bool = False,
+    propped: bool = False,
 ) -> bytes:
     """An MP4 (mp4v, 480 x 640) of the person in `photo` (image bytes or an RGB array)
     performing each challenged action inside its window, in the challenge's order (`late`:
-    reacting slowly, see `perform`), filmed until `tail_s` after the last window.
+    reacting slowly, see `perform`), filmed until `tail_s` after the last window by a hand-held
+    camera, or by a phone standing still (`propped`).
 
     Raises ValueError when the photo shows no face."""
     if isinstance(photo, np.ndarray):
@@ -315,8 +323,9 @@ def synthesize_challenge_video(
     duration = max((w.end_s for w in windows), default=3.0) + tail_s
     rng = np.random.default_rng(seed + 1)
     phases = rng.uniform(0, 2 * np.pi, 6)
+    camera = _propped if propped else _hand_held
     frames = (
-        _hand_held(puppet.render(_state(plan, n / fps)), n / fps, phases, rng)
+        camera(puppet.render(_state(plan, n / fps)), n / fps, phases, rng)
         for n in range(int(round(duration * fps)))
     )
     return encode_video(frames, fps)
