@@ -43,3 +43,16 @@ def test_a_photo_without_a_face_is_refused() -> None:
         synthesize_challenge_video(
             (SAMPLES / "approve" / "id_back.jpg").read_bytes(), windows(A.NOD)
         )
+
+
+@pytest.mark.parametrize("propped", [False, True])
+def test_a_propped_phone_does_not_move_and_a_hand_held_one_does(propped: bool) -> None:
+    """The frame's corner, far from the face: still (noise and compression only) when the phone
+    stands on a desk, swaying when a hand holds it."""
+    data = synthesize_challenge_video(
+        face_bytes("examples_obama-240p.jpg"), windows(A.BLINK), seed=1, propped=propped
+    )
+    with open_video(data, VideoLimits()) as stream:
+        corners = [f.rgb[:80, :80].astype(float) for f in stream.frames()]
+    change = max(abs(c - corners[0]).mean() for c in corners)
+    assert (change < 4.0) if propped else (change > 4.0), change
