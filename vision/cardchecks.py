@@ -34,6 +34,12 @@ CLAIM_CONFIDENCE = 0.9
 # birth registration's county) or that GB/T 2260 since 2002 does not know must be read this
 # surely, twice alike, to be taken.
 UNCORROBORATED_NUMBER_CONFIDENCE = 0.95
+# Markers of the numbers an address ends with, and the Chinese numerals that may stand for the
+# digits before them (一号路, 十二幢).
+NUMBERED = ("号", "幢", "单元")
+NUMERALS = frozenset("〇零一二三四五六七八九十百千")
+# Words of place names that hold a marker without being a number (信号厂, a signal works).
+WORDS = frozenset({"信号"})
 # Legal validity periods (Resident Identity Card Law, art. 5) in years.
 VALIDITY_YEARS = (5, 10, 20)
 
@@ -165,7 +171,7 @@ def _check_places(
             ReasonCode.I011_ID_CARD_UNREADABLE, "address does not start with a known province"
         )
         return
-    if gap := address_gap(address):
+    if gap := address_gap(address) or unnumbered(address):
         checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"address incomplete: {gap}")
     issuer = place_of_authority(authority)
     if issuer is None:
@@ -192,6 +198,21 @@ def _check_places(
             ReasonCode.I024_ID_FIELD_DOUBTFUL,
             "ID number's region differs from the address and was not read surely",
         )
+
+
+def unnumbered(address: str) -> str | None:
+    """A house number's marker (号, 幢, 单元) with no number before it: 滨江大道145号 read as
+    滨江大号 when glare erased 道145. Addresses number their houses, buildings and entrances
+    with digits (or Chinese numerals); None when every marker has its number."""
+    for marker in NUMBERED:
+        start = address.find(marker)
+        while start != -1:
+            before = address[start - 1] if start else ""
+            word = address[max(0, start - 1) : start + len(marker)]
+            if not (before.isdigit() or before in NUMERALS or word in WORDS):
+                return f"{marker} without a number before it"
+            start = address.find(marker, start + 1)
+    return None
 
 
 def _check_validity(values: dict[str, object], today: date, checks: CardChecks) -> None:

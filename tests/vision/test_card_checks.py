@@ -18,7 +18,7 @@ from synthetic.card_renderers import Drawn, Shot, photograph
 from synthetic.id_cards import card_back, random_holder
 from tests.vision.support import jpeg
 from tests.vision.test_idfields import back_lines, front_lines, line
-from vision.cardchecks import check_fields
+from vision.cardchecks import check_fields, unnumbered
 from vision.idcard import CARD_GATES, CardRejected, _check_glare, confirm, read_side
 from vision.idfields import REPAIRED_CONFIDENCE, parse_back, parse_front
 from vision.images import BadImage, ImageLimits, Quality, VisionError, decode_image
@@ -74,6 +74,27 @@ def test_an_address_that_skips_part_of_its_place_is_refused() -> None:
         result = checked({**printed, "address1": f"{head}李家镇河口"}, parse_back(back))
         assert result.reasons == [ReasonCode.I011_ID_CARD_UNREADABLE]
         assert gap in result.failures[0][1]
+
+
+def test_an_address_whose_house_number_was_erased_is_refused() -> None:
+    """Glare erased 道145 from 滨江大道145号: the 号 left without its number."""
+    number = make_id_number("510902", date(1985, 6, 15), 81)
+    back = back_lines()
+    back[3] = line("遂宁市公安局市中分局", 296, 377)
+    printed = {"address1": "四川省遂宁市市中区滨江大道145", "address2": "号24幢7单元2006室"}
+    assert checked({**printed, "number": number}, parse_back(back)).failures == []
+    erased = {"address1": "四川省遂宁市市中区滨江大", "address2": "号24幢7单元2006室"}
+    result = checked({**erased, "number": number}, parse_back(back))
+    assert result.reasons == [ReasonCode.I011_ID_CARD_UNREADABLE]
+    assert "号 without a number" in result.failures[0][1]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["北京市东城区和平里东街18号院3号楼2单元501室", "某市一号路十二幢", "某市信号厂宿舍3号"],
+)
+def test_numbers_in_numerals_and_words_with_a_marker_are_not_refused(address: str) -> None:
+    assert unnumbered(address) is None
 
 
 @pytest.mark.parametrize(
