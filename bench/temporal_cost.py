@@ -21,7 +21,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,8 @@ from devtools.stack import Ports, Stack
 
 QUEUE = "bench-temporal-cost"
 BATCH = 10
+# per case: (server, worker) CPU s per workflow of each round ("costs"), wall s ("walls")
+Figures = dict[str, dict[str, list]]
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ async def run_case(client: Client, case: Case, workflows: int) -> None:
         await asyncio.gather(*(one() for _ in range(min(BATCH, workflows - start))))
 
 
-async def measure(server_session: int, address: str, workflows: int, rounds: int) -> dict:
+async def measure(server_session: int, address: str, workflows: int, rounds: int) -> Figures:
     client = await Client.connect(address, data_converter=data_converter(Settings()))
     costs: dict[str, list[tuple[float, float]]] = {case.name: [] for case in CASES}
     walls: dict[str, list[float]] = {case.name: [] for case in CASES}
@@ -153,7 +155,7 @@ def prices(costs: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[float
     return out
 
 
-def report(args: argparse.Namespace, found: dict) -> str:
+def report(args: argparse.Namespace, found: Figures) -> str:
     unit = prices(found["costs"])
     lines = [
         f"{args.workflows} workflows per case, {BATCH} at a time, {args.rounds} rounds (means): "
@@ -188,7 +190,11 @@ def report(args: argparse.Namespace, found: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, *, run: Callable[..., object] = asyncio.run) -> None:
+def main(
+    argv: list[str] | None = None,
+    *,
+    run: Callable[[Coroutine[object, object, Figures]], Figures] = asyncio.run,
+) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -204,7 +210,7 @@ def main(argv: list[str] | None = None, *, run: Callable[..., object] = asyncio.
                                 args.workflows, args.rounds))  # fmt: skip
         finally:
             stack.stop()
-    text = report(args, found)  # type: ignore[arg-type]
+    text = report(args, found)
     print(text)
     if not args.no_write:
         command = (

@@ -111,28 +111,35 @@ def _names_under(prefix: str, level: str) -> list[tuple[str, str]]:
     return sorted(found, key=lambda item: -len(item[0]))
 
 
+def _starting(text: str, names: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first (name, code) that `text` starts with; the lists are longest first."""
+    return next(((n, c) for n, c in names if text.startswith(n)), None)
+
+
+def _county(text: str, prefix: str) -> str | None:
+    """The code of the county under `prefix` that `text` starts with."""
+    found = _starting(text, _names_under(prefix, "county"))
+    return found[1] if found else None
+
+
 def place_of_address(text: str) -> Place | None:
     """The province, prefecture and county an address starts with; None when it does not start
     with a province."""
-    province = next(((n, c) for n, c in _provinces() if text.startswith(n)), None)
+    province = _starting(text, _provinces())
     if province is None:
         return None
     rest, code = text[len(province[0]) :], province[1]
     if code in MUNICIPALITIES:
         rest = rest.removeprefix("市辖区").removeprefix("县")
-        county = next((c for n, c in _names_under(code, "county") if rest.startswith(n)), None)
-        return Place(province=code, prefecture=code + "00", county=county)
-    prefecture = next(
-        ((n, c) for n, c in _names_under(code, "prefecture") if rest.startswith(n)), None
-    )
+        return Place(province=code, prefecture=code + "00", county=_county(rest, code))
+    prefecture = _starting(rest, _names_under(code, "prefecture"))
     if prefecture is None:
         # a county directly under the province (省直辖县级行政区划, e.g. 仙桃市)
-        county = next((c for n, c in _names_under(code, "county") if rest.startswith(n)), None)
+        county = _county(rest, code)
         return Place(province=code, prefecture=county[:4] if county else None, county=county)
     rest = rest[len(prefecture[0]) :]
     county_code = prefecture[1][:4]
-    county = next((c for n, c in _names_under(county_code, "county") if rest.startswith(n)), None)
-    return Place(province=code, prefecture=county_code, county=county)
+    return Place(province=code, prefecture=county_code, county=_county(rest, county_code))
 
 
 def address_gap(text: str) -> str | None:
@@ -140,7 +147,7 @@ def address_gap(text: str) -> str | None:
     province's full name (四川省, never 四川) and, before a county, its prefecture's name (四川省
     广安市武胜县) unless GB/T 2260 puts that county directly under the province (湖北省仙桃市).
     A read that skips them lost print (glare, a fold); None when nothing is missing."""
-    province = next(((n, c) for n, c in _provinces() if text.startswith(n)), None)
+    province = _starting(text, _provinces())
     if province is None:
         return None
     name, code = province
@@ -148,8 +155,7 @@ def address_gap(text: str) -> str | None:
     if full and name != full:
         return f"province {full} read as {name}"
     rest = text[len(name) :]
-    prefectures = _names_under(code, "prefecture")
-    if code in MUNICIPALITIES or any(rest.startswith(n) for n, _ in prefectures):
+    if code in MUNICIPALITIES or _starting(rest, _names_under(code, "prefecture")):
         return None
     counties = [c for n, c in _names_under(code, "county") if rest.startswith(n)]
     if counties and not any(prefecture_name(c) is None for c in counties):

@@ -11,6 +11,7 @@ held.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,7 +37,7 @@ CLAIM_CONFIDENCE = 0.9
 UNCORROBORATED_NUMBER_CONFIDENCE = 0.95
 # Markers of the numbers an address ends with, and the Chinese numerals that may stand for the
 # digits before them (一号路, 十二幢).
-NUMBERED = ("号", "幢", "单元")
+NUMBERED = re.compile("号|幢|单元")
 NUMERALS = frozenset("〇零一二三四五六七八九十百千")
 # Words of place names that hold a marker without being a number (信号厂, a signal works).
 WORDS = frozenset({"信号"})
@@ -204,14 +205,11 @@ def unnumbered(address: str) -> str | None:
     """A house number's marker (号, 幢, 单元) with no number before it: 滨江大道145号 read as
     滨江大号 when glare erased 道145. Addresses number their houses, buildings and entrances
     with digits (or Chinese numerals); None when every marker has its number."""
-    for marker in NUMBERED:
-        start = address.find(marker)
-        while start != -1:
-            before = address[start - 1] if start else ""
-            word = address[max(0, start - 1) : start + len(marker)]
-            if not (before.isdigit() or before in NUMERALS or word in WORDS):
-                return f"{marker} without a number before it"
-            start = address.find(marker, start + 1)
+    for marker in NUMBERED.finditer(address):
+        start = max(0, marker.start() - 1)
+        before, word = address[start : marker.start()], address[start : marker.end()]
+        if not (before.isdigit() or before in NUMERALS) and word not in WORDS:
+            return f"{marker.group()} without a number before it"
     return None
 
 

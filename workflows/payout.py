@@ -43,7 +43,7 @@ FINAL = frozenset({PayoutStatus.SUCCEEDED, PayoutStatus.FAILED, PayoutStatus.RET
 # The channel list read and the disbursement written to the store as local activities (no round
 # trip through the task queue); asked at the start of the run, payouts already open replay with
 # regular ones. Submitting and querying the order stay regular activities.
-QUICK_STEPS_LOCAL = "route-and-record-as-local-activities"
+ROUTE_AND_RECORD_LOCAL = "route-and-record-as-local-activities"
 
 
 @workflow.defn(name=WorkflowName.PAYOUT)
@@ -53,11 +53,11 @@ class PayoutWorkflow:
         self._new_card: BankCard | None = None
         self._order: GatewayOrder | None = None
         self._awaiting_card = False
-        self._quick = False
+        self._route_and_record_local = False
 
     @workflow.run
     async def run(self, inp: PayoutInput) -> PayoutOutcome:
-        self._quick = workflow.patched(QUICK_STEPS_LOCAL)
+        self._route_and_record_local = workflow.patched(ROUTE_AND_RECORD_LOCAL)
         key = payout_idempotency_key(inp.application_id)
         card = inp.card
         failed_channels: list[str] = []
@@ -109,7 +109,7 @@ class PayoutWorkflow:
                 amount=inp.amount,
                 exclude=failed,
             ),
-            local=self._quick,
+            local=self._route_and_record_local,
         )
         if not routes.channels and failed:
             # every healthy channel failed once: start the rotation again rather than give up
@@ -198,7 +198,7 @@ class PayoutWorkflow:
                 card_last4=card.number[-4:],
                 status=order.status,
             ),
-            local=self._quick,
+            local=self._route_and_record_local,
         )
 
     def _outcome(self, kind: PayoutResultKind, attempts: int, detail: str = "") -> PayoutOutcome:
