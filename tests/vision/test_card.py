@@ -173,6 +173,48 @@ def test_a_card_under_a_thumb_is_found_inside_its_outline() -> None:
     assert reading.fields.values["issuing_authority"] == expected["issuing_authority"]
 
 
+def _card_under_thumb(aspect: float) -> tuple[np.ndarray, np.ndarray]:
+    """A 640 x 480 photo of a pale card (long side over short side `aspect`) turned by 20
+    degrees, a pale thumb over the middle of its right edge sticking out past it, the photo a
+    little soft so that the thumb's own edge on the card is faint; and the card's corners."""
+    rgb = np.full((480, 640, 3), 50, np.uint8)
+    half = np.array([150.0 * aspect, 150.0]) / 2 * np.array([1.2, 1.2])
+    turn = np.deg2rad(20)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half @ rotation.T + (300, 240)
+    cv2.fillConvexPoly(rgb, corners.round().astype(np.int32), (228, 226, 220))
+    edge_middle = (corners[1] + corners[2]) / 2
+    centre = tuple(int(v) for v in edge_middle.round())
+    cv2.ellipse(rgb, centre, (55, 26), 20, 0, 360, (225, 205, 195), -1)
+    return cv2.GaussianBlur(rgb, (0, 0), 2), corners
+
+
+def test_a_card_under_a_thumb_sticking_out_past_its_edge_is_found() -> None:
+    """Development cards dev-kai 13, 39 and 46: a thumb over the card's edge bulges out of the
+    outline, so no four corners explained it and the card was "not found" (I011)."""
+    rgb, corners = _card_under_thumb(CARD_W / CARD_H)
+    quad = locate_card(rgb)
+    assert quad is not None and not quad.whole_photo
+    errors = [np.abs(np.roll(quad.corners, -k, axis=0) - corners).max() for k in (0, 2)]
+    assert min(errors) < 0.01 * np.linalg.norm(corners[1] - corners[0])
+
+
+def test_a_bump_is_not_cut_off_a_shape_that_is_no_card() -> None:
+    """Cutting the bump off a square (not a card's proportions) leaves no card."""
+    rgb, _ = _card_under_thumb(1.0)
+    assert locate_card(rgb) is None
+
+
+def test_a_thumb_over_a_development_card_edge_no_longer_hides_the_card() -> None:
+    from vision.idcard import read_side
+    from vision.ocr import OcrReader
+
+    rgb, expected = _dev_kai_side(39, "front")
+    reading = read_side(rgb, "front", OcrReader.shared())
+    assert reading.fields.values["id_number"] == expected["id_number"]
+    assert reading.fields.values["name"] == expected["name"]
+
+
 def test_a_phone_photo_without_a_card_outline_is_not_taken_as_the_card() -> None:
     """A 4:3 or 16:9 frame in which no outline is found is refused, not read whole: only a
     picture with the card's own proportions (a scan) is the card itself."""
