@@ -144,8 +144,9 @@ def place_of_address(text: str) -> Place | None:
 
 def address_gap(text: str) -> str | None:
     """What an address that starts with a known place lacks of the way a card prints it: the
-    province's full name (四川省, never 四川) and, before a county, its prefecture's name (四川省
-    广安市武胜县) unless GB/T 2260 puts that county directly under the province (湖北省仙桃市).
+    province's full name (四川省, never 四川), then a prefecture or county that GB/T 2260 knows
+    under it, and, before a county, its prefecture's name (四川省广安市武胜县) unless GB/T 2260
+    puts that county directly under the province (湖北省仙桃市).
     A read that skips them lost print (glare, a fold); None when nothing is missing."""
     province = _starting(text, _provinces())
     if province is None:
@@ -158,7 +159,10 @@ def address_gap(text: str) -> str | None:
     if code in MUNICIPALITIES or _starting(rest, _names_under(code, "prefecture")):
         return None
     counties = [c for n, c in _names_under(code, "county") if rest.startswith(n)]
-    if counties and not any(prefecture_name(c) is None for c in counties):
+    if not counties:
+        # neither a prefecture nor a county: a name misread (日照市 as 曰照市) or lost
+        return f"no known city or county after {name}"
+    if not any(prefecture_name(c) is None for c in counties):
         return f"{name_of(counties[0])} without its prefecture {prefecture_name(counties[0])}"
     return None
 
@@ -213,6 +217,16 @@ def authority_is_complete(text: str) -> bool:
     return text.endswith("分局") or (text.endswith("公安局") and place.county is not None)
 
 
+def authority_gap(text: str) -> str | None:
+    """What an issuing authority lacks of the way a card prints it: a bureau (…公安局) or one of
+    its sub-bureaus (…公安局…分局), nothing else after 公安局. A read that goes on after 公安局
+    without ending in 分局 lost print (牡丹江市公安局东安 for …东安分局); None when complete."""
+    _, sep, branch = text.partition("公安局")
+    if sep and branch and not branch.endswith("分局"):
+        return f"{text} ends without 分局"
+    return None
+
+
 def one_character_off(text: str, name: str) -> bool:
     """Same length, exactly one character different: a rare character read as a common one
     (颍上县 as 颖上县)."""
@@ -233,16 +247,26 @@ def authority_one_off(text: str, place: Place) -> str | None:
 
 
 def address_one_off(address: str, county: str) -> str | None:
-    """`address` with its county put right when, after the province and prefecture of county
-    code `county`, it names no known county but reads that county's name one character off.
-    None otherwise (municipalities' districts are left as read)."""
+    """`address` with one name put right, for the province, prefecture and county of county
+    code `county`: after the province, a prefecture that names no known place but reads that
+    prefecture's name one character off (曰照市 for 日照市); or, after the province and
+    prefecture, a county that names no known county but reads that county's name one character
+    off (颖上县 for 颍上县). One character at most; None otherwise (municipalities' districts are
+    left as read)."""
     place = place_of_address(address)
     name, province, prefecture = name_of(county), province_name(county), prefecture_name(county)
-    if place is None or place.county is not None or county[:2] in MUNICIPALITIES:
+    if place is None or county[:2] in MUNICIPALITIES or not (name and province and prefecture):
         return None
-    if not (name and province and prefecture) or not address.startswith(province + prefecture):
+    if not address.startswith(province):
         return None
-    rest = address[len(province + prefecture) :]
+    rest = address[len(province) :]
+    if place.prefecture is None and one_character_off(rest[: len(prefecture)], prefecture):
+        repaired = province + prefecture + rest[len(prefecture) :]
+        found = place_of_address(repaired)
+        return repaired if found is not None and found.county == county else None
+    if place.county is not None or not rest.startswith(prefecture):
+        return None
+    rest = rest[len(prefecture) :]
     if not one_character_off(rest[: len(name)], name):
         return None
     return province + prefecture + name + rest[len(name) :]

@@ -20,6 +20,7 @@ from domain.reasons import ReasonCode
 from domain.regions import (
     address_gap,
     address_one_off,
+    authority_gap,
     authority_one_off,
     place_of_address,
     place_of_authority,
@@ -175,6 +176,8 @@ def _check_places(
     if gap := address_gap(address) or unnumbered(address):
         checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"address incomplete: {gap}")
     issuer = place_of_authority(authority)
+    if gap := authority_gap(authority):
+        checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"issuing authority incomplete: {gap}")
     if issuer is None:
         checks.fail(
             ReasonCode.I011_ID_CARD_UNREADABLE,

@@ -332,6 +332,50 @@ def test_a_county_misread_alike_in_address_and_authority_is_put_right_by_the_num
     assert ReasonCode.I011_ID_CARD_UNREADABLE in result.reasons
 
 
+def _rizhao(prefecture: str, number_region: str = "371121", authority: str = "五莲县公安局"):
+    """A card from 五莲县 under 日照市 whose address reads the prefecture as `prefecture`."""
+    number = make_id_number(number_region, date(1985, 6, 15), 11)
+    front = parse_front(
+        front_lines(
+            address1=f"山东省{prefecture}五莲县柳树镇东坡", address2="村1组58号", number=number
+        )
+    )
+    back = back_lines()
+    back[3] = line(authority, 296, 377)
+    return front, check_fields(front, parse_back(back), application_date=TODAY)
+
+
+def test_a_prefecture_one_character_off_is_put_right_by_the_number_or_refused() -> None:
+    """Held-out card 196: 日照市 read as 曰照市 and accepted, the address naming no known city
+    after its province, so that no check of the place had anything to hold it to."""
+    assert address_gap("山东省曰照市五莲县柳树镇") == "no known city or county after 山东省"
+    front, result = _rizhao("曰照市")
+    assert result.failures == []
+    assert front.values["address"] == "山东省日照市五莲县柳树镇东坡村1组58号"
+    assert front.confidence["address"] <= REPAIRED_CONFIDENCE
+    # registered in another county of another prefecture: no witness, refused
+    front, result = _rizhao("曰照市", number_region="370102", authority="济南市公安局历下分局")
+    assert front.values["address"].startswith("山东省曰照市")
+    assert ReasonCode.I011_ID_CARD_UNREADABLE in result.reasons
+    assert "no known city or county after 山东省" in " ".join(d for _, d in result.failures)
+    # a name two characters off is never guessed
+    front, result = _rizhao("曰昭市")
+    assert ReasonCode.I011_ID_CARD_UNREADABLE in result.reasons
+
+
+def test_an_authority_that_goes_on_after_its_bureau_without_a_sub_bureau_is_refused() -> None:
+    """Held-out card 189: glare erased 分局 from 牡丹江市公安局东安分局, and the read still named
+    a known city's bureau."""
+    back = back_lines()
+    back[3] = line("北京市公安局东城", 296, 377)
+    result = checked(back=parse_back(back))
+    assert result.reasons == [ReasonCode.I011_ID_CARD_UNREADABLE]
+    assert "issuing authority incomplete" in result.failures[0][1]
+    for complete in ("北京市公安局东城分局", "北京市公安局"):
+        back[3] = line(complete, 296, 377)
+        assert checked(back=parse_back(back)).failures == []
+
+
 def test_an_authority_off_a_county_only_the_address_names_stays_unreadable() -> None:
     # the holder moved: the number was registered in 临泉县, so only the address names 颍上县
     _, back, result = _yingshang("颖上县公安局", number_region="341221")
