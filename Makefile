@@ -18,7 +18,8 @@ lint: check
 
 bench: setup
 	for b in decisioning_scorecard decisioning_speed vision_ocr vision_face vision_liveness \
-	         vision_throughput system lines load chaos baseline temporal_cost; do \
+	         vision_throughput system lines load chaos baseline temporal_cost \
+	         dev_server_tuning; do \
 	    .venv/bin/python -m bench.$$b || exit 1; done
 
 # On a vision host: dlib compiled with OpenBLAS in place of dlib-bin (face encoder ~4x faster).

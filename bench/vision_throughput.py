@@ -42,6 +42,7 @@ from temporalio.worker import Worker
 from bench.report import update_section
 from config.settings import Settings
 from config.temporal import data_converter
+from devtools.stack import DEV_SERVER_TUNING
 from domain.enums import DocumentKind, LivenessAction
 from domain.identity import (
     ActionWindow,
@@ -238,7 +239,7 @@ async def throughput(
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         data_converter=data_converter(settings),
-        dev_server_extra_args=["--log-level", "error"],
+        dev_server_extra_args=["--log-level", "error", *DEV_SERVER_TUNING],
     )
     address = env.client.service_client.config.target_host
     worker_env = {

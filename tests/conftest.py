@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from config.temporal import data_converter
+from devtools.stack import DEV_SERVER_TUNING
 from domain.naming import SearchAttributeKeys
 from store.blobs import LocalBlobStore
 from store.db import make_engine
@@ -69,7 +70,7 @@ async def local_env(session_settings: Settings) -> AsyncIterator[WorkflowEnviron
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=[*SearchAttributeKeys.ALL, *LINE_SEARCH_ATTRIBUTE_KEYS],
         data_converter=_converter(session_settings),
-        dev_server_extra_args=["--log-level", "error"],
+        dev_server_extra_args=["--log-level", "error", *DEV_SERVER_TUNING],
     )
     yield env
     await env.shutdown()

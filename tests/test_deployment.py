@@ -318,3 +318,18 @@ def test_running_processes_never_import_the_training_packages() -> None:
         )
         assert not found, (relative, found)
         assert "decisioning.train" not in source or relative.parts[0] == "decisioning", relative
+
+
+def test_the_cluster_reads_its_transfer_queue_unthrottled_like_the_dev_server() -> None:
+    """The history service's default (20 reads of the transfer queue a second) made every
+    workflow step wait for a read; the cluster's dynamic config lifts it, as the dev server's
+    flags do (devtools.stack.DEV_SERVER_TUNING)."""
+    from devtools.stack import DEV_SERVER_TUNING
+
+    temporal = compose()["services"]["temporal"]
+    path = temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in temporal["volumes"]}
+    config = yaml.safe_load((ROOT / mounts[path]).read_text())
+    key, value = DEV_SERVER_TUNING[1].split("=")
+    assert config[key][0]["value"] >= 100
+    assert int(value) >= config[key][0]["value"]

@@ -35,6 +35,7 @@ from api.ops_users import DEV_PASSWORD
 from api.security import applicant_token
 from config.settings import Settings
 from config.temporal import data_converter
+from devtools.stack import DEV_SERVER_TUNING
 from domain.application import Consents, Device, StartApplicationInput, WithdrawInput
 from domain.carrier import CarrierCodeInput
 from domain.contract import SignContractInput, SignContractResult
@@ -240,7 +241,7 @@ async def temporal(settings: Settings) -> AsyncIterator[Client]:
         search_attributes=[SearchAttributeKey.for_keyword(n) for n in SearchAttributeName.KEYWORDS]
         + [SearchAttributeKey.for_float(n) for n in SearchAttributeName.DOUBLES],
         data_converter=data_converter(settings),
-        dev_server_extra_args=["--log-level", "error"],
+        dev_server_extra_args=["--log-level", "error", *DEV_SERVER_TUNING],
     )
     async with Worker(
         env.client,

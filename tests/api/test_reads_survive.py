@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.application_workflows import ApplicationWorkflows
 from config.temporal import data_converter
+from devtools.stack import DEV_SERVER_TUNING
 from domain.decision import Offer
 from domain.enums import ApplicationStatus
 from domain.status import ProjectionInput
@@ -49,7 +50,7 @@ async def test_status_and_uploads_without_temporal(api, settings) -> None:
     stopped = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         data_converter=data_converter(settings),
-        dev_server_extra_args=["--log-level", "error"],
+        dev_server_extra_args=["--log-level", "error", *DEV_SERVER_TUNING],
     )
     dead = stopped.client
     await stopped.shutdown()

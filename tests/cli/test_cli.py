@@ -31,7 +31,7 @@ from api.main import create_app
 from api.ops_users import DEV_PASSWORD
 from config.settings import Settings
 from config.temporal import data_converter
-from devtools.stack import Ports
+from devtools.stack import DEV_SERVER_TUNING, Ports
 from domain.application import StartApplicationInput, WithdrawInput
 from domain.decision import Offer, ReviewInput, ReviewResult
 from domain.enums import ApplicationStatus, NextAction, ReviewOutcome
@@ -122,7 +122,7 @@ async def temporal(settings: Settings) -> AsyncIterator[Client]:
         search_attributes=[SearchAttributeKey.for_keyword(n) for n in SearchAttributeName.KEYWORDS]
         + [SearchAttributeKey.for_float(n) for n in SearchAttributeName.DOUBLES],
         data_converter=data_converter(settings),
-        dev_server_extra_args=["--log-level", "error"],
+        dev_server_extra_args=["--log-level", "error", *DEV_SERVER_TUNING],
     )
     async with Worker(
         env.client,
