@@ -108,10 +108,11 @@ def run_configuration(tuned: bool, workflows: int) -> Figures:
 
 def report(workflows: int, found: dict[str, Figures]) -> str:
     lines = [
-        f"{workflows} workflows of 8 regular activities in a row per configuration, one at a "
-        f"time, then {AT_ONCE} at a time; the stack's dev server (SQLite file) and one worker.",
+        f"{workflows} workflows of {STEPS.activities} regular activities in a row per "
+        f"configuration, one at a time, then {AT_ONCE} at a time; the stack's dev server "
+        "(SQLite file) and one worker.",
         "",
-        "| dev server | ms per workflow, one at a time | ms per workflow, 4 at a time "
+        f"| dev server | ms per workflow, one at a time | ms per workflow, {AT_ONCE} at a time "
         "| dev server CPU ms per workflow | workflow task wait ms (scheduled → started) |",
         "|---|---:|---:|---:|---:|",
     ]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # The dev server's history service reads the tasks it must hand to workers (a workflow task, an
 # activity) from its transfer queue at most 20 times a second by default, so every step of a
-# workflow waited 20-30 ms for that read: a workflow of 8 activities in a row took 483 ms, 232
+# workflow waited 20-30 ms for that read: a workflow of 8 activities in a row took 500 ms, 234
 # ms with the reads unthrottled (`bench.dev_server_tuning`). The same holds
 # for a cluster's history service (`deploy/temporal-dynamicconfig.yaml`).
 DEV_SERVER_TUNING = ("--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000")

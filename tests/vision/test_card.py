@@ -178,7 +178,7 @@ def _card_under_thumb(aspect: float) -> tuple[np.ndarray, np.ndarray]:
     degrees, a pale thumb over the middle of its right edge sticking out past it, the photo a
     little soft so that the thumb's own edge on the card is faint; and the card's corners."""
     rgb = np.full((480, 640, 3), 50, np.uint8)
-    half = np.array([150.0 * aspect, 150.0]) / 2 * np.array([1.2, 1.2])
+    half = np.array([90.0 * aspect, 90.0])
     turn = np.deg2rad(20)
     rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
     corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half @ rotation.T + (300, 240)
