@@ -605,12 +605,18 @@ async def test_a_redelivered_alert_is_evaluated_once(time_env: WorkflowEnvironme
             SignalName.MONITORING_EVENT,
             MonitoringSignal(kind=MonitoringEventKind.LOCATION_ANOMALY, reference="DR-0001"),
         )
+
+        def policy() -> list[str]:
+            return [e.data["signal_reference"] for e in run.lines.events if e.actor == "policy"]
+
+        # the view moves before the policy event's projection is recorded: wait for both
         lowered = await until(
-            line, lambda v: v.reason_codes == [ReasonCode.M004_LOCATION_ANOMALY], "lowered twice"
+            line,
+            lambda v: v.reason_codes == [ReasonCode.M004_LOCATION_ANOMALY] and len(policy()) >= 2,
+            "lowered twice",
         )
         assert lowered.limit == 560_000  # x 0.7 once, then x 0.8: not x 0.7 twice
-        policy = [e.data["signal_reference"] for e in run.lines.events if e.actor == "policy"]
-        assert policy == ["BA-0001", "DR-0001"]
+        assert policy() == ["BA-0001", "DR-0001"]
         await replay(run, line)
 
 
