@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
@@ -74,9 +75,12 @@ UNREACHABLE: tuple[type[Exception], ...] = (
 
 
 class ApplicationWorkflows:
-    def __init__(self, client: Client, watch: StoreWatch | None = None) -> None:
+    def __init__(
+        self, client: Client, watch: StoreWatch | None = None, queries: Counter | None = None
+    ) -> None:
         self._client = client
         self._watch = watch
+        self._queries = queries
 
     @property
     def watch(self) -> StoreWatch | None:
@@ -118,6 +122,8 @@ class ApplicationWorkflows:
         handle = self._handle(application_id)
         attempts = READY_ATTEMPTS if just_started else 1
         for attempt in range(1, attempts + 1):
+            if self._queries is not None:
+                self._queries.inc()
             try:
                 view: ApplicationView = await handle.query(
                     QueryName.STATUS, result_type=ApplicationView, rpc_timeout=QUERY_TIMEOUT

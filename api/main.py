@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             client=client,
             engine=engine,
             blobs=open_blob_store(settings),
-            workflows=ApplicationWorkflows(client, watch),
+            workflows=ApplicationWorkflows(client, watch, app.state.metrics.status_queries),
             payments=PaymentGatewayClient(
                 settings.mocks_url, timeout=settings.vendor_timeout_seconds
             ),

@@ -54,6 +54,12 @@ class ApiMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=registry,
         )
+        self.status_queries = Counter(
+            "loanflow_status_queries",
+            "live `status` queries the API asked of application workflows (each a round trip "
+            "through Temporal to a worker)",
+            registry=registry,
+        )
         self.applications_started = Counter(
             "loanflow_applications_started",
             "applications started (a repeated request for the same application is not counted)",

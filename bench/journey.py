@@ -29,8 +29,11 @@ from devtools.applicant import Applicant, ApplicantSession, StepRefused, ops_cli
 TERMINAL = frozenset({"DISBURSED", "REJECTED", "EXPIRED", "CANCELLED", "FAILED"})
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 # The app holds its GET up to LONG_POLL_S (long polling); asked again at once when the status
-# moved, after POLL_S when it came back unmoved.
-LONG_POLL_S, POLL_S = 10.0, 0.2
+# moved, after POLL_S when it came back unmoved. An answer from the store (`live: false`: the
+# workflow did not answer in time, the system is busy or a worker restarting) is asked again
+# after a back-off doubling from POLL_S to QUIET_S, as an app's spinner does: asking five
+# times a second would add to the load that made the answer late.
+LONG_POLL_S, POLL_S, QUIET_S = 10.0, 0.2, 2.0
 
 
 class Unexpected(RuntimeError):
@@ -109,7 +112,7 @@ class Driver:
     def _wait(self, done: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
         """Long-poll GET (held while the status stays the same) until `done`."""
         deadline = time.monotonic() + self.pace.stage_timeout_s
-        since = None
+        since, pause = None, POLL_S
         while (left := deadline - time.monotonic()) > 0:
             asked = time.monotonic()
             view = self._status(since, min(left, LONG_POLL_S))
@@ -119,7 +122,8 @@ class Driver:
             if live and (done(view) or view["status"] in TERMINAL):
                 return view
             if not live or view["status"] == since:
-                time.sleep(max(0.0, POLL_S - (time.monotonic() - asked)))
+                time.sleep(max(0.0, pause - (time.monotonic() - asked)))
+            pause = POLL_S if live else min(pause * 2, QUIET_S)
             since = view["status"] if live else None
         waited = self.pace.stage_timeout_s
         raise TimeoutError(f"still {self.journey.status} after {waited:.0f}s waiting for {what}")

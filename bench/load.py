@@ -26,6 +26,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench.journey import Journey, Pace
 from bench.population import DEFAULT_MIX, Behaviour, parse_mix, plan_population
 from bench.report import update_section
@@ -58,11 +61,31 @@ class LoadFigures:
     generator_cpu_s: float
     vision_wait_s: list[float]
     render_note: str
+    api_counts: dict[str, float]  # over the measured run, from the API's /metrics
 
 
 def _self_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+# Read off the API's /metrics before and after the measured run.
+STATUS_ROUTE = "/v1/applications/{application_id}"
+
+
+def api_counts(api_url: str) -> dict[str, float]:
+    """Status GETs answered and live status queries asked, so far, by the API."""
+    text = httpx.get(f"{api_url}/metrics", timeout=10).text
+    counts = {"status GETs": 0.0, "status queries": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "loanflow_http_requests_total" and labels.get("method") == "GET" \
+                    and labels.get("route") == STATUS_ROUTE:  # fmt: skip
+                counts["status GETs"] += sample.value
+            elif sample.name == "loanflow_status_queries_total":
+                counts["status queries"] += sample.value
+    return counts
 
 
 def measure(args: argparse.Namespace) -> LoadFigures:
@@ -83,11 +106,13 @@ def measure(args: argparse.Namespace) -> LoadFigures:
             warm_up(stack, population, pace)
             pids = {name: proc.pid for name, proc in stack.processes.items()}
             before, gen_before = session_cpu_seconds(set(pids.values())), _self_cpu()
+            counts_before = api_counts(stack.api_url)
             journeys, elapsed = drive_population(
                 stack.api_url, population, pace, None if args.rate else args.concurrency,
                 args.review_delay,
             )  # fmt: skip
             after, gen_after = session_cpu_seconds(set(pids.values())), _self_cpu()
+            counts_after = api_counts(stack.api_url)
             stack.check_alive()
             facts = asyncio.run(collect(stack.temporal_address))
         finally:
@@ -102,6 +127,7 @@ def measure(args: argparse.Namespace) -> LoadFigures:
         journeys=journeys, elapsed_s=elapsed,
         cpu_s={name: after[pid] - before[pid] for name, pid in pids.items()},
         generator_cpu_s=gen_after - gen_before, vision_wait_s=waits, render_note=note,
+        api_counts={k: counts_after[k] - counts_before[k] for k in counts_after},
     )  # fmt: skip
 
 
@@ -137,6 +163,13 @@ def report(args: argparse.Namespace, f: LoadFigures) -> str:
         lines.append(f"| {name} | {cpu:.1f} | {cpu / n:.2f} | {per_check} |")
     lines.append(f"| load generator | {f.generator_cpu_s:.1f} | {f.generator_cpu_s / n:.2f} | |")
     lines += ["", _cpu_limit(args, f, n), ""]
+    gets, queries = f.api_counts["status GETs"], f.api_counts["status queries"]
+    lines += [
+        f"The API answered {gets:.0f} status GETs ({gets / n:.1f} per application, "
+        f"{gets / f.elapsed_s:.1f} a second) and asked the workflows {queries:.0f} live status "
+        f"queries ({queries / n:.1f} per application, {queries / f.elapsed_s:.1f} a second).",
+        "",
+    ]
     if f.vision_wait_s:
         lines += latency_table({"vision schedule-to-start": f.vision_wait_s},
                                ["vision schedule-to-start"], QUANTILES)  # fmt: skip

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from api import watch as store_watch
 from api.application_workflows import QUERY_TIMEOUT, ApplicationWorkflows
 from api.errors import Unavailable, UpstreamTimeout
 from api.live import HELD_LIVE_WAIT_SECONDS
@@ -110,6 +112,38 @@ async def test_waiting_asks_the_workflow_again_only_when_the_projection_moved(en
     # recheck): not one every 0.1 s.
     assert workflows.reads == 2
     assert waited < 3, waited
+
+
+async def test_waiting_asks_the_workflow_every_second_while_the_store_is_dark(
+    engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projection is the signal that the workflow moved; with the store not answering the
+    watch, nobody would see it move, so the waiter asks the workflow every `degraded_recheck`
+    seconds instead of every `recheck`."""
+    await seed_review(engine, "app_dark")
+    read = store_watch._read
+    calls = 0
+
+    def dark_after_first(engine_: Engine, ids: list[str]) -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise OSError("connection refused")
+        return read(engine_, ids)
+
+    for dark, wanted in ((False, range(2, 3)), (True, range(5, 12))):
+        calls = 0
+        if dark:
+            monkeypatch.setattr(store_watch, "_read", dark_after_first)
+        watch = StoreWatch(engine, recheck=30, degraded_recheck=0.2)
+        workflows = Counted(watch)
+        view = await workflows.status_after("app_dark", ApplicationStatus.AWAITING_DOCUMENTS, 1.5)
+        await watch.aclose()
+        assert view is not None and view.status == ApplicationStatus.AWAITING_DOCUMENTS
+        # healthy: one read before waiting and one when the time is up (none at 30 s); dark: one
+        # every 0.2 s besides
+        assert workflows.reads in wanted, (dark, workflows.reads)
+        assert watch.healthy is not dark
 
 
 async def test_without_a_stored_row_waiting_asks_the_workflow(engine) -> None:
