@@ -30,7 +30,12 @@ import numpy as np
 from bench.report import update_section
 from domain.enums import LivenessAction
 from domain.identity import ActionWindow
-from synthetic.challenge_video import VIDEO_SIZE, encode_video, synthesize_challenge_video
+from synthetic.challenge_video import (
+    VIDEO_SIZE,
+    Performer,
+    encode_video,
+    synthesize_challenge_video,
+)
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceModels
@@ -125,9 +130,11 @@ def run_photo(a: Assessor, split: str, name: str, rng: np.random.Generator, inde
     if split == "development":
         late, propped = index % 2 == 1, index % 4 >= 2
         camera = ("propped" if propped else "hand-held") + (", late" if late else "")
+        person = Performer.draw(np.random.default_rng(seed + 7))
         clip = synthesize_challenge_video(
-            photo, challenge, seed=seed, late=late, tail_s=0.0 if late else 0.5, propped=propped
-        )
+            photo, challenge, seed=seed, late=late, tail_s=0.0 if late else 0.5, propped=propped,
+            person=person,
+        )  # fmt: skip
         still, moved = held_up(rgb, 8, True), held_up(rgb, 8, False)
     else:
         filming = Filming.draw(rng, camera_moves=index % 2 == 1)
@@ -251,7 +258,9 @@ def main() -> None:
     )
     body = f"""{args.photos} photos of assets/faces per split (seed {args.seed}), each performing a
 random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
-(piecewise-affine warp, mean-3D-face turns, 15 fps portrait, hand-held camera or, for half of the
+(piecewise-affine warp, turns of the mean 3D face made as deep as the person's, 0.6-1.0, each
+person drawn with `Performer.draw`: nods of 10-20 degrees down and back, shakes of 15-30 each way,
+mouths opened by 0.6-0.9 widths; 15 fps portrait, hand-held camera or, for half of the
 clips, a propped phone with sensor noise only; every other clip reacting late, 0.6 s into a window
 or later and running past its end, filmed until the last window ends and no longer); the
 liveness thresholds were set on it. Held-out: `synthetic/liveness_clips.py`
@@ -275,7 +284,8 @@ at least 0.03 above the clip's noise floor and the aligned face texture at least
 were set on development clips, where photos (still or moved) reached shape 0.018 at most and
 live faces 0.057 at least. An action counts only beyond the person's own resting value and
 natural sway (75th percentile of the distance from rest outside the window, times 1.6), and must
-come back towards rest. Passive anti-spoofing keeps its threshold (mean live score 0.5 over the
+come back towards rest; a nod must reach 5 degrees from rest (sweep 6), a shake 6 (sweep 12).
+Passive anti-spoofing keeps its threshold (mean live score 0.5 over the
 detection frames): the print and screen samples score 0.03-0.32 as stills and the real photos of
 assets/faces 0.65-1.00, while the issue's studio-lit real person scored 0.31, inside the spoof
 range: no threshold separates that person from the screen sample, so lowering it would let the
@@ -326,6 +336,33 @@ face (its mouth reads 0.01-0.16 at rest) that peaked at 0.165 (OPEN_MOUTH); two 
 last window, the one examined begun 2 s into it, so that the recording stopped 0.4 s later with
 the sweep at 13.7 degrees of the 14 asked (NOD); a late blink in the last window (BLINK). Nothing
 was changed for them: a nod that late, with the recording stopped, is a retake.
+
+People differ (2026-12-02). The development clips turned the head with the very mean 3D face
+the pose is measured with, by fixed amounts (a nod of 16 degrees each way, a shake of 24), so the
+estimator read back what was performed; on held-out clips (seed 9, examined) nods read 8-14
+degrees of sweep against the 14 asked while the same people's natural sway stayed within
+1-1.7 degrees. Each development clip is now performed by a person drawn with `Performer.draw`
+(nods of 10-20 degrees down and back with at most a 0.4 overshoot, shakes of 15-30 each way,
+mouths opened by 0.6-0.9 widths, faces 0.6-1.0 as deep as the mean face). On 16 such development
+photos (seed 41) the old thresholds accepted 8/16: nods read 5.7-13.7 degrees from rest with
+6.7-13.7 of sweep, two shakes 13.3-13.4 of sweep. The asked thresholds now come from those
+development clips: a nod reaches 5 degrees from rest with 6 of sweep (was 7 and 14), a shake 6
+with 12 (was 10 and 20); the sway rule and the stricter thresholds for an action not asked are
+unchanged. A fresh draw, seed 12, never looked at (`--seed 12 --photos 8 --backends dlib
+--no-write`), old thresholds then new, same clips: development 5/8 -> 7/8, held-out 2/8 -> 4/8
+(NOD 4/7 -> 7/7, SHAKE_HEAD 5/6, OPEN_MOUTH 6/7, BLINK 2/4 both); another order, still photos and
+photos moved by hand 0/8 each, print and screen samples refused, both times. What the held-out
+clips still refuse is now mostly blinks (2 of 4 missed: a short blink between two of the ten
+samples a second, or a lid the predictor follows only part of the way) and the small jaw drops
+(0.35-0.6 mouth widths) whose rise stays under `MOUTH_RISE` 0.15: the development synthesis's
+painted mouth is not followed by the landmark predictor below 0.6 widths, so it cannot set that
+floor; the issue's 95 % is not met.
+
+A fresh draw (2026-12-02 00:50 UTC, `--seed 9 --photos 8 --backends dlib --no-write`, before
+the change above, on a machine running vision about 2.6 times slower): development 8/8 genuine
+clips accepted (4 propped, 4 late), held-out 2/8 (25 %; hand-held 1/4, propped 1/4); per action
+held-out: BLINK 6/6, OPEN_MOUTH 3/6, NOD 2/5, SHAKE_HEAD 5/7; another order 0/8, still photos 0/8,
+photos moved by hand 0/8, print and screen samples refused (live 0.08-0.11).
 
 These clips are synthetic, made from photos: they show that the checks do not hinge on one
 synthesis's look, not how they fare on real phone recordings or real attacks (the issue's 11

@@ -122,12 +122,43 @@ _STEPS = {
 }
 
 
+@dataclass(frozen=True)
+class Performer:
+    """How one person performs: how far they nod, turn and open the mouth, how their nod
+    returns, and how deep their face is against the mean 3D face the pose is measured with
+    (`depth` scales the model's depth: a flatter face moves its landmarks less for the same
+    turn, so the measured angle falls short of the performed one, as on real faces that are
+    not the mean face). The defaults are the synthesis's original fixed performance."""
+
+    nod_degrees: float = NOD_DEGREES
+    nod_return: float = 1.0  # the upward swing past rest, as a share of the downward one
+    shake_degrees: float = SHAKE_DEGREES
+    mouth_drop: float = MOUTH_DROP
+    depth: float = 1.0
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> Performer:
+        """A person drawn from the ranges people perform in: a nod of 10-20 degrees that comes
+        back with at most a small overshoot, a shake of 15-30 degrees each way, a mouth opened
+        by 0.6-0.9 mouth widths (smaller openings are not drawn: the painted cavity is not
+        followed by the landmark predictor below that), a face 0.6-1.0 as deep as the mean."""
+        return cls(
+            nod_degrees=float(rng.uniform(10, 20)),
+            nod_return=float(rng.uniform(0.0, 0.4)),
+            shake_degrees=float(rng.uniform(15, 30)),
+            mouth_drop=float(rng.uniform(0.6, 0.9)),
+            depth=float(rng.uniform(0.6, 1.0)),
+        )
+
+
 def _envelope(phase: float, action: LivenessAction) -> float:
     corners = _STEPS[action]
     return float(np.interp(phase, [p for p, _ in corners], [a for _, a in corners]))
 
 
-def _state(plan: Sequence[Performance], t: float) -> dict[str, float]:
+def _state(
+    plan: Sequence[Performance], t: float, person: Performer = Performer()
+) -> dict[str, float]:
     state = {"blink": 0.0, "mouth": 0.0, "yaw": 0.0, "pitch": 0.0}
     for step in plan:
         phase = step.phase(t)
@@ -138,16 +169,20 @@ def _state(plan: Sequence[Performance], t: float) -> dict[str, float]:
         elif step.action == LivenessAction.OPEN_MOUTH:
             state["mouth"] = _envelope(phase, step.action)
         elif step.action == LivenessAction.SHAKE_HEAD:
-            state["yaw"] = SHAKE_DEGREES * math.sin(2 * math.pi * phase)
+            state["yaw"] = person.shake_degrees * math.sin(2 * math.pi * phase)
         else:
-            state["pitch"] = NOD_DEGREES * math.sin(2 * math.pi * phase)
+            swing = 1.0 if phase < 0.5 else person.nod_return
+            state["pitch"] = person.nod_degrees * swing * math.sin(2 * math.pi * phase)
     return state
 
 
 class _Puppet:
     """The photo framed for the video, its control points and their triangulation."""
 
-    def __init__(self, rgb: np.ndarray, faces: FaceModels) -> None:
+    def __init__(self, rgb: np.ndarray, faces: FaceModels, person: Performer = Performer()) -> None:
+        self.person = person
+        # the model turned with the head: the mean face, its depth scaled to this person's
+        self.model = _MODEL * [1.0, 1.0, person.depth]
         boxes = faces.detect(rgb)
         if not boxes:
             raise ValueError("no face in the photo")
@@ -172,7 +207,7 @@ class _Puppet:
         self.landmarks = landmarks @ self.frame_matrix[:, :2].T + self.frame_matrix[:, 2]
         self.rvec, self.tvec = fit(self.landmarks, VIDEO_SIZE)
         self.k = camera(*VIDEO_SIZE)
-        projected, _ = cv2.projectPoints(_MODEL, self.rvec, self.tvec, self.k, None)
+        projected, _ = cv2.projectPoints(self.model, self.rvec, self.tvec, self.k, None)
         self.model_2d = projected.reshape(-1, 2)
         forehead = self.model_2d[68:78]
         crease = _creases(self.landmarks)
@@ -196,7 +231,7 @@ class _Puppet:
         if state["yaw"] or state["pitch"]:
             rotation = turn(state["yaw"], state["pitch"]) @ cv2.Rodrigues(self.rvec)[0]
             rvec = cv2.Rodrigues(rotation)[0]
-            moved, _ = cv2.projectPoints(_MODEL, rvec, self.tvec, self.k, None)
+            moved, _ = cv2.projectPoints(self.model, rvec, self.tvec, self.k, None)
             shift = moved.reshape(-1, 2) - self.model_2d
             points[: self.n_face] += shift
             ring = slice(self.n_face, self.n_face + self.n_ring)
@@ -213,7 +248,7 @@ class _Puppet:
             points[86:90] += travel
         if state["mouth"]:
             width = np.linalg.norm(face[54] - face[48])
-            drop = MOUTH_DROP * width * state["mouth"]
+            drop = self.person.mouth_drop * width * state["mouth"]
             face[_LOWER_LIP, 1] += drop
             face[_UPPER_INNER, 1] -= 0.08 * width * state["mouth"]
             for index, weight in _JAW.items():
@@ -307,25 +342,28 @@ def synthesize_challenge_video(
     tail_s: float = 0.5,
     late: bool = False,
     propped: bool = False,
+    person: Performer | None = None,
 ) -> bytes:
     """An MP4 (mp4v, 480 x 640) of the person in `photo` (image bytes or an RGB array)
-    performing each challenged action inside its window, in the challenge's order (`late`:
-    reacting slowly, see `perform`), filmed until `tail_s` after the last window by a hand-held
-    camera, or by a phone standing still (`propped`).
+        performing each challenged action inside its window, in the challenge's order (`late`:
+        reacting slowly, see `perform`), filmed until `tail_s` after the last window by a hand-held
+        camera, or by a phone standing still (`propped`); performed as `person` does (by default the
+    fixed original performance, `Performer()`).
 
-    Raises ValueError when the photo shows no face."""
+        Raises ValueError when the photo shows no face."""
     if isinstance(photo, np.ndarray):
         rgb = photo
     else:
         rgb = decode_image(photo, ImageLimits(), max_side=960)
-    puppet = _Puppet(rgb, faces or FaceModels.shared())
+    person = person or Performer()
+    puppet = _Puppet(rgb, faces or FaceModels.shared(), person)
     plan = perform(windows, seed, late=late)
     duration = max((w.end_s for w in windows), default=3.0) + tail_s
     rng = np.random.default_rng(seed + 1)
     phases = rng.uniform(0, 2 * np.pi, 6)
     camera = _propped if propped else _hand_held
     frames = (
-        camera(puppet.render(_state(plan, n / fps)), n / fps, phases, rng)
+        camera(puppet.render(_state(plan, n / fps, person)), n / fps, phases, rng)
         for n in range(int(round(duration * fps)))
     )
     return encode_video(frames, fps)

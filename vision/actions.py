@@ -20,8 +20,9 @@ rest (to `RETURN` of its reach within the window or `RETURN_GRACE` after it). Pe
   A smaller opening, down to `MOUTH_MIN_UNWIDENED`, counts when the mouth did not widen at its
   peak (at most `SMILE_WIDENING` beyond its resting width): a smile parts the lips by pulling
   the corners apart, an opening jaw does not;
-- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees and reaches half of it away from rest;
-- NOD: the pitch sweeps over `NOD_SPAN` degrees and reaches half of it away from rest.
+- SHAKE_HEAD: the yaw sweeps over `SHAKE_SPAN` degrees and reaches `SHAKE_REACH` from rest;
+- NOD: the pitch sweeps over `NOD_SPAN` degrees and reaches `NOD_REACH` from rest (a nod goes
+  down and back: most of its sweep is on one side of rest).
 
 People react late to a prompt and apps stop recording when the last window ends: an asked
 action may reach its farthest point up to `LATE` seconds after its window, the previous window's
@@ -62,8 +63,16 @@ MOUTH_RISE, MOUTH_MIN = 0.15, 0.24
 # An opening that is not a smile: the lips part by MOUTH_RISE to at least this, and the mouth's
 # width at the peak stays within SMILE_WIDENING of its resting width.
 MOUTH_MIN_UNWIDENED, SMILE_WIDENING = 0.17, 0.06
-# A head turn sweeps SPAN degrees and reaches half of it away from rest.
-SHAKE_SPAN, NOD_SPAN = 20.0, 14.0
+# An asked head turn sweeps SPAN degrees and reaches REACH degrees away from rest. Measured
+# against the mean 3D face, a real face's turn reads short of the turn performed (a flatter face
+# moves its landmarks less), and a nod goes down and comes back with little or no swing past
+# rest: on development clips of people who differ (`synthetic.challenge_video.Performer`: nods
+# of 10-20 degrees, shakes of 15-30 each way, faces 0.6-1.0 as deep as the mean) the smallest
+# nods read 5.7 degrees from rest with a 6.7 sweep, the smallest shakes a 13.3 sweep, while
+# natural sway stays within 0.2-1.3 degrees (75th percentile); the sway check below keeps a
+# lively head from passing.
+SHAKE_SPAN, SHAKE_REACH = 12.0, 6.0
+NOD_SPAN, NOD_REACH = 6.0, 5.0
 EXTRA_MOUTH_RISE, EXTRA_MOUTH_MIN = 0.25, 0.4
 EXTRA_SHAKE_SPAN, EXTRA_NOD_SPAN = 30.0, 20.0
 # A deliberate movement reaches this many times the person's natural excursion (`sway`: the
@@ -316,14 +325,14 @@ def performed(
             )
         return mouth_opened(session, window, rise=EXTRA_MOUTH_RISE, least=EXTRA_MOUTH_MIN)
     if action == LivenessAction.SHAKE_HEAD:
-        span = SHAKE_SPAN if asked else EXTRA_SHAKE_SPAN
-        return head_turned(
-            session, window, span=span, reach=span / 2, axis=2, late=late, open_end=asked
+        span, reach = (
+            (SHAKE_SPAN, SHAKE_REACH) if asked else (EXTRA_SHAKE_SPAN, EXTRA_SHAKE_SPAN / 2)
         )
-    span = NOD_SPAN if asked else EXTRA_NOD_SPAN
-    return head_turned(
-        session, window, span=span, reach=span / 2, axis=3, late=late, open_end=asked
-    )
+        return head_turned(
+            session, window, span=span, reach=reach, axis=2, late=late, open_end=asked
+        )
+    span, reach = (NOD_SPAN, NOD_REACH) if asked else (EXTRA_NOD_SPAN, EXTRA_NOD_SPAN / 2)
+    return head_turned(session, window, span=span, reach=reach, axis=3, late=late, open_end=asked)
 
 
 @dataclass(frozen=True)
@@ -382,8 +391,8 @@ def check_challenge(
 
 _MEASURE = {  # column, an asked action's reach from rest, sign
     LivenessAction.OPEN_MOUTH: (1, MOUTH_RISE, 1),
-    LivenessAction.SHAKE_HEAD: (2, SHAKE_SPAN / 2, 0),
-    LivenessAction.NOD: (3, NOD_SPAN / 2, 0),
+    LivenessAction.SHAKE_HEAD: (2, SHAKE_REACH, 0),
+    LivenessAction.NOD: (3, NOD_REACH, 0),
 }
 
 

@@ -130,6 +130,28 @@ def test_challenged_actions_in_their_windows_pass(resting: np.ndarray) -> None:
     assert actions_seen(samples, challenge) == [A.SHAKE_HEAD, A.BLINK, A.NOD]
 
 
+def _nodded(rest: np.ndarray, degrees: float, seed: int = 0) -> list[LandmarkSample]:
+    """A nod as people make it: down by `degrees` and back to rest, no swing past it (0.3 px
+    jitter, 10 fps, the nod at 3.0-4.2 s)."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for n in range(76):
+        t = n / 10
+        pitch = degrees * np.sin(np.pi * (t - 3.0) / 1.2) if 3.0 <= t <= 4.2 else 0.0
+        points = rotated_landmarks(rest, SIZE, 0, pitch)
+        samples.append(LandmarkSample(t, points + rng.normal(0, 0.3, points.shape), SIZE))
+    return samples
+
+
+def test_a_nod_down_and_back_counts(resting: np.ndarray) -> None:
+    """A nod that only goes down and comes back sweeps no more than its depth: 8 degrees of
+    it count, though the mean face would once have needed 14 degrees of sweep."""
+    challenge = windows(A.BLINK, A.NOD, A.OPEN_MOUTH)
+    assert check_challenge(_nodded(resting, 8.0), challenge)[1].seen
+    # a dip of 3 degrees is not a deliberate nod
+    assert not check_challenge(_nodded(resting, 3.0), challenge)[1].seen
+
+
 def test_the_same_actions_in_another_order_fail(resting: np.ndarray) -> None:
     samples = video(resting, [(A.OPEN_MOUTH, 0.7), (A.NOD, 3.1), (A.SHAKE_HEAD, 5.5)])
     assert all(
@@ -242,7 +264,7 @@ def swaying(rest: np.ndarray, seconds: float, *, nod_at: float | None = None, se
 def test_expressive_head_movement_is_not_a_nod(resting: np.ndarray) -> None:
     challenge = windows(A.BLINK, A.NOD, A.OPEN_MOUTH)
     samples = swaying(resting, 7.5)
-    # the sway alone sweeps the pitch by more than the 14 degrees a nod needs
+    # the sway alone sweeps the pitch by more than 14 degrees, past the sweep a nod needs
     inside = [head_pose(s.landmarks, SIZE).pitch for s in samples if 2.5 <= s.t_s <= 5]
     assert np.ptp(inside) > 14
     assert not check_challenge(samples, challenge)[1].seen
