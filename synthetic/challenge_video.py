@@ -345,12 +345,12 @@ def synthesize_challenge_video(
     person: Performer | None = None,
 ) -> bytes:
     """An MP4 (mp4v, 480 x 640) of the person in `photo` (image bytes or an RGB array)
-        performing each challenged action inside its window, in the challenge's order (`late`:
-        reacting slowly, see `perform`), filmed until `tail_s` after the last window by a hand-held
-        camera, or by a phone standing still (`propped`); performed as `person` does (by default the
-    fixed original performance, `Performer()`).
+    performing each challenged action inside its window, in the challenge's order (`late`:
+    reacting slowly, see `perform`), filmed until `tail_s` after the last window by a hand-held
+    camera, or by a phone standing still (`propped`); performed as `person` does (by default
+    the fixed original performance, `Performer()`).
 
-        Raises ValueError when the photo shows no face."""
+    Raises ValueError when the photo shows no face."""
     if isinstance(photo, np.ndarray):
         rgb = photo
     else:
