@@ -157,7 +157,8 @@ class ApplicationWorkflows:
 
         Between live reads it waits for the store's projection to advance (`api.watch`), asking
         the workflow again at least every `api.watch.RECHECK` seconds; without a watch or a
-        stored row, it asks every `STEP_POLL_SECONDS`. With `live_wait`, a live read that finds
+        stored row, it asks every `STEP_POLL_SECONDS`, and with the store not answering, every
+        `api.watch.DEGRADED_RECHECK`. With `live_wait`, a live read that finds
         no worker or takes longer than that ends the wait with None at once (an unknown
         application raises NotFound), so that a caller with the store to fall back on is not
         held for `QUERY_TIMEOUT` on each read."""
@@ -174,6 +175,10 @@ class ApplicationWorkflows:
                     await self._watch.advanced(application_id, seen, min(left, self._watch.recheck))
                     or seen
                 )
+            elif self._watch is not None and not self._watch.healthy:
+                # The store is down: every waiter asking ten times a second would add a
+                # query a tenth of a second per waiting applicant to the outage.
+                await asyncio.sleep(min(left, self._watch.degraded_recheck))
             else:
                 await asyncio.sleep(min(left, STEP_POLL_SECONDS))
             view = await self._read(application_id, live_wait)

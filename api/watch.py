@@ -64,7 +64,9 @@ class StoreWatch:
         try:
             seqs = await asyncio.to_thread(_read, self._engine, [application_id])
         except UNAVAILABLE_ERRORS:
+            self.healthy = False
             return None
+        self.healthy = True
         return seqs.get(application_id)
 
     async def advanced(self, application_id: str, seen: int, timeout: float) -> int | None:

@@ -45,6 +45,7 @@ import httpx
 
 from bench.invariants import ApplicationFacts, Verdict, check
 from bench.journey import Journey, Pace
+from bench.load import api_counts
 from bench.population import plan_population
 from bench.report import update_section
 from bench.run import (
@@ -326,8 +327,10 @@ def main() -> None:
             simulators = degrade_simulators(stack, population, args.seed)
             injector = Injector(stack, proxy, vendors, faults, args.db_down, args.seed)
             injector.start()
+            counts_before = api_counts(stack.api_url)
             journeys, elapsed = drive_population(stack.api_url, population, pace, None,
                                                  args.review_delay)  # fmt: skip
+            counts = {k: v - counts_before[k] for k, v in api_counts(stack.api_url).items()}
             injector.finish()
             ids = [j.application_id for j in journeys if j.application_id]
             verdict, settled_s = settle(stack, ids, args.settle)
@@ -339,6 +342,10 @@ def main() -> None:
             vendors.stop()
     body = report(args, verdict, injector.log, simulators, journeys, elapsed, settled_s,
                   injector.errors, vendors.counts)  # fmt: skip
+    gets, queries = counts["status GETs"], counts["status queries"]
+    body += (f"\n\nThe API answered {gets:.0f} status GETs over the load ({gets / elapsed:.1f} a "
+             f"second) and asked the workflows {queries:.0f} live status queries "
+             f"({queries / elapsed:.1f} a second).")  # fmt: skip
     if args.note:
         body = f"{args.note}\n\n{body}"
     print(body)

@@ -146,6 +146,24 @@ async def test_waiting_asks_the_workflow_every_second_while_the_store_is_dark(
         assert watch.healthy is not dark
 
 
+async def test_with_the_store_down_from_the_start_waiting_asks_the_workflow_every_second(
+    engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No row could be read (the store is down): not the ten reads a second kept for an
+    application whose first projection has not landed yet, but one every `degraded_recheck`."""
+
+    def down(engine_: Engine, ids: list[str]) -> dict[str, int]:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(store_watch, "_read", down)
+    watch = StoreWatch(engine, degraded_recheck=0.5)
+    workflows = Counted(watch)
+    view = await workflows.status_after("app_dark", ApplicationStatus.AWAITING_DOCUMENTS, 1.6)
+    await watch.aclose()
+    assert view is not None and view.status == ApplicationStatus.AWAITING_DOCUMENTS
+    assert 3 <= workflows.reads <= 6, workflows.reads
+
+
 async def test_without_a_stored_row_waiting_asks_the_workflow(engine) -> None:
     watch = StoreWatch(engine)
     workflows = Counted(watch)
