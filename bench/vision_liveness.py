@@ -260,7 +260,7 @@ def main() -> None:
 random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
 (piecewise-affine warp, turns of the mean 3D face made as deep as the person's, 0.6-1.0, each
 person drawn with `Performer.draw`: nods of 10-20 degrees down and back, shakes of 15-30 each way,
-mouths opened by 0.6-0.9 widths; 15 fps portrait, hand-held camera or, for half of the
+mouths opened by 0.3-0.9 widths; 15 fps portrait, hand-held camera or, for half of the
 clips, a propped phone with sensor noise only; every other clip reacting late, 0.6 s into a window
 or later and running past its end, filmed until the last window ends and no longer); the
 liveness thresholds were set on it. Held-out: `synthetic/liveness_clips.py`
@@ -284,7 +284,8 @@ at least 0.03 above the clip's noise floor and the aligned face texture at least
 were set on development clips, where photos (still or moved) reached shape 0.018 at most and
 live faces 0.057 at least. An action counts only beyond the person's own resting value and
 natural sway (75th percentile of the distance from rest outside the window, times 1.6), and must
-come back towards rest; a nod must reach 5 degrees from rest (sweep 6), a shake 6 (sweep 12).
+come back towards rest; a nod must reach 5 degrees from rest (sweep 6), a shake 6 (sweep 12), an
+opening 0.10 of the eye-corner distance (to at least 0.24, or 0.10 when the mouth did not widen).
 Passive anti-spoofing keeps its threshold (mean live score 0.5 over the
 detection frames): the print and screen samples score 0.03-0.32 as stills and the real photos of
 assets/faces 0.65-1.00, while the issue's studio-lit real person scored 0.31, inside the spoof
@@ -343,9 +344,9 @@ estimator read back what was performed; on held-out clips (seed 9, examined) nod
 degrees of sweep against the 14 asked while the same people's natural sway stayed within
 1-1.7 degrees. Each development clip is now performed by a person drawn with `Performer.draw`
 (nods of 10-20 degrees down and back with at most a 0.4 overshoot, shakes of 15-30 each way,
-mouths opened by 0.6-0.9 widths, faces 0.6-1.0 as deep as the mean face). On 16 such development
-photos (seed 41) the old thresholds accepted 8/16: nods read 5.7-13.7 degrees from rest with
-6.7-13.7 of sweep, two shakes 13.3-13.4 of sweep. The asked thresholds now come from those
+mouths opened by 0.6-0.9 widths then, faces 0.6-1.0 as deep as the mean face). On 16 such
+development photos (seed 41) the old thresholds accepted 8/16: nods read 5.7-13.7 degrees from
+rest with 6.7-13.7 of sweep, two shakes 13.3-13.4 of sweep. The asked thresholds now come from those
 development clips: a nod reaches 5 degrees from rest with 6 of sweep (was 7 and 14), a shake 6
 with 12 (was 10 and 20); the sway rule and the stricter thresholds for an action not asked are
 unchanged. A fresh draw, seed 12, never looked at (`--seed 12 --photos 8 --backends dlib
@@ -354,9 +355,26 @@ unchanged. A fresh draw, seed 12, never looked at (`--seed 12 --photos 8 --backe
 photos moved by hand 0/8 each, print and screen samples refused, both times. What the held-out
 clips still refuse is now mostly blinks (2 of 4 missed: a short blink between two of the ten
 samples a second, or a lid the predictor follows only part of the way) and the small jaw drops
-(0.35-0.6 mouth widths) whose rise stays under `MOUTH_RISE` 0.15: the development synthesis's
-painted mouth is not followed by the landmark predictor below 0.6 widths, so it cannot set that
-floor; the issue's 95 % is not met.
+(0.35-0.6 mouth widths) whose rise stays under `MOUTH_RISE` 0.15 (see the next paragraph); the
+issue's 95 % is not met.
+
+Smaller openings (2026-12-02, later). The note in `synthetic.challenge_video` that the landmark
+predictor does not follow its painted mouth below 0.6 mouth widths did not hold when tried
+(4 photos, drops 0.3 / 0.45 / 0.6: every opening followed, rises 0.11-0.30 at 0.3), so
+`Performer.draw` now opens mouths by 0.3-0.9 widths. On 16 such development photos (seed 43) the
+smallest openings rose 0.11-0.13 over rest (refused under `MOUTH_RISE` 0.15), while windows
+without a mouth action stayed within 0.05 of rest on well-tracked faces (0.10-0.13 on one poorly
+tracked face, whose sway, 0.07, raises its own floor). Now an asked opening rises 0.10, and
+reaches 0.10 of the eye-corner distance when the mouth did not widen (was 0.17); the 0.24 floor
+for a widened mouth (smiles) and the stricter thresholds for actions not asked are unchanged.
+Fresh draws, never looked at, every change of this day against the thresholds of the morning
+(same clips): seed 13, 8 photos: development 8/8 and held-out 8/8 both ways; seed 14, 16 photos:
+development 4/16 -> 12/16, **held-out 8/16 -> 13/16** (OPEN_MOUTH 6/11 -> 9/11, NOD 9/15 -> 14/15,
+SHAKE_HEAD 11/13, BLINK 9/9); another order, still photos and photos moved by hand 0/16 each and
+print and screen samples refused, both ways. Held-out over the two draws after the changes:
+21/24 (88 %), short of the issue's 95 %; the three refused: a poorly tracked partial face
+(SHAKE_HEAD and OPEN_MOUTH), a shake whose pitch read more than its yaw, and a face whose
+opening and nod were both missed (I007 as well).
 
 A fresh draw (2026-12-02 00:50 UTC, `--seed 9 --photos 8 --backends dlib --no-write`, before
 the change above, on a machine running vision about 2.6 times slower): development 8/8 genuine

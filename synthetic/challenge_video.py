@@ -44,8 +44,8 @@ DURATION = {
     LivenessAction.NOD: 1.2,
 }
 SHAKE_DEGREES = 24.0
-# The lower lip's travel, in mouth widths, at the widest. A yawn, frankly: at smaller openings
-# dlib's predictor follows the painted mouth on fewer faces (bench/vision_liveness.py).
+# The lower lip's travel, in mouth widths, at the widest, by default: a yawn, frankly
+# (`Performer.draw` draws people who open less).
 MOUTH_DROP = 0.9
 NOD_DEGREES = 16.0
 _UPPER_LIDS, _LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
@@ -140,13 +140,13 @@ class Performer:
     def draw(cls, rng: np.random.Generator) -> Performer:
         """A person drawn from the ranges people perform in: a nod of 10-20 degrees that comes
         back with at most a small overshoot, a shake of 15-30 degrees each way, a mouth opened
-        by 0.6-0.9 mouth widths (smaller openings are not drawn: the painted cavity is not
-        followed by the landmark predictor below that), a face 0.6-1.0 as deep as the mean."""
+        by 0.3-0.9 mouth widths (a modest "O" to a yawn), a face 0.6-1.0 as deep as the
+        mean."""
         return cls(
             nod_degrees=float(rng.uniform(10, 20)),
             nod_return=float(rng.uniform(0.0, 0.4)),
             shake_degrees=float(rng.uniform(15, 30)),
-            mouth_drop=float(rng.uniform(0.6, 0.9)),
+            mouth_drop=float(rng.uniform(0.3, 0.9)),
             depth=float(rng.uniform(0.6, 1.0)),
         )
 

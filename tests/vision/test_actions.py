@@ -310,6 +310,31 @@ def test_a_surprised_o_counts_from_a_closed_resting_mouth(resting: np.ndarray) -
     assert actions_seen(samples, windows(A.OPEN_MOUTH, A.BLINK)) == [A.OPEN_MOUTH]
 
 
+def _parted(rest: np.ndarray, amount: float) -> list[LandmarkSample]:
+    """Lips parted by `amount` (see `open_mouth`) for a second in the first window, 0.3 px
+    jitter."""
+    rng = np.random.default_rng(5)
+    samples = []
+    for n in range(51):
+        t = n / 10
+        now = amount * np.sin(np.pi * (t - 0.8) / 1.2) if 0.8 <= t <= 2.0 else 0.0
+        points = open_mouth(rest, now)
+        samples.append(LandmarkSample(t, points + rng.normal(0, 0.3, points.shape), SIZE))
+    return samples
+
+
+def test_a_small_opening_counts_and_a_twitch_does_not(resting: np.ndarray) -> None:
+    """A jaw dropped a little (the lips ~0.12 of the eye-corner distance further apart than at
+    rest, 0.034) is an opening; lips parted by 0.045, about what a well-tracked face strays
+    without any mouth action, are not."""
+    small = _parted(resting, 0.26)
+    assert 0.14 < max(mouth_opening(s.landmarks) for s in small) < 0.16
+    assert actions_seen(small, windows(A.OPEN_MOUTH, A.BLINK)) == [A.OPEN_MOUTH]
+    twitch = _parted(resting, 0.1)
+    assert max(mouth_opening(s.landmarks) for s in twitch) < 0.09
+    assert actions_seen(twitch, windows(A.OPEN_MOUTH, A.BLINK)) == []
+
+
 def widen(points: np.ndarray, factor: float) -> np.ndarray:
     """The mouth's corners pulled apart about its centre, as a smile pulls them."""
     moved = points.copy()
