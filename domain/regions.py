@@ -18,6 +18,9 @@ from pathlib import Path
 
 _TABLE = Path(__file__).with_name("gb2260.tsv")
 MUNICIPALITIES = ("11", "12", "31", "50")
+# A county-level name the table (2002-2014) may not know yet, such as a county made a district
+# since (南宁市武鸣区, 2015): a few characters ending in 区, 县, 市 or 旗.
+_COUNTY_LIKE = re.compile(r"[\u4e00-\u9fff]{1,7}(?:区|县|市|旗)")
 # Placeholders of the table, never printed on a card.
 _PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
 
@@ -146,7 +149,8 @@ def address_gap(text: str) -> str | None:
     """What an address that starts with a known place lacks of the way a card prints it: the
     province's full name (四川省, never 四川), then a prefecture or county that GB/T 2260 knows
     under it, and, before a county, its prefecture's name (四川省广安市武胜县) unless GB/T 2260
-    puts that county directly under the province (湖北省仙桃市).
+    puts that county directly under the province (湖北省仙桃市); after a prefecture, one of its
+    counties, and after a municipality one of its districts or counties (北京市东城区).
     A read that skips them lost print (glare, a fold); None when nothing is missing."""
     province = _starting(text, _provinces())
     if province is None:
@@ -156,7 +160,18 @@ def address_gap(text: str) -> str | None:
     if full and name != full:
         return f"province {full} read as {name}"
     rest = text[len(name) :]
-    if code in MUNICIPALITIES or _starting(rest, _names_under(code, "prefecture")):
+    if code in MUNICIPALITIES:
+        if _county(rest, code) is None and not _COUNTY_LIKE.match(rest):
+            return f"no district or county after {name}"
+        return None
+    if prefecture := _starting(rest, _names_under(code, "prefecture")):
+        # a prefecture that GB/T 2260 divides into counties is followed by one of them
+        # (江西省宜春市樟树市, never 江西省宜春市樟镇); 东莞市 and 中山市 have none
+        town, town_code = prefecture
+        after = rest[len(town) :]
+        under = _names_under(town_code[:4], "county")
+        if under and _starting(after, under) is None and not _COUNTY_LIKE.match(after):
+            return f"no district or county after {town}"
         return None
     counties = [c for n, c in _names_under(code, "county") if rest.startswith(n)]
     if not counties:
