@@ -89,23 +89,13 @@ async def _row_moved(
     """Until the stored row is past the one read, or `timeout` seconds; a watch of its own
     when the workflows were built without one."""
     if watch is not None:
-        await _advanced(watch, row, timeout)
+        await watch.moved(row.id, row.last_seq, timeout)
         return
     own = StoreWatch(engine)
     try:
-        await _advanced(own, row, timeout)
+        await own.moved(row.id, row.last_seq, timeout)
     finally:
         await own.aclose()
-
-
-async def _advanced(watch: StoreWatch, row: Application, timeout: float) -> None:
-    # A watch the store stopped answering gives up every `degraded_recheck` seconds so that a
-    # workflow waiter asks the workflow; this waiter has only the row, and waits it out.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (left := deadline - loop.time()) > 0:
-        if await watch.advanced(row.id, row.last_seq, left) is not None:
-            return
 
 
 def _unreachable(task: asyncio.Future[ApplicationView]) -> bool:

@@ -94,6 +94,16 @@ class StoreWatch:
             if not waiting:
                 self._waiters.pop(application_id, None)
 
+    async def moved(self, application_id: str, seen: int, timeout: float) -> int | None:
+        """As `advanced`, but waits out `timeout` while the store does not answer: for a
+        waiter that has only the row to go by, no workflow to ask in the meantime."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            if (seq := await self.advanced(application_id, seen, left)) is not None:
+                return seq
+        return None
+
     async def _poll(self) -> None:
         while self._waiters:
             await asyncio.sleep(self._interval)

@@ -45,12 +45,12 @@ import httpx
 
 from bench.invariants import ApplicationFacts, Verdict, check
 from bench.journey import Journey, Pace
-from bench.load import api_counts
 from bench.population import plan_population
 from bench.report import update_section
 from bench.run import (
     DEFAULT_POSTGRES,
     Population,
+    api_counts,
     postgres_schema,
     start_stack,
     warm_up,

@@ -26,15 +26,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
-
 from bench.journey import Journey, Pace
 from bench.population import DEFAULT_MIX, Behaviour, parse_mix, plan_population
 from bench.report import update_section
 from bench.run import (
     DEFAULT_POSTGRES,
     Population,
+    api_counts,
     postgres_schema,
     start_stack,
     warm_up,
@@ -67,25 +65,6 @@ class LoadFigures:
 def _self_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-# Read off the API's /metrics before and after the measured run.
-STATUS_ROUTE = "/v1/applications/{application_id}"
-
-
-def api_counts(api_url: str) -> dict[str, float]:
-    """Status GETs answered and live status queries asked, so far, by the API."""
-    text = httpx.get(f"{api_url}/metrics", timeout=10).text
-    counts = {"status GETs": 0.0, "status queries": 0.0}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = sample.labels
-            if sample.name == "loanflow_http_requests_total" and labels.get("method") == "GET" \
-                    and labels.get("route") == STATUS_ROUTE:  # fmt: skip
-                counts["status GETs"] += sample.value
-            elif sample.name == "loanflow_status_queries_total":
-                counts["status queries"] += sample.value
-    return counts
 
 
 def measure(args: argparse.Namespace) -> LoadFigures:

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from bench.documents import Library, Person, register
@@ -115,3 +117,22 @@ def drive(
         reviewer.stopping.set()
         reviewer.join(timeout=10)
     return journeys, time.monotonic() - started
+
+
+# The API's status route, as its metrics name it.
+STATUS_ROUTE = "/v1/applications/{application_id}"
+
+
+def api_counts(api_url: str) -> dict[str, float]:
+    """Status GETs answered and live status queries asked, so far, by the API."""
+    metrics = httpx.get(f"{api_url}/metrics", timeout=10).text
+    counts = {"status GETs": 0.0, "status queries": 0.0}
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "loanflow_http_requests_total" and labels.get("method") == "GET" \
+                    and labels.get("route") == STATUS_ROUTE:  # fmt: skip
+                counts["status GETs"] += sample.value
+            elif sample.name == "loanflow_status_queries_total":
+                counts["status queries"] += sample.value
+    return counts

@@ -125,6 +125,14 @@ def _county(text: str, prefix: str) -> str | None:
     return found[1] if found else None
 
 
+def _names_a_county(text: str, prefix: str) -> bool:
+    """Whether `text` starts with a county of the prefecture or municipality `prefix`, or
+    with a county-level name the table may not know yet; True where GB/T 2260 divides it into
+    no counties (东莞市, 中山市): 江西省宜春市樟树市, never 江西省宜春市樟镇."""
+    under = _names_under(prefix, "county")
+    return not under or _starting(text, under) is not None or bool(_COUNTY_LIKE.match(text))
+
+
 def place_of_address(text: str) -> Place | None:
     """The province, prefecture and county an address starts with; None when it does not start
     with a province."""
@@ -161,18 +169,12 @@ def address_gap(text: str) -> str | None:
         return f"province {full} read as {name}"
     rest = text[len(name) :]
     if code in MUNICIPALITIES:
-        if _county(rest, code) is None and not _COUNTY_LIKE.match(rest):
-            return f"no district or county after {name}"
-        return None
+        return None if _names_a_county(rest, code) else f"no district or county after {name}"
     if prefecture := _starting(rest, _names_under(code, "prefecture")):
-        # a prefecture that GB/T 2260 divides into counties is followed by one of them
-        # (江西省宜春市樟树市, never 江西省宜春市樟镇); 东莞市 and 中山市 have none
         town, town_code = prefecture
-        after = rest[len(town) :]
-        under = _names_under(town_code[:4], "county")
-        if under and _starting(after, under) is None and not _COUNTY_LIKE.match(after):
-            return f"no district or county after {town}"
-        return None
+        if _names_a_county(rest[len(town) :], town_code[:4]):
+            return None
+        return f"no district or county after {town}"
     counties = [c for n, c in _names_under(code, "county") if rest.startswith(n)]
     if not counties:
         # neither a prefecture nor a county: a name misread (日照市 as 曰照市) or lost

@@ -146,7 +146,8 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
 
 
 @cache
-def _counties() -> list[str]:
+def printed_counties() -> list[str]:
+    """Every county code a holder may live in: a named county with a named prefecture."""
     return [
         code
         for code, name in table().items()
@@ -192,7 +193,7 @@ def _name(rng: np.random.Generator, ethnicity: str) -> str:
 
 
 def random_holder(rng: np.random.Generator, today: date, *, expired: bool) -> CardHolder:
-    counties = _counties()
+    counties = printed_counties()
     county = counties[rng.integers(len(counties))]
     born_in = counties[rng.integers(len(counties))] if rng.random() < 0.1 else county
     head, authority = place_texts(county)

@@ -156,9 +156,7 @@ def _envelope(phase: float, action: LivenessAction) -> float:
     return float(np.interp(phase, [p for p, _ in corners], [a for _, a in corners]))
 
 
-def _state(
-    plan: Sequence[Performance], t: float, person: Performer = Performer()
-) -> dict[str, float]:
+def _state(plan: Sequence[Performance], t: float, person: Performer) -> dict[str, float]:
     state = {"blink": 0.0, "mouth": 0.0, "yaw": 0.0, "pitch": 0.0}
     for step in plan:
         phase = step.phase(t)
@@ -179,7 +177,7 @@ def _state(
 class _Puppet:
     """The photo framed for the video, its control points and their triangulation."""
 
-    def __init__(self, rgb: np.ndarray, faces: FaceModels, person: Performer = Performer()) -> None:
+    def __init__(self, rgb: np.ndarray, faces: FaceModels, person: Performer) -> None:
         self.person = person
         # the model turned with the head: the mean face, its depth scaled to this person's
         self.model = _MODEL * [1.0, 1.0, person.depth]

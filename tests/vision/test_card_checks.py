@@ -14,8 +14,7 @@ import pytest
 from domain.idnumber import make_id_number
 from domain.reasons import ReasonCode
 from domain.regions import address_gap, place_of_address, place_of_authority
-from synthetic.card_renderers import Drawn, Shot, photograph, place_texts
-from synthetic.card_renderers import _counties as renderer_counties
+from synthetic.card_renderers import Drawn, Shot, photograph, place_texts, printed_counties
 from synthetic.id_cards import REGIONS, card_back, random_holder
 from tests.vision.support import jpeg
 from tests.vision.test_idfields import back_lines, front_lines, line
@@ -446,7 +445,7 @@ def test_a_prefecture_must_be_followed_by_a_district_or_county() -> None:
 
 def test_every_place_the_renderers_print_is_complete() -> None:
     """Every county of the held-out renderers and every region of the development one."""
-    heads = [place_texts(code)[0] for code in renderer_counties()]
+    heads = [place_texts(code)[0] for code in printed_counties()]
     heads += [place + district for _, place, district, _ in REGIONS]
     assert len(heads) > 3000
     assert [h for h in heads if address_gap(h + "人民路1号")] == []
