@@ -362,15 +362,25 @@ def _border_contact(region: np.ndarray) -> int:
 
 def glare_patches(card: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Boxes (left, top, right, bottom) of saturated patches on the flattened card."""
+    return glare(card)[0]
+
+
+def glare(card: np.ndarray) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
+    """The saturated patches on the flattened card: their boxes (left, top, right, bottom) and
+    a mask of their pixels (True under a patch)."""
     gray = cv2.GaussianBlur(to_gray(card), (0, 0), 2)
     mask = (gray >= GLARE_LEVEL).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     least = GLARE_AREA * CARD_W * CARD_H
-    return [
-        (int(x), int(y), int(x + w), int(y + h))
-        for x, y, w, h, area in stats[1:count]
+    kept = [
+        n
+        for n, (_, _, _, _, area) in enumerate(stats[1:count], start=1)
         if area >= least and area < 0.6 * CARD_W * CARD_H
     ]
+    boxes = [
+        (int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in (stats[n] for n in kept)
+    ]
+    return boxes, np.isin(labels, kept)
 
 
 def veiled_end(gray: np.ndarray, box: tuple[float, float, float, float], limit: float) -> bool:

@@ -42,6 +42,14 @@ NUMBERED = re.compile("号|幢|单元")
 NUMERALS = frozenset("〇零一二三四五六七八九十百千")
 # Words of place names that hold a marker without being a number (信号厂, a signal works).
 WORDS = frozenset({"信号"})
+# What may follow a number written in digits in an address: the word it numbers (a house, a
+# building, an entrance, a room, a floor, a village group, a lane, a block...), a sub-number
+# (12-3号, 12之3号, 12附3号, 3A室, 12号甲) or a road's number (318国道). 单 only as 单元:
+# 1单元2406室 read as 1单一406室 under a reflection.
+AFTER_NUMBER = re.compile(
+    r"\d+(?!\d)(?=单元|[号幢栋室楼层组弄座户排门队巷社区期里条道街村国县乡镇屯支附之甲乙丙丁"
+    r"公米#\-－—、（）()A-Za-z]|$)"
+)
 # Legal validity periods (Resident Identity Card Law, art. 5) in years.
 VALIDITY_YEARS = (5, 10, 20)
 
@@ -173,7 +181,7 @@ def _check_places(
             ReasonCode.I011_ID_CARD_UNREADABLE, "address does not start with a known province"
         )
         return
-    if gap := address_gap(address) or unnumbered(address):
+    if gap := address_gap(address) or unnumbered(address) or misnumbered(address):
         checks.fail(ReasonCode.I011_ID_CARD_UNREADABLE, f"address incomplete: {gap}")
     issuer = place_of_authority(authority)
     if gap := authority_gap(authority):
@@ -213,6 +221,16 @@ def unnumbered(address: str) -> str | None:
         before, word = address[start : marker.start()], address[start : marker.end()]
         if not (before.isdigit() or before in NUMERALS) and word not in WORDS:
             return f"{marker.group()} without a number before it"
+    return None
+
+
+def misnumbered(address: str) -> str | None:
+    """A number in digits followed by something no address puts after a number (1单一406室
+    for 1单元2406室): the reading went wrong there. None when every number is followed by the
+    word it numbers (`AFTER_NUMBER`)."""
+    for number in re.finditer(r"\d+", address):
+        if not AFTER_NUMBER.match(address, number.start()):
+            return f"{address[number.start() : number.end() + 1]} is not a house number"
     return None
 
 

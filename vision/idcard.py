@@ -27,7 +27,7 @@ from vision.card import (
     card_width,
     cut_by_edge,
     cut_off,
-    glare_patches,
+    glare,
     grazes_border,
     half_turn,
     locate_card,
@@ -89,6 +89,9 @@ CONFIRMED_FIELDS = ("name", "birth_date", "address", "id_number", "issuing_autho
 # Fields nothing else checks character by character (the number has its check digit, the
 # dates and sex their agreement with it, the ethnic group its list of 56).
 FREE_TEXT_FIELDS = ("name", "address", "issuing_authority")
+# Glare over this share of the place where a wrapped address line starts (two characters wide)
+# may have hidden its first character (`_starts_under`).
+STARTS_UNDER = 0.25
 
 
 class CardRejected(VisionError):
@@ -233,12 +236,19 @@ def _text_area(side: str) -> tuple[float, float, float, float]:
 
 def _check_glare(card: np.ndarray, side: str, fields: ParsedFields) -> None:
     """Glare that hides print, a person could not read it either: a saturated patch in the text
-    area while a field is missing or doubtful, or over a value line, or just past the end of a
-    line that could have gone on (a value may have lost its last characters under it); or a
-    veil of reflected light, not saturated, where a line of free text ends (`veiled_end`)."""
+    area while a field is missing or doubtful, or over a value line or the start of a wrapped
+    address line, or just past the end of a line that could have gone on (a value may have
+    lost its last characters under it); or a veil of reflected light, not saturated, where a
+    line of free text ends (`veiled_end`)."""
     left, top, right, bottom = _text_area(side)
-    boxes = [b for b in glare_patches(card) if b[0] < right and b[2] > left and b[3] > top]
-    if boxes and (fields.problems or fields.doubtful or any(_hides(b, fields) for b in boxes)):
+    patches, mask = glare(card)
+    boxes = [b for b in patches if b[0] < right and b[2] > left and b[3] > top]
+    if boxes and (
+        fields.problems
+        or fields.doubtful
+        or any(_hides(b, fields) for b in boxes)
+        or _starts_under(mask, fields.sources.get("address") or [])
+    ):
         raise CardRejected(
             ReasonCode.I023_ID_CARD_GLARE, f"a reflection covers printed text on the card {side}"
         )
@@ -251,6 +261,26 @@ def _check_glare(card: np.ndarray, side: str, fields: ParsedFields) -> None:
                     f"a reflection veils the end of the {name.replace('_', ' ')} on the card "
                     f"{side}",
                 )
+
+
+def _starts_under(mask: np.ndarray, lines: list[TextLine]) -> bool:
+    """Whether glare covers the start of a wrapped address line (the place of its first
+    character, a character either side of where the reading begins): 中山路381号 wrapped after
+    中山 and read as 中山381号 with 路 under the reflection. The first line follows its label,
+    and a province or city that lost its first character is not a known place."""
+    if not lines:
+        return False
+    first_top = min(line.top for line in lines)
+    for line in lines:
+        if line.top < first_top + 0.5 * line.height:
+            continue
+        region = mask[
+            int(max(line.top, 0)) : int(line.bottom),
+            int(max(line.left - line.height, 0)) : int(line.left + line.height),
+        ]
+        if region.size and float(region.mean()) >= STARTS_UNDER:
+            return True
+    return False
 
 
 def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:

@@ -15,10 +15,11 @@ from domain.idnumber import make_id_number
 from domain.reasons import ReasonCode
 from domain.regions import address_gap, place_of_address, place_of_authority
 from synthetic.card_renderers import Drawn, Shot, photograph, place_texts, printed_counties
+from synthetic.card_renderers import random_holder as held_out_holder
 from synthetic.id_cards import REGIONS, card_back, random_holder
 from tests.vision.support import jpeg
 from tests.vision.test_idfields import back_lines, front_lines, line
-from vision.cardchecks import check_fields, unnumbered
+from vision.cardchecks import check_fields, misnumbered, unnumbered
 from vision.idcard import CARD_GATES, CardRejected, _check_glare, confirm, read_side
 from vision.idfields import REPAIRED_CONFIDENCE, parse_back, parse_front
 from vision.images import BadImage, ImageLimits, Quality, VisionError, decode_image
@@ -95,6 +96,56 @@ def test_an_address_whose_house_number_was_erased_is_refused() -> None:
 )
 def test_numbers_in_numerals_and_words_with_a_marker_are_not_refused(address: str) -> None:
     assert unnumbered(address) is None
+
+
+def test_a_number_followed_by_what_no_address_numbers_is_refused() -> None:
+    """Development card 409: a reflection over 单元2 of …23幢1单元2406室, read and once accepted
+    as …23幢1单一406室."""
+    number = make_id_number("110101", date(1985, 6, 15), 11)
+    misread = {"address1": "北京市东城区和平里东街18", "address2": "号23幢1单一406室"}
+    result = checked({**misread, "number": number}, parse_back(back_lines()))
+    assert result.reasons == [ReasonCode.I011_ID_CARD_UNREADABLE]
+    assert "1单 is not a house number" in result.failures[0][1]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "北京市东城区和平里东街18号院3号楼2单元501室",
+        "江西省宜春市樟树市张湾镇张湾村7组11号",
+        "上海市黄浦区南京东路300弄2号",
+        "某市某路12-3号",
+        "某市某路12号A座1505室",
+        "某县某镇318国道旁",
+        "某市某小区3期5栋2单元",
+    ],
+)
+def test_numbers_followed_by_what_they_number_pass(address: str) -> None:
+    assert misnumbered(address) is None
+
+
+def test_every_address_the_renderers_print_is_numbered_right() -> None:
+    rng = np.random.default_rng(11)
+    addresses = [random_holder(rng, TODAY).address for _ in range(500)]
+    addresses += [held_out_holder(rng, TODAY, expired=False).address for _ in range(500)]
+    assert [a for a in addresses if misnumbered(a)] == []
+
+
+def test_glare_over_the_start_of_a_wrapped_address_line_is_refused() -> None:
+    """Development card 452: 山东省青岛市市南区中山 | 路381号6幢3单元306室, a reflection over 路,
+    read and once accepted as 中山381号: the line seemed to begin at 3."""
+    fields = parse_front(
+        front_lines(address1="山东省青岛市市南区中山", address2="381号6幢3单元306室")
+    )
+    card = np.full((540, 856, 3), 200, np.uint8)
+    cv2.circle(card, (150, 328), 45, (255, 255, 255), -1)  # over x 105-195 of the second line
+    with pytest.raises(CardRejected) as caught:
+        _check_glare(card, "front", fields)
+    assert caught.value.reason == ReasonCode.I023_ID_CARD_GLARE
+    # the same reflection left of the text column, over the label's margin only, hides nothing
+    card = np.full((540, 856, 3), 200, np.uint8)
+    cv2.circle(card, (60, 420), 45, (255, 255, 255), -1)
+    _check_glare(card, "front", fields)
 
 
 @pytest.mark.parametrize(
