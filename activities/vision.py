@@ -43,6 +43,7 @@ from domain.identity import (
 from domain.naming import ActivityName, ErrorType
 from domain.reasons import ReasonCode
 from store.blobs import BlobStore
+from vision.actions import blink_intervals
 from vision.antispoof import SpoofDetector
 from vision.cardchecks import check_fields
 from vision.face_cache import FaceEncodingCache, PrefixedMapping
@@ -256,7 +257,7 @@ class VisionActivities:
         def assess():
             with open_video_file(path, self._video_limits) as stream:
                 return assess_liveness(
-                    stream.frames(),
+                    stream.frames(dense=blink_intervals(input.challenge.windows)),
                     self.faces,
                     windows=input.challenge.windows,
                     policy=LivenessPolicy(same_person_threshold=input.same_person_threshold),

@@ -93,7 +93,11 @@ class Performance:
 
 
 def perform(
-    windows: Sequence[ActionWindow], seed: int = 0, *, late: bool = False
+    windows: Sequence[ActionWindow],
+    seed: int = 0,
+    *,
+    late: bool = False,
+    blink_s: float = DURATION[LivenessAction.BLINK],
 ) -> list[Performance]:
     """Each challenged action started at a random moment inside its own window, done before
     the window ends; `late`: a slow reaction, 0.6 s into the window or later, that may run up
@@ -101,7 +105,7 @@ def perform(
     rng = np.random.default_rng(seed)
     plan = []
     for window in windows:
-        duration = DURATION[window.action]
+        duration = blink_s if window.action == LivenessAction.BLINK else DURATION[window.action]
         if late:
             earliest = window.start_s + 0.6
             latest = max(earliest, window.end_s - 0.3 * duration)
@@ -135,19 +139,22 @@ class Performer:
     shake_degrees: float = SHAKE_DEGREES
     mouth_drop: float = MOUTH_DROP
     depth: float = 1.0
+    blink_s: float = DURATION[LivenessAction.BLINK]  # lids down and up again, seconds
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Performer:
         """A person drawn from the ranges people perform in: a nod of 10-20 degrees that comes
         back with at most a small overshoot, a shake of 15-30 degrees each way, a mouth opened
         by 0.3-0.9 mouth widths (a modest "O" to a yawn), a face 0.6-1.0 as deep as the
-        mean."""
+        mean, a blink of 0.2-0.5 s (the lids fully down for a fifth of it: 40-100 ms, as in
+        a quick spontaneous blink, up to a slow deliberate one)."""
         return cls(
             nod_degrees=float(rng.uniform(10, 20)),
             nod_return=float(rng.uniform(0.0, 0.4)),
             shake_degrees=float(rng.uniform(15, 30)),
             mouth_drop=float(rng.uniform(0.3, 0.9)),
             depth=float(rng.uniform(0.6, 1.0)),
+            blink_s=float(rng.uniform(0.2, 0.5)),
         )
 
 
@@ -355,7 +362,7 @@ def synthesize_challenge_video(
         rgb = decode_image(photo, ImageLimits(), max_side=960)
     person = person or Performer()
     puppet = _Puppet(rgb, faces or FaceModels.shared(), person)
-    plan = perform(windows, seed, late=late)
+    plan = perform(windows, seed, late=late, blink_s=person.blink_s)
     duration = max((w.end_s for w in windows), default=3.0) + tail_s
     rng = np.random.default_rng(seed + 1)
     phases = rng.uniform(0, 2 * np.pi, 6)

@@ -28,6 +28,7 @@ from domain.identity import ActionWindow
 from domain.idnumber import make_id_number
 from synthetic.challenge_video import synthesize_challenge_video
 from synthetic.id_cards import FACES, CardHolder, card_back, card_front, font, jpeg, portrait
+from vision.actions import blink_intervals
 from vision.antispoof import SpoofDetector
 from vision.cardchecks import check_fields
 from vision.faces import FaceModels, probe_face
@@ -163,7 +164,11 @@ def check(persona: Persona, out: Path, threshold: float) -> bool:
     reference = probe_face(
         faces, photo(FACES / persona.reference_photo, DETECT_LONG_SIDE), what="reference"
     )
-    frames = sample_video((folder / "liveness.mp4").read_bytes(), VideoLimits())
+    frames = sample_video(
+        (folder / "liveness.mp4").read_bytes(),
+        VideoLimits(),
+        dense=blink_intervals(SAMPLE_CHALLENGE),
+    )
     live = assess_liveness(frames, faces, windows=SAMPLE_CHALLENGE, spoof=SpoofDetector.shared())
     card_encoding = faces.encode(card.rgb, card.box) if card else None
     video = live.best.encoding if live.best else None

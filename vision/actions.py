@@ -13,7 +13,8 @@ is a deliberate movement: away from rest, beyond `SWAY_FACTOR` times the sway, a
 rest (to `RETURN` of its reach within the window or `RETURN_GRACE` after it). Per window:
 
 - BLINK: the eyes close to at most `BLINK_RATIO` of their resting opening for at most half a
-  second, open before and after (eyes narrowed by a smile stay narrowed longer);
+  second, open before and after (eyes narrowed by a smile stay narrowed longer), with the head
+  near its resting pose (eyes looking down with a nod narrow too);
 - OPEN_MOUTH: the lips part by `MOUTH_RISE` more than at rest (and beyond the sway), to at least
   `MOUTH_MIN` of the eye-corner distance (a surprised "O" reaches ~0.25; the broadest smiles in
   the reference photos 0.22-0.23, and they come from a closed resting mouth), and close again.
@@ -56,6 +57,8 @@ _INNER_MOUTH = slice(60, 68)
 # deepest sample on two development faces).
 BLINK_RATIO = 0.8
 BLINK_LONGEST, BLINK_CONTEXT, REOPEN = 0.5, 0.8, 0.85
+# A blink counts with the head near rest just before and after it (`_head_turned_around`).
+AROUND = 0.2
 # Thresholds for an action that was asked for, and stricter ones for calling an action that was
 # not asked for "performed" (a smile, a glance aside must not fail an honest applicant). Each is
 # a floor: the person's own natural movement outside the window (`sway`) raises it.
@@ -86,8 +89,11 @@ SWAY_FACTOR = 1.6
 RETURN, RETURN_GRACE = 0.5, 0.8
 # People react late to a prompt: an asked action may peak up to LATE seconds after its window
 # ends, and the previous window's action may run on SPILL seconds into the next window without
-# counting there as an action that was not asked.
-LATE, SPILL = 0.5, 1.0
+# counting there as an action that was not asked. A movement that peaks after its window must
+# have come LATE_START of its way inside it: a late person starts in the window (the
+# development's late performers do at least 30 % of the action in it: 0.55-0.95 of the way),
+# while the next window's movement, replayed from a clip of another order, starts after it.
+LATE, SPILL, LATE_START = 0.5, 1.0, 0.5
 # A window needs this many frames with the face before anything is said about it.
 MIN_WINDOW_SAMPLES = 3
 DELIBERATE = (LivenessAction.OPEN_MOUTH, LivenessAction.SHAKE_HEAD, LivenessAction.NOD)
@@ -156,9 +162,13 @@ class Session:
     times: np.ndarray
     features: np.ndarray  # (n, 5): FEATURES
     resting: np.ndarray  # (5,)
+    # The eyes' opening over the samples and the frames taken between them where a blink was
+    # asked (`blink_intervals`), in time order.
+    eye_times: np.ndarray
+    eyes: np.ndarray
 
     @classmethod
-    def of(cls, samples: Sequence[LandmarkSample]) -> Session:
+    def of(cls, samples: Sequence[LandmarkSample], extra: Sequence[LandmarkSample] = ()) -> Session:
         features = np.array([s.features for s in samples]).reshape(-1, len(FEATURES))
         # Head pose from one frame's landmarks jitters by a few degrees and now and then jumps;
         # a running median of three keeps real turns and drops single-frame jumps. Eyes are
@@ -170,7 +180,11 @@ class Session:
             )
             features = np.hstack([features[:, :2], np.median(stacked, axis=0), features[:, 4:]])
         resting = np.median(features, axis=0) if len(samples) else np.zeros(len(FEATURES))
-        return cls(np.array([s.t_s for s in samples]), features, resting)
+        times = np.array([s.t_s for s in samples])
+        eye_times = np.concatenate([times, [s.t_s for s in extra]])
+        eyes = np.concatenate([features[:, 0], [mean_eye_aspect_ratio(s.landmarks) for s in extra]])
+        order = np.argsort(eye_times, kind="stable")
+        return cls(times, features, resting, eye_times[order], eyes[order])
 
     def inside(self, window: ActionWindow, late: float = 0.0) -> np.ndarray:
         """The features of the samples inside the window (and `late` seconds after it)."""
@@ -217,6 +231,12 @@ class Session:
         if away[peak] < max(reach, SWAY_FACTOR * self.sway(column, window)):
             return False
         peak_t = self.times[mask][peak]
+        if peak_t > window.end_s:
+            # a late reaction begins in its window: the next window's own movement does not
+            # count for this one
+            inside = away[self.times[mask] <= window.end_s]
+            if not len(inside) or float(inside.max()) < LATE_START * away[peak]:
+                return False
         later = (self.times > peak_t) & (self.times <= window.end_s + late + RETURN_GRACE)
         after = self.features[later, column] - self.resting[column]
         after = after * signed if signed else np.abs(after)
@@ -232,17 +252,31 @@ def blinked(session: Session, window: ActionWindow, late: float = 0.0) -> bool:
     resting = session.resting[0]
     if resting <= 0:
         return False
-    times, eyes = session.times, session.features[:, 0]
+    times, eyes = session.eye_times, session.eyes
     closed = eyes <= BLINK_RATIO * resting
     for first, last in _runs(closed):
         start, end = times[first], times[last]
         if end < window.start_s or start > window.end_s + late or end - start > BLINK_LONGEST:
+            continue
+        if _head_turned_around(session, start, end):
             continue
         before = eyes[(times >= start - BLINK_CONTEXT) & (times < start)]
         after = eyes[(times > end) & (times <= end + BLINK_CONTEXT)]
         if all(len(side) == 0 or np.median(side) >= REOPEN * resting for side in (before, after)):
             return True
     return False
+
+
+def _head_turned_around(session: Session, start: float, end: float) -> bool:
+    """Whether the head was turned or tipped as far as an asked shake or nod reaches, at a
+    sample in the AROUND seconds before `start` or after `end`: eyes looking down with a nod,
+    or foreshortened by a turn, narrow like a blink without one. Not at the samples in between:
+    closing lids pull the eye corners the pose is fitted to (a held-out blink read 6.5 degrees
+    of pitch at its two closed samples, with the head still before and after)."""
+    times = session.times
+    near = ((times >= start - AROUND) & (times < start)) | ((times > end) & (times <= end + AROUND))
+    pose = session.features[near][:, 2:4] - session.resting[2:4]
+    return bool(np.any((np.abs(pose) >= (SHAKE_REACH, NOD_REACH)).any(axis=1)))
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -296,13 +330,16 @@ def head_turned(
     open_end: bool = False,
 ) -> bool:
     """A turn about `axis` (2 yaw, 3 pitch) away from the resting pose and back, larger than
-    the person's natural sway, and larger than the sweep about the other axis: a turned head
-    also reads as a little pitch through the mean face's imperfect fit."""
+    the person's natural sway, and at its farthest point farther from rest than the head is
+    about the other axis: a turned head also reads as a little pitch through the mean face's
+    imperfect fit, and a nod as a little yaw. Judged at that point, not over the window: the
+    previous window's shake still coming back at the start of a late nod is not the nod's."""
     frames = session.inside(window, late)
     if len(frames) == 0:
         return False
-    sweep, other = float(np.ptp(frames[:, axis])), float(np.ptp(frames[:, 5 - axis]))
-    return sweep > other and session.excursion(
+    away = np.abs(frames[:, [axis, 5 - axis]] - session.resting[[axis, 5 - axis]])
+    peak = int(np.argmax(away[:, 0]))
+    return bool(away[peak, 0] > away[peak, 1]) and session.excursion(
         axis, window, span=span, reach=reach, late=late, open_end=open_end
     )
 
@@ -339,12 +376,56 @@ def performed(
     return head_turned(session, window, span=span, reach=reach, axis=3, late=late, open_end=asked)
 
 
+def measured(action: LivenessAction, session: Session, window: ActionWindow) -> str:
+    """What the asked action's measure did in its window (and LATE after it), against what an
+    asked action needs: for an engineer reading why a challenge was refused."""
+    frames = session.inside(window, LATE)
+    if len(frames) == 0:
+        return "no samples"
+    rest = session.resting
+    if action == LivenessAction.BLINK:
+        if rest[0] <= 0:
+            return "no eye opening at rest"
+        near = (session.eye_times >= window.start_s) & (session.eye_times <= window.end_s + LATE)
+        deepest = int(np.argmin(np.where(near, session.eyes, np.inf)))
+        closed = session.eyes <= BLINK_RATIO * rest[0]
+        first = last = deepest
+        while closed[deepest] and first > 0 and closed[first - 1]:
+            first -= 1
+        while closed[deepest] and last + 1 < len(closed) and closed[last + 1]:
+            last += 1
+        turned = _head_turned_around(session, session.eye_times[first], session.eye_times[last])
+        return (
+            f"eyes closed to {session.eyes[deepest] / rest[0]:.2f} of rest "
+            f"(at most {BLINK_RATIO}, {int(near.sum())} frames)"
+            + (", the head turned or tipped around it" if turned else "")
+        )
+    if action == LivenessAction.OPEN_MOUTH:
+        peak = int(np.argmax(frames[:, 1]))
+        floor = max(MOUTH_RISE, SWAY_FACTOR * session.sway(1, window))
+        widening = frames[peak, 4] / rest[4] - 1 if rest[4] else 0.0
+        return (
+            f"lips parted {frames[peak, 1]:.2f} ({frames[peak, 1] - rest[1]:+.2f} over rest, "
+            f"needs {floor:.2f}), mouth {widening:+.0%} wide"
+        )
+    axis = 2 if action == LivenessAction.SHAKE_HEAD else 3
+    span, reach = (SHAKE_SPAN, SHAKE_REACH) if axis == 2 else (NOD_SPAN, NOD_REACH)
+    away = float(np.abs(frames[:, axis] - rest[axis]).max())
+    floor = max(reach, SWAY_FACTOR * session.sway(axis, window))
+    return (
+        f"{FEATURES[axis]} {away:.1f} deg from rest (needs {floor:.1f}), "
+        f"swept {np.ptp(frames[:, axis]):.1f} (needs {span:g}; {FEATURES[5 - axis]} swept "
+        f"{np.ptp(frames[:, 5 - axis]):.1f})"
+    )
+
+
 @dataclass(frozen=True)
 class WindowVerdict:
     window: ActionWindow
     samples: int
     seen: bool
     others: list[LivenessAction]  # deliberate actions seen in this window that were not asked
+    measured: str = ""  # the asked action's measure, when it was not seen
 
     @property
     def passed(self) -> bool:
@@ -356,17 +437,28 @@ class WindowVerdict:
         if self.samples < MIN_WINDOW_SAMPLES:
             return f"{what} ({at}): face not visible"
         if not self.seen:
-            return f"{what} ({at}): not performed"
+            return f"{what} ({at}): not performed" + (f", {self.measured}" if self.measured else "")
         if self.others:
             return f"{what} ({at}): also {', '.join(a.value for a in self.others)}"
         return f"{what} ({at}): ok"
 
 
+def blink_intervals(windows: Sequence[ActionWindow]) -> list[tuple[float, float]]:
+    """Where the eyes are watched frame by frame, not only at the samples (`vision.video`): a
+    blink's deepest point lasts 50-100 ms and may fall between two samples a tenth of a second
+    apart."""
+    return [(w.start_s, w.end_s + LATE) for w in windows if w.action == LivenessAction.BLINK]
+
+
 def check_challenge(
-    samples: Sequence[LandmarkSample], windows: Sequence[ActionWindow]
+    samples: Sequence[LandmarkSample],
+    windows: Sequence[ActionWindow],
+    extra: Sequence[LandmarkSample] = (),
 ) -> list[WindowVerdict]:
-    """Per challenge window, in challenge order: its action seen there, and nothing else."""
-    session = Session.of(samples)
+    """Per challenge window, in challenge order: its action seen there, and nothing else.
+    `extra` are landmarks of frames taken between the samples in `blink_intervals`: they
+    count for the eyes only."""
+    session = Session.of(samples, extra)
     verdicts = []
     previous: LivenessAction | None = None
     for window in windows:
@@ -389,7 +481,8 @@ def check_challenge(
         ]
         previous = window.action
         seen = performed(window.action, session, window, asked=True)
-        verdicts.append(WindowVerdict(window, len(frames), seen, others))
+        why = "" if seen else measured(window.action, session, window)
+        verdicts.append(WindowVerdict(window, len(frames), seen, others, why))
     return verdicts
 
 

@@ -1,15 +1,16 @@
 """Liveness of the applicant's video: one live person, present throughout, performing the
 challenge they were given, in its order and windows.
 
-Frames are sampled at 10 per second. The face detector (the costly step, ~25 ms per frame at
-640 px) runs on every `detect_every`-th sample; in between, the face is tracked: the box for the
-next frame is derived from the previous frame's landmarks, and the 68 landmarks (~3.5 ms) are
-found inside it. A tracked face that jumps, shrinks or grows abruptly triggers a fresh detection.
-On detection frames the checks that need a whole face run: several faces, the identity encoding
-(every third detection, compared with the first: one and the same person throughout) and
-passive anti-spoofing (`vision.antispoof`). Landmarks of every frame feed the action checks
-(`vision.actions`). The best frame (sharp, large, neutral face) is kept for the face match; its
-encoding is reused when the identity check already computed it.
+Frames are sampled at 10 per second, and inside a window that asks for a blink every frame up to
+30 a second, for the eyes alone (`vision.actions.blink_intervals`). The face detector (the
+costly step, ~25 ms per frame at 640 px) runs on every `detect_every`-th sample; in between, the
+face is tracked: the box for the next frame is derived from the previous frame's landmarks, and
+the 68 landmarks (~3.5 ms) are found inside it. A tracked face that jumps, shrinks or grows
+abruptly triggers a fresh detection. On detection frames the checks that need a whole face run:
+several faces, the identity encoding (every third detection, compared with the first: one and
+the same person throughout) and passive anti-spoofing (`vision.antispoof`). Landmarks of every
+frame feed the action checks (`vision.actions`). The best frame (sharp, large, neutral face) is
+kept for the face match; its encoding is reused when the identity check already computed it.
 
 "A still image" is decided from the face itself, not from how much the frame changes (a phone
 propped on a desk films a live person with hardly a pixel changing, and a photo waved in front
@@ -115,18 +116,34 @@ class _Tracker:
     live: list[float] = field(default_factory=list)
     patches: list[np.ndarray] = field(default_factory=list)
     samples: list[LandmarkSample] = field(default_factory=list)
+    extra: list[LandmarkSample] = field(default_factory=list)  # dense frames: eyes only
     candidates: list[_Candidate] = field(default_factory=list)
     _box: FaceBox | None = None
     # the last detection's box, relative to an anchor that expressions do not move
     _anchor_box: tuple[np.ndarray, float, np.ndarray] | None = None
 
     def add(self, frame: Frame) -> None:
+        if frame.dense:
+            self._add_extra(frame)
+            return
         self.sampled += 1
         box = self._track(frame) if self._tracking() else None
         if box is None:
             box = self._detect(frame)
         if box is not None:
             self.one_face += 1
+
+    def _add_extra(self, frame: Frame) -> None:
+        """A frame between the samples, where the eyes are watched for a blink: the landmarks
+        inside the tracked box, kept for the eyes alone; nothing else is counted or checked."""
+        if self._box is None or self._anchor_box is None:
+            return
+        landmarks = self.marks.landmarks(frame.rgb, self._box)
+        box = self._box_around(landmarks, frame.rgb.shape)
+        shift = np.hypot(box.center[0] - self._box.center[0], box.center[1] - self._box.center[1])
+        if shift <= 0.5 * self._box.width and 0.75 < box.width / self._box.width < 1.33:
+            size = (frame.rgb.shape[1], frame.rgb.shape[0])
+            self.extra.append(LandmarkSample(frame.t_s, landmarks, size))
 
     def _tracking(self) -> bool:
         return self._box is not None and self.since_detection < self.policy.detect_every
@@ -299,7 +316,8 @@ def assess_liveness(
     landmarks: LandmarkModel | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> LivenessReport:
-    """Run every check over the sampled frames; `progress(n)` is called after each frame.
+    """Run every check over the sampled frames; `progress(n)` is called after each regular
+    (not `dense`) frame.
     Without a `spoof` detector, passive anti-spoofing is skipped (and reported as None);
     `landmarks` defaults to dlib's 68-point model (`vision.landmarks`)."""
     tracker = _Tracker(
@@ -310,10 +328,10 @@ def assess_liveness(
     )
     for frame in frames:
         tracker.add(frame)
-        if progress is not None:
+        if progress is not None and not frame.dense:
             progress(tracker.sampled)
     change = face_change(tracker.samples, tracker.patches)
-    verdicts = check_challenge(tracker.samples, windows)
+    verdicts = check_challenge(tracker.samples, windows, tracker.extra)
     failures = _judge(tracker, windows, verdicts, change)
     best = tracker.best()
     if best is not None and (problem := FACE_GATES.problem(best.quality)):

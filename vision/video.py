@@ -11,7 +11,7 @@ memory stays flat whatever the video's length.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +22,11 @@ import numpy as np
 from domain.reasons import ReasonCode
 from vision.images import DETECT_LONG_SIDE, VisionError, fit_long_side
 
-# Ten a second: a deliberate blink (~0.3 s) spans at least two samples.
+# Ten a second: a deliberate blink (~0.3 s) spans at least two samples, but its deepest point
+# (the lids closed for 50-100 ms) may fall between them.
 SAMPLE_FPS = 10.0
+# Inside the intervals where the eyes are watched for a blink: every frame up to this rate.
+DENSE_FPS = 30.0
 MAX_SECONDS = 15.0
 # 60 fps for 30 s: far beyond any honest liveness clip.
 MAX_DECODED_FRAMES = 1800
@@ -49,6 +52,8 @@ class Frame:
     index: int
     t_s: float
     rgb: np.ndarray
+    # taken between the regular samples, inside a `dense` interval (`VideoStream.frames`)
+    dense: bool = False
 
 
 class VideoStream:
@@ -68,9 +73,12 @@ class VideoStream:
         sample_fps: float = SAMPLE_FPS,
         max_seconds: float = MAX_SECONDS,
         max_side: int = DETECT_LONG_SIDE,
+        dense: Sequence[tuple[float, float]] = (),
     ) -> Iterator[Frame]:
-        step = 1.0 / sample_fps
-        next_t = 0.0
+        """Frames `sample_fps` times a second; inside the `dense` intervals (start, end in
+        seconds) also the frames between, up to DENSE_FPS a second, marked `dense`."""
+        step, dense_step = 1.0 / sample_fps, 1.0 / DENSE_FPS
+        next_t = next_dense = 0.0
         last_t = -1.0
         while self.frames_decoded < MAX_DECODED_FRAMES and self._capture.grab():
             index = self.frames_decoded
@@ -79,17 +87,21 @@ class VideoStream:
             last_t = t
             if t > max_seconds:
                 return
-            if t + 1e-6 < next_t:
+            regular = t + 1e-6 >= next_t
+            if not regular and not (t + 1e-6 >= next_dense and any(a <= t <= b for a, b in dense)):
                 continue
-            while next_t <= t + 1e-6:
-                next_t += step
+            if regular:
+                while next_t <= t + 1e-6:
+                    next_t += step
+            while next_dense <= t + 1e-6:
+                next_dense += dense_step
             ok, bgr = self._capture.retrieve()
             # A stream that changes resolution midway could smuggle in oversized frames; the
             # transposed shape is a phone video rotated by its orientation metadata.
             if not ok or bgr is None or bgr.shape[:2] not in self._shapes:
                 continue
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            yield Frame(index=index, t_s=t, rgb=fit_long_side(rgb, max_side))
+            yield Frame(index=index, t_s=t, rgb=fit_long_side(rgb, max_side), dense=not regular)
 
     def _timestamp(self, index: int, last_t: float) -> float:
         # The container's frame rate is the steadiest clock; variable-rate phone videos without
@@ -160,11 +172,14 @@ def sample_video(
     sample_fps: float = SAMPLE_FPS,
     max_seconds: float = MAX_SECONDS,
     max_side: int = DETECT_LONG_SIDE,
+    dense: Sequence[tuple[float, float]] = (),
 ) -> list[Frame]:
     """All sampled frames at once; raises BadVideo when not one frame decodes."""
     with open_video(data, limits) as stream:
         frames = list(
-            stream.frames(sample_fps=sample_fps, max_seconds=max_seconds, max_side=max_side)
+            stream.frames(
+                sample_fps=sample_fps, max_seconds=max_seconds, max_side=max_side, dense=dense
+            )
         )
     if not frames:
         raise BadVideo(ReasonCode.I006_IMAGE_UNREADABLE, "no decodable frame")

@@ -17,6 +17,7 @@ from domain.reasons import ReasonCode
 from synthetic.challenge_video import synthesize_challenge_video
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
 from tests.vision.support import SAMPLES, face_bytes, face_rgb, hand_held, write_video
+from vision.actions import blink_intervals
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceModels
 from vision.liveness import LivenessPolicy, LivenessReport, assess_liveness, best_face_frame
@@ -40,7 +41,9 @@ def spoof() -> SpoofDetector:
 def liveness(
     data: bytes, faces: FaceModels, spoof: SpoofDetector | None = None, **kwargs
 ) -> LivenessReport:
-    return assess_liveness(sample_video(data, VideoLimits()), faces, spoof=spoof, **kwargs)
+    dense = blink_intervals(kwargs.get("windows", ()))
+    frames = sample_video(data, VideoLimits(), dense=dense)
+    return assess_liveness(frames, faces, spoof=spoof, **kwargs)
 
 
 @pytest.fixture(scope="module")

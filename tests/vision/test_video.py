@@ -68,6 +68,20 @@ def test_sampling_stops_at_the_time_limit_and_downscales(tmp_path: Path) -> None
     assert sampled[0].rgb.shape == (360, 640, 3)
 
 
+def test_every_frame_up_to_30_a_second_inside_the_dense_intervals(tmp_path: Path) -> None:
+    frames = [np.full((240, 320, 3), n * 4, dtype=np.uint8) for n in range(60)]
+    data = write_video(tmp_path / "clip60.mp4", frames, fps=60)
+    sampled = sample_video(data, VideoLimits(), dense=[(0.25, 0.5)])
+    regular = [f.index for f in sampled if not f.dense]
+    assert regular == [f.index for f in sample_video(data, VideoLimits())]  # unchanged
+    dense = [f for f in sampled if f.dense]
+    # between the regular samples (frames 12, 18, 24, 30): the first frame at or after each
+    # thirtieth of a second from the interval's first frame on
+    assert [f.index for f in dense] == [15, 16, 20, 22, 26, 28]
+    assert all(0.25 <= f.t_s <= 0.5 for f in dense)
+    assert [f.t_s for f in sampled] == sorted(f.t_s for f in sampled)
+
+
 def test_webm_recorded_by_a_browser_decodes(tmp_path: Path) -> None:
     frames = [np.full((240, 320, 3), n * 8, dtype=np.uint8) for n in range(30)]
     path = tmp_path / "clip.webm"
