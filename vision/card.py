@@ -377,9 +377,7 @@ def glare(card: np.ndarray) -> tuple[list[tuple[int, int, int, int]], np.ndarray
         for n, (_, _, _, _, area) in enumerate(stats[1:count], start=1)
         if area >= least and area < 0.6 * CARD_W * CARD_H
     ]
-    boxes = [
-        (int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in (stats[n] for n in kept)
-    ]
+    boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in (stats[n] for n in kept)]
     return boxes, np.isin(labels, kept)
 
 
