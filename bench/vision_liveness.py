@@ -37,6 +37,7 @@ from synthetic.challenge_video import (
     synthesize_challenge_video,
 )
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
+from vision.actions import blink_intervals
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceModels
 from vision.images import ImageLimits, decode_image
@@ -92,6 +93,7 @@ class Tally:
     seen: Counter = field(default_factory=Counter)
     spoofs: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
+    swaps: list = field(default_factory=list)  # clips accepted against another order
     cpu: float = 0.0
     seconds: float = 0.0
 
@@ -112,7 +114,7 @@ class Assessor:
         for backend, model in list(self.models.items())[: 1 if first_only else None]:
             tally = self.tallies[(split, backend)]
             cpu = time.process_time()
-            frames = sample_video(data, VideoLimits())
+            frames = sample_video(data, VideoLimits(), dense=blink_intervals(challenge))
             reports[backend] = assess_liveness(
                 frames, self.faces, windows=challenge, spoof=self.spoof, landmarks=model
             )
@@ -169,6 +171,10 @@ def run_photo(a: Assessor, split: str, name: str, rng: np.random.Generator, inde
             continue
         t.swapped += 1
         t.swapped_accepted += swapped[backend].passed
+        if swapped[backend].passed:
+            performed = ", ".join(w.action.value for w in challenge)
+            asked = ", ".join(w.action.value for w in other)
+            t.swaps.append(f"`{name}` ({camera}): performed {performed}, accepted as {asked}")
         t.still_accepted += stills[backend].passed
         t.moved_accepted += moveds[backend].passed
         lines.append(
@@ -256,14 +262,17 @@ def main() -> None:
         for b in backends
         for s in SPLITS
     )
+    swaps = "\n".join(
+        f"- {s}: " + ("; ".join(a.tallies[(s, backends[0])].swaps) or "none") for s in SPLITS
+    )
     body = f"""{args.photos} photos of assets/faces per split (seed {args.seed}), each performing a
 random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
 (piecewise-affine warp, turns of the mean 3D face made as deep as the person's, 0.6-1.0, each
 person drawn with `Performer.draw`: nods of 10-20 degrees down and back, shakes of 15-30 each way,
-mouths opened by 0.3-0.9 widths; 15 fps portrait, hand-held camera or, for half of the
-clips, a propped phone with sensor noise only; every other clip reacting late, 0.6 s into a window
-or later and running past its end, filmed until the last window ends and no longer); the
-liveness thresholds were set on it. Held-out: `synthetic/liveness_clips.py`
+mouths opened by 0.3-0.9 widths, blinks of 0.2-0.5 s; 15 fps portrait, hand-held camera or,
+for half of the clips, a propped phone with sensor noise only; every other clip reacting late,
+0.6 s into a window or later and running past its end, filmed until the last window ends and
+no longer); the liveness thresholds were set on it. Held-out: `synthetic/liveness_clips.py`
 (thin-plate-spline warp, an ellipsoid head turned at the neck, other action timings, 15-30 fps,
 portrait and landscape, half of the clips from a propped phone without camera movement, sensor
 noise); nothing was tuned on it. Attacks: the photo filmed still; moved by a hand (development: in
@@ -276,6 +285,10 @@ where not measured).
 
 Refused genuine clips:
 {failures}
+
+Genuine clips accepted against another order of their actions (an attack: a recording made for
+one challenge replayed for another):
+{swaps}
 
 How the checks decide (`vision.liveness`, `vision.facechange`, `vision.actions`): a clip is "a
 still image" when the face itself does not change, whatever the camera does: the landmarks'
@@ -381,6 +394,56 @@ the change above, on a machine running vision about 2.6 times slower): developme
 clips accepted (4 propped, 4 late), held-out 2/8 (25 %; hand-held 1/4, propped 1/4); per action
 held-out: BLINK 6/6, OPEN_MOUTH 3/6, NOD 2/5, SHAKE_HEAD 5/7; another order 0/8, still photos 0/8,
 photos moved by hand 0/8, print and screen samples refused (live 0.08-0.11).
+
+Blinks between samples, and a recording replayed for another order (2026-12-02, morning).
+Refusals now say what the asked measure did (`vision.actions.measured`, in the report's detail
+and in the list above), e.g. "NOD (5-7.5s): not performed, pitch 6.1 deg from rest (needs 5.0),
+swept 9.6 (needs 6; yaw swept 20.4)". A fresh draw, seed 15 (16 photos, never looked at, the
+thresholds of the paragraph above): development 14/16, held-out 12/16; held-out refusals: two
+blinks whose eyes closed to 0.82 and 0.85 of rest at the ten samples a second, two openings
+0.08 over rest (0.10 needed); development: a blink at 0.82, and the late nod quoted, refused
+because the previous window's shake, still coming back, swept the yaw more than the nod the
+pitch. Two changes. Inside an asked BLINK window (and LATE after it) every frame up to 30 a
+second is read, for the eyes alone (`vision.video` `dense`, `vision.actions.blink_intervals`):
+lids are down for 50-100 ms and may fall between samples. The development clips now draw each
+person's blink, 0.2-0.5 s (`Performer.blink_s`; all were 0.5 s, which ten samples a second never
+miss): on 24 development clips with a blink (seed 101), blinks seen 21/24 at the samples alone,
+22/24 with the frames between. And a head turn is told from the other axis at its farthest
+point, not over the window. The next fresh draw, seed 16, same clips, before -> after:
+development 13/16 -> 14/16, held-out 13/16 -> 15/16 (BLINK 10/12 -> 12/12), CPU per second of
+video 0.261 -> 0.259 (two runs at once, noisy).
+
+The same draw let an attack through, before and after: 2 of 16 held-out recordings accepted
+against another order of their actions, both by the next window's movement. Made for [NOD,
+BLINK, SHAKE_HEAD] and checked as [NOD, SHAKE_HEAD, BLINK], a clip's shake, begun as the second
+window ended, counted there as a late reaction (it peaked within LATE of the window); made for
+[OPEN_MOUTH, BLINK, NOD] and checked as [OPEN_MOUTH, NOD, BLINK], the same with the nod, and the
+eyes narrowing as the head tipped down counted as the third window's blink. Two rules: a
+movement that peaks after its window must have come half its way inside it (`LATE_START`; the
+development's late performers do 30 % or more of an action inside its window, 0.55-0.95 of the
+way), and a blink counts only with the head within an asked turn's reach of rest. Both clips
+re-judged: refused. The next fresh draw, seed 17, with everything: another order 0/16 in both
+splits, still and hand-moved photos 0/16, print and screen refused; genuine development 12/16,
+**held-out 10/16**: five openings that rose 0.02-0.08 over rest (0.10 needed; one development
+opening also rose 0.09 only), and one blink refused by the new rule: at its two closed samples
+the pose read 6.5 degrees of pitch with the head still before and after (closing lids pull the
+eye corners the pose is fitted to). So the head is now judged in the 0.2 s before and after
+the closed samples, not at them (`AROUND`); that clip re-judged: accepted, and the two attacks
+of seed 16 still refused. The next fresh draw, seed 18: held-out 13/16 (three openings rising
+0.02-0.06), development 13/16, one of them a blink refused by the rule again: on a poorly fitted
+face whose pose jitters by up to 9 degrees between samples with no turn performed. So the head
+counts as turned around a blink only beyond the person's own sway too, as for an asked turn
+(`SWAY_FACTOR` times its 75th percentile outside the window); that development clip re-judged:
+accepted, the seed-16 attacks still refused. The table above is seed 18 re-judged with that
+last change (the held-out clips of seed 18 were not examined: none of their refusals was a
+blink). `MOUTH_RISE` is left at 0.10: the development openings (0.3-0.9 mouth widths)
+rise 0.11 and more, and lowering it because held-out clips open less would be tuning on them.
+Seed 18 re-judged (the table): development 14/16, **held-out 13/16 (81 %)**, the three refused
+all openings that rose 0.02-0.06 over rest; another order, still and hand-moved photos 0/16 in
+both splits. Fresh held-out draws of this morning, each judged once with the code of its
+moment: seed 15 12/16, seed 16 15/16, seed 17 10/16, seed 18 13/16; the issue's 95 % is not
+met, and what stands between is mostly small openings (and, on real recordings, everything
+synthetic clips cannot show).
 
 These clips are synthetic, made from photos: they show that the checks do not hinge on one
 synthesis's look, not how they fare on real phone recordings or real attacks (the issue's 11

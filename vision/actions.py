@@ -258,7 +258,7 @@ def blinked(session: Session, window: ActionWindow, late: float = 0.0) -> bool:
         start, end = times[first], times[last]
         if end < window.start_s or start > window.end_s + late or end - start > BLINK_LONGEST:
             continue
-        if _head_turned_around(session, start, end):
+        if _head_turned_around(session, start, end, window):
             continue
         before = eyes[(times >= start - BLINK_CONTEXT) & (times < start)]
         after = eyes[(times > end) & (times <= end + BLINK_CONTEXT)]
@@ -267,16 +267,21 @@ def blinked(session: Session, window: ActionWindow, late: float = 0.0) -> bool:
     return False
 
 
-def _head_turned_around(session: Session, start: float, end: float) -> bool:
-    """Whether the head was turned or tipped as far as an asked shake or nod reaches, at a
-    sample in the AROUND seconds before `start` or after `end`: eyes looking down with a nod,
-    or foreshortened by a turn, narrow like a blink without one. Not at the samples in between:
-    closing lids pull the eye corners the pose is fitted to (a held-out blink read 6.5 degrees
-    of pitch at its two closed samples, with the head still before and after)."""
+def _head_turned_around(session: Session, start: float, end: float, window: ActionWindow) -> bool:
+    """Whether the head was turned or tipped as far as an asked shake or nod must reach (and
+    beyond the person's own sway, as for an asked turn: a poorly fitted face's pose jitters by
+    several degrees), at a sample in the AROUND seconds before `start` or after `end`: eyes
+    looking down with a nod, or foreshortened by a turn, narrow like a blink without one. Not at
+    the samples in between: closing lids pull the eye corners the pose is fitted to (a held-out
+    blink read 6.5 degrees of pitch at its two closed samples, with the head still around)."""
     times = session.times
     near = ((times >= start - AROUND) & (times < start)) | ((times > end) & (times <= end + AROUND))
-    pose = session.features[near][:, 2:4] - session.resting[2:4]
-    return bool(np.any((np.abs(pose) >= (SHAKE_REACH, NOD_REACH)).any(axis=1)))
+    pose = np.abs(session.features[near][:, 2:4] - session.resting[2:4])
+    floors = (
+        max(SHAKE_REACH, SWAY_FACTOR * session.sway(2, window)),
+        max(NOD_REACH, SWAY_FACTOR * session.sway(3, window)),
+    )
+    return bool(np.any((pose >= floors).any(axis=1)))
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -394,7 +399,9 @@ def measured(action: LivenessAction, session: Session, window: ActionWindow) -> 
             first -= 1
         while closed[deepest] and last + 1 < len(closed) and closed[last + 1]:
             last += 1
-        turned = _head_turned_around(session, session.eye_times[first], session.eye_times[last])
+        turned = _head_turned_around(
+            session, session.eye_times[first], session.eye_times[last], window
+        )
         return (
             f"eyes closed to {session.eyes[deepest] / rest[0]:.2f} of rest "
             f"(at most {BLINK_RATIO}, {int(near.sum())} frames)"

@@ -269,6 +269,21 @@ def test_eyes_narrowed_by_a_nod_are_not_a_blink(resting: np.ndarray) -> None:
     assert check_challenge(still, windows(A.SHAKE_HEAD, A.OPEN_MOUTH, A.BLINK))[2].seen
 
 
+def test_a_blink_on_a_face_whose_pose_wobbles_counts(resting: np.ndarray) -> None:
+    """A poorly fitted face (development seed 18): its measured yaw wanders 8 degrees either way
+    with no turn performed; its blink, the head no further from rest than it always reads,
+    counts."""
+
+    def at(t: float) -> LandmarkSample:
+        points = blink(resting, _bump(t, 1.0, 0.3))
+        yaw = 8 * float(np.sin(2 * np.pi * 1.3 * t))
+        return LandmarkSample(t, rotated_landmarks(points, SIZE, yaw, 0), SIZE)
+
+    samples = [at(n / 10) for n in range(76)]
+    verdict = check_challenge(samples, windows(A.BLINK, A.NOD, A.SHAKE_HEAD))[0]
+    assert verdict.seen, verdict.describe()
+
+
 def test_the_last_action_may_end_with_the_recording(resting: np.ndarray) -> None:
     """The app stops recording when the last window ends: a mouth still open then counts."""
     challenge = windows(A.BLINK, A.NOD, A.OPEN_MOUTH)
