@@ -139,9 +139,7 @@ class _Tracker:
         if self._box is None or self._anchor_box is None:
             return
         landmarks = self.marks.landmarks(frame.rgb, self._box)
-        box = self._box_around(landmarks, frame.rgb.shape)
-        shift = np.hypot(box.center[0] - self._box.center[0], box.center[1] - self._box.center[1])
-        if shift <= 0.5 * self._box.width and 0.75 < box.width / self._box.width < 1.33:
+        if _followed(self._box, self._box_around(landmarks, frame.rgb.shape)):
             size = (frame.rgb.shape[1], frame.rgb.shape[0])
             self.extra.append(LandmarkSample(frame.t_s, landmarks, size))
 
@@ -174,8 +172,7 @@ class _Tracker:
         previous = self._box
         landmarks = self.marks.landmarks(frame.rgb, previous)
         box = self._box_around(landmarks, frame.rgb.shape)
-        shift = np.hypot(box.center[0] - previous.center[0], box.center[1] - previous.center[1])
-        if shift > 0.5 * previous.width or not 0.75 < box.width / previous.width < 1.33:
+        if not _followed(previous, box):
             return None
         self._record(frame, box, landmarks)
         return box
@@ -247,6 +244,13 @@ class _Tracker:
 
 
 _ANCHOR = [27, 30, 36, 39, 42, 45]  # nose bridge and tip, eye corners
+
+
+def _followed(previous: FaceBox, box: FaceBox) -> bool:
+    """Whether the landmarks found inside `previous` followed the face: the box they put it in
+    moved less than half a face and changed its size by less than a third."""
+    shift = np.hypot(box.center[0] - previous.center[0], box.center[1] - previous.center[1])
+    return shift <= 0.5 * previous.width and 0.75 < box.width / previous.width < 1.33
 
 
 def _anchor(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
