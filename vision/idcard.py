@@ -296,8 +296,14 @@ def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
             inside = max(0.0, min(box[2], line.right) - max(box[0], line.left))
             if inside > 0.3 * (line.right - line.left):
                 return True
-            # a wrapped line (full width, another below it) cannot go on under the glare
-            wrapped = line.right > column_right - line.height and line.top < last_top - 4
+            # a wrapped line (full width, another below it) cannot go on under the glare, unless
+            # the glare reaches past the column's right edge as read: then the column, and the
+            # line with it, may go on under it (建设路 read 建路 with 设 under the glare)
+            wrapped = (
+                line.right > column_right - line.height
+                and line.top < last_top - 4
+                and box[2] <= column_right + 0.3 * line.height
+            )
             past_end = box[2] > line.right + 0.3 * line.height
             if past_end and box[0] < line.right + line.height and not wrapped:
                 authority = fields.values.get("issuing_authority")

@@ -148,6 +148,33 @@ def test_glare_over_the_start_of_a_wrapped_address_line_is_refused() -> None:
     _check_glare(card, "front", fields)
 
 
+def test_glare_past_the_read_column_refuses_a_full_width_line() -> None:
+    """Development (Kai) card 435: 山东省济南市章丘市建设路203号10幢3单元2101室 over three lines, a
+    reflection right of the column hid 设 and 101: the lines as read end at the glare, full
+    width as far as anyone can see, and were taken as wrapped (complete)."""
+    lines = [
+        ln
+        for ln in front_lines(address1="山东省济南市章丘市建", address2="路203号10幢3单元2")
+        if ln.text not in ("山东省济南市章丘市建", "路203号10幢3单元2")
+    ]
+    lines += [
+        line("山东省济南市章丘市建", 161, 268, width=300),
+        line("路203号10幢3单元2", 162, 311, width=280),
+        line("室", 150, 354),
+    ]
+    fields = parse_front(lines)
+    assert fields.values["address"] == "山东省济南市章丘市建路203号10幢3单元2室"
+    card = np.full((540, 856, 3), 200, np.uint8)
+    cv2.circle(card, (520, 330), 70, (255, 255, 255), -1)
+    with pytest.raises(CardRejected) as caught:
+        _check_glare(card, "front", fields)
+    assert caught.value.reason == ReasonCode.I023_ID_CARD_GLARE
+    # a reflection that stops short of the column's end leaves full-width lines wrapped
+    card = np.full((540, 856, 3), 200, np.uint8)
+    cv2.circle(card, (300, 412), 25, (255, 255, 255), -1)
+    _check_glare(card, "front", fields)
+
+
 @pytest.mark.parametrize(
     "address", ["湖北省仙桃市沙嘴街道1号", "广东省东莞市南城街道1号", "北京市东城区和平里东街18号"]
 )
