@@ -203,6 +203,11 @@ class Session:
             return 0.0
         return float(np.percentile(np.abs(outside - self.resting[column]), 75))
 
+    def floor(self, column: int, window: ActionWindow, least: float) -> float:
+        """How far from rest a deliberate movement on one measure must go: `least`, or
+        SWAY_FACTOR times the person's natural excursion outside the window if that is more."""
+        return max(least, SWAY_FACTOR * self.sway(column, window))
+
     def excursion(
         self,
         column: int,
@@ -229,7 +234,7 @@ class Session:
         away = values - self.resting[column]
         away = away * signed if signed else np.abs(away)
         peak = int(np.argmax(away))
-        if away[peak] < max(reach, SWAY_FACTOR * self.sway(column, window)):
+        if away[peak] < self.floor(column, window, reach):
             return False
         peak_t = self.times[mask][peak]
         if peak_t > window.end_s:
@@ -278,10 +283,7 @@ def _head_turned_around(session: Session, start: float, end: float, window: Acti
     times = session.times
     near = ((times >= start - AROUND) & (times < start)) | ((times > end) & (times <= end + AROUND))
     pose = np.abs(session.features[near][:, 2:4] - session.resting[2:4])
-    floors = (
-        max(SHAKE_REACH, SWAY_FACTOR * session.sway(2, window)),
-        max(NOD_REACH, SWAY_FACTOR * session.sway(3, window)),
-    )
+    floors = (session.floor(2, window, SHAKE_REACH), session.floor(3, window, NOD_REACH))
     return bool(np.any((pose >= floors).any(axis=1)))
 
 
@@ -406,7 +408,7 @@ def measured(action: LivenessAction, session: Session, window: ActionWindow) -> 
         )
     if action == LivenessAction.OPEN_MOUTH:
         peak = int(np.argmax(frames[:, 1]))
-        floor = max(MOUTH_RISE, SWAY_FACTOR * session.sway(1, window))
+        floor = session.floor(1, window, MOUTH_RISE)
         widening = frames[peak, 4] / rest[4] - 1 if rest[4] else 0.0
         return (
             f"lips parted {frames[peak, 1]:.2f} ({frames[peak, 1] - rest[1]:+.2f} over rest, "
@@ -415,7 +417,7 @@ def measured(action: LivenessAction, session: Session, window: ActionWindow) -> 
     axis = 2 if action == LivenessAction.SHAKE_HEAD else 3
     span, reach = (SHAKE_SPAN, SHAKE_REACH) if axis == 2 else (NOD_SPAN, NOD_REACH)
     away = float(np.abs(frames[:, axis] - rest[axis]).max())
-    floor = max(reach, SWAY_FACTOR * session.sway(axis, window))
+    floor = session.floor(axis, window, reach)
     return (
         f"{FEATURES[axis]} {away:.1f} deg from rest (needs {floor:.1f}), "
         f"swept {np.ptp(frames[:, axis]):.1f} (needs {span:g}; {FEATURES[5 - axis]} swept "

@@ -360,11 +360,6 @@ def _border_contact(region: np.ndarray) -> int:
     return int(max(side.sum() for side in (*sides, *ends)))
 
 
-def glare_patches(card: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (left, top, right, bottom) of saturated patches on the flattened card."""
-    return glare(card)[0]
-
-
 def glare(card: np.ndarray) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
     """The saturated patches on the flattened card: their boxes (left, top, right, bottom) and
     a mask of their pixels (True under a patch)."""

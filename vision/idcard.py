@@ -71,7 +71,7 @@ from vision.ocr import MIN_LINE_SCORE, OcrReader
 # does; usable photos (random_distortion) score 30 and up. Below the gates the applicant is
 # asked for a retake (I014 too dark, I015 blurred) rather than being half read.
 # No upper brightness gate on the card's mean: a pale, well-lit card back is readable; what a
-# person cannot read is print under a saturated reflection (`glare_patches`).
+# person cannot read is print under a saturated reflection (`glare`).
 CARD_GATES = QualityGates(min_brightness=22, max_brightness=256, min_sharpness=10)
 # The portrait is a small print on the card: usable photos (random_distortion) give face crops
 # of brightness 42+ and sharpness 8+ that still encode within 0.25 of the original photo; below
