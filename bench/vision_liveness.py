@@ -37,7 +37,7 @@ from synthetic.challenge_video import (
     synthesize_challenge_video,
 )
 from synthetic.liveness_clips import Filming, challenge_clip, photo_clip
-from vision.actions import blink_intervals
+from vision.actions import MOUTH_MIN, MOUTH_MIN_UNWIDENED, MOUTH_RISE, blink_intervals
 from vision.antispoof import MODELS, SpoofDetector
 from vision.faces import FaceModels
 from vision.images import ImageLimits, decode_image
@@ -269,7 +269,7 @@ def main() -> None:
 random challenge (3 of 4 actions, 2.5 s windows). Development: `synthetic.challenge_video`
 (piecewise-affine warp, turns of the mean 3D face made as deep as the person's, 0.6-1.0, each
 person drawn with `Performer.draw`: nods of 10-20 degrees down and back, shakes of 15-30 each way,
-mouths opened by 0.3-0.9 widths, blinks of 0.2-0.5 s; 15 fps portrait, hand-held camera or,
+mouths opened by 0.15-0.9 widths, blinks of 0.2-0.5 s; 15 fps portrait, hand-held camera or,
 for half of the clips, a propped phone with sensor noise only; every other clip reacting late,
 0.6 s into a window or later and running past its end, filmed until the last window ends and
 no longer); the liveness thresholds were set on it. Held-out: `synthetic/liveness_clips.py`
@@ -298,7 +298,8 @@ were set on development clips, where photos (still or moved) reached shape 0.018
 live faces 0.057 at least. An action counts only beyond the person's own resting value and
 natural sway (75th percentile of the distance from rest outside the window, times 1.6), and must
 come back towards rest; a nod must reach 5 degrees from rest (sweep 6), a shake 6 (sweep 12), an
-opening 0.10 of the eye-corner distance (to at least 0.24, or 0.10 when the mouth did not widen).
+opening {MOUTH_RISE:.2f} of the eye-corner distance (to at least {MOUTH_MIN:.2f}, or
+{MOUTH_MIN_UNWIDENED:.2f} when the mouth did not widen).
 Passive anti-spoofing keeps its threshold (mean live score 0.5 over the
 detection frames): the print and screen samples score 0.03-0.32 as stills and the real photos of
 assets/faces 0.65-1.00, while the issue's studio-lit real person scored 0.31, inside the spoof

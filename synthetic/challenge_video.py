@@ -145,14 +145,14 @@ class Performer:
     def draw(cls, rng: np.random.Generator) -> Performer:
         """A person drawn from the ranges people perform in: a nod of 10-20 degrees that comes
         back with at most a small overshoot, a shake of 15-30 degrees each way, a mouth opened
-        by 0.3-0.9 mouth widths (a modest "O" to a yawn), a face 0.6-1.0 as deep as the
+        by 0.15-0.9 mouth widths (lips just parted to a yawn), a face 0.6-1.0 as deep as the
         mean, a blink of 0.2-0.5 s (the lids fully down for a fifth of it: 40-100 ms, as in
         a quick spontaneous blink, up to a slow deliberate one)."""
         return cls(
             nod_degrees=float(rng.uniform(10, 20)),
             nod_return=float(rng.uniform(0.0, 0.4)),
             shake_degrees=float(rng.uniform(15, 30)),
-            mouth_drop=float(rng.uniform(0.3, 0.9)),
+            mouth_drop=float(rng.uniform(0.15, 0.9)),
             depth=float(rng.uniform(0.6, 1.0)),
             blink_s=float(rng.uniform(0.2, 0.5)),
         )
