@@ -435,16 +435,34 @@ of seed 16 still refused. The next fresh draw, seed 18: held-out 13/16 (three op
 face whose pose jitters by up to 9 degrees between samples with no turn performed. So the head
 counts as turned around a blink only beyond the person's own sway too, as for an asked turn
 (`SWAY_FACTOR` times its 75th percentile outside the window); that development clip re-judged:
-accepted, the seed-16 attacks still refused. The table above is seed 18 re-judged with that
+accepted, the seed-16 attacks still refused. The table then was seed 18 re-judged with that
 last change (the held-out clips of seed 18 were not examined: none of their refusals was a
 blink). `MOUTH_RISE` is left at 0.10: the development openings (0.3-0.9 mouth widths)
 rise 0.11 and more, and lowering it because held-out clips open less would be tuning on them.
-Seed 18 re-judged (the table): development 14/16, **held-out 13/16 (81 %)**, the three refused
-all openings that rose 0.02-0.06 over rest; another order, still and hand-moved photos 0/16 in
-both splits. Fresh held-out draws of this morning, each judged once with the code of its
-moment: seed 15 12/16, seed 16 15/16, seed 17 10/16, seed 18 13/16; the issue's 95 % is not
-met, and what stands between is mostly small openings (and, on real recordings, everything
-synthetic clips cannot show).
+Seed 18 re-judged (the table before seed 19's): development 14/16, **held-out 13/16 (81 %)**,
+the three refused all openings that rose 0.02-0.06 over rest; another order, still and
+hand-moved photos 0/16 in both splits. Fresh held-out draws of this morning, each judged once
+with the code of its moment: seed 15 12/16, seed 16 15/16, seed 17 10/16, seed 18 13/16; the
+issue's 95 % is not met, and what stands between is mostly small openings (and, on real
+recordings, everything synthetic clips cannot show).
+
+Small openings (2026-12-02). The held-out refusals of seeds 15-18 were mostly mouths opened a
+little, and the development performers never opened less than 0.3 mouth widths, so the floor had
+never been set on such openings. The development performer now opens 0.15-0.9 widths. On 24
+development clips of openings of 0.15-0.25 widths (seed 501; hand-held, propped and late), the
+asked openings rose 0.069-0.243 over rest (6 of them under the old 0.10), and windows without a
+mouth action on well-tracked faces 0.004-0.035: `MOUTH_RISE` and `MOUTH_MIN_UNWIDENED` went from
+0.10 to 0.05. Then seed 19, fresh in both splits (the table): development 13/16, **held-out 13/16
+(81 %)**, OPEN_MOUTH 14/14 and 15/16. The same seed judged with the old floors gave the same
+figures: this draw held no small opening, so fresh held-out clips neither confirm nor refute the
+change yet. Attacks 0/16 everywhere. The held-out refusals this time: a shake also read as a nod
+(the check for actions not asked), a poorly tracked face whose own sway raised its mouth floor
+to 0.13, a small face's blink closing only to 0.85. Also measured on this run: the face-change
+gate alone (shape 0.03 and texture 0.2) would let 5 of the 32 held-out photo clips through
+(stills and hand-moved photos reading shape 0.034-0.062 and texture 0.25-0.71: landmark jitter
+on low-resolution faces under sensor noise); the action checks refused all five. On development
+photos reached shape 0.020 at most, and one live clip fell under the gate (shape 0.028, a
+performer who moved little): the gate is not what stops a photo on unseen clips, the actions are.
 
 These clips are synthetic, made from photos: they show that the checks do not hinge on one
 synthesis's look, not how they fare on real phone recordings or real attacks (the issue's 11
