@@ -84,10 +84,10 @@ def _printed_line(chars: int) -> tuple[np.ndarray, tuple[float, float, float, fl
     return gray, (100.0, 34.0, 100.0 + 30 * chars, 70.0)
 
 
-def _veil(gray: np.ndarray, centre_x: float, strength: float) -> np.ndarray:
+def _veil(gray: np.ndarray, centre_x: float, strength: float, width: float = 110) -> np.ndarray:
     """Reflected light washing the print toward white, strongest at `centre_x`."""
     x = np.arange(gray.shape[1], dtype=np.float32)
-    weight = strength * np.exp(-(((x - centre_x) / 110.0) ** 2))[None, :]
+    weight = strength * np.exp(-(((x - centre_x) / width) ** 2))[None, :]
     return (gray * (1 - weight) + 200 * weight).astype(np.uint8)
 
 
@@ -96,6 +96,22 @@ def test_a_veil_where_a_line_ends_may_hide_its_last_characters() -> None:
     first address line, drawn plainly: the line's last characters fade into a bright patch."""
     gray, box = _printed_line(10)
     assert veiled_end(_veil(gray, box[2] + 40, 0.85), box, 560)
+
+
+def _lit(gray: np.ndarray, x: float) -> np.ndarray:
+    """Light from `x` rightwards lifting the paper to 200, the print staying dark under it."""
+    columns = (np.arange(gray.shape[1]) >= x)[None, :]
+    return np.where(columns & (gray > 50), 200, gray).astype(np.uint8)
+
+
+def test_a_strong_veil_just_past_a_line_may_hide_characters_without_fading_them() -> None:
+    """Development Kai card 405: a bright spot just after the last character read on a dim
+    photo (湾镇 lost under it), the last character itself hardly touched by it."""
+    gray, box = _printed_line(10)
+    assert veiled_end(_veil(gray, box[2] + 70, 0.9, width=50), box, 560)
+    # light over the line's last two characters and past them, their print still dark under
+    # it: print shows through this light, so none was lost past the end
+    assert not veiled_end(_lit(gray, box[2] - 60), box, 560)
 
 
 def test_a_line_ending_in_plain_light_or_under_an_even_gradient_is_not_veiled() -> None:
