@@ -505,6 +505,33 @@ def _glare_map(shot: Shot) -> np.ndarray:
     return spot
 
 
+ERASED = 240
+
+
+def _washed_out(
+    ink: np.ndarray, washed: np.ndarray, erased: np.ndarray, box: tuple[int, int, int, int]
+) -> bool:
+    """Whether a reflection took what a reader needs of one printed value: a fifth of its
+    print washed out (lighter than 200), or half the print of any one character erased (as
+    light as the paper around it, ERASED; a window as wide as 0.6 of the line's height, a
+    digit's width, moved along it by half that): a value missing one character cannot be read
+    whole by a person either."""
+    left, top, right, bottom = box
+    rows, columns = slice(max(top, 0), bottom), slice(max(left, 0), right)
+    printed = ink[rows, columns]
+    if not printed.any():
+        return False
+    if (washed[rows, columns] & printed).sum() > 0.2 * printed.sum():
+        return True
+    lost = erased[rows, columns] & printed
+    width = max(int(0.6 * (bottom - top)), 2)
+    for x in range(0, printed.shape[1], width // 2):
+        inked = int(printed[:, x : x + width].sum())
+        if inked >= 20 and int(lost[:, x : x + width].sum()) > 0.5 * inked:
+            return True
+    return False
+
+
 def photograph(drawn: Drawn, shot: Shot) -> tuple[bytes, bool]:
     """A JPEG phone photo of a rendered side, and whether its printed fields stay legible."""
     rng = np.random.default_rng(shot.seed)
@@ -516,11 +543,9 @@ def photograph(drawn: Drawn, shot: Shot) -> tuple[bytes, bool]:
         # glare adds light towards white: a saturating spot erases the print under it
         card = card + (255 - card) * np.clip(spot, 0, 1)[..., None] + 60 * spot[..., None]
         washed = np.clip(card, 0, 255).min(axis=2) > 200
-        for left, top, right, bottom in drawn.text_boxes:
-            printed = ink[max(top, 0) : bottom, max(left, 0) : right]
-            lost = washed[max(top, 0) : bottom, max(left, 0) : right] & printed
-            if printed.any() and lost.sum() > 0.2 * printed.sum():
-                legible = False
+        erased = np.clip(card, 0, 255).min(axis=2) > ERASED
+        if any(_washed_out(ink, washed, erased, box) for box in drawn.text_boxes):
+            legible = False
         if drawn.portrait_box is not None:
             left, top, right, bottom = drawn.portrait_box
             if washed[top:bottom, left:right].mean() > 0.15:
