@@ -475,17 +475,18 @@ def check_challenge(
             verdicts.append(WindowVerdict(window, len(frames), False, []))
             previous = window.action
             continue
-        running_on = None
-        if previous is not None and _under_way(session, previous, window.start_s):
-            running_on = previous
+        # The previous window's action still under way at this window's start runs on for up
+        # to SPILL seconds without counting here, and so does what it does to the other
+        # measures: a head turning back to rest reads as a pitch swing for a few frames on a
+        # face the mean 3D face fits poorly (development clapton-1, a shake's return read as
+        # a 20-degree nod).
+        spilling = previous is not None and _under_way(session, previous, window.start_s)
         after_spill = window.model_copy(update={"start_s": window.start_s + SPILL})
         others = [
             action
             for action in DELIBERATE
             if action != window.action
-            and performed(
-                action, session, after_spill if action == running_on else window, asked=False
-            )
+            and performed(action, session, after_spill if spilling else window, asked=False)
         ]
         previous = window.action
         seen = performed(window.action, session, window, asked=True)
