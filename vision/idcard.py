@@ -246,7 +246,7 @@ def _check_glare(card: np.ndarray, side: str, fields: ParsedFields) -> None:
     if boxes and (
         fields.problems
         or fields.doubtful
-        or any(_hides(b, fields) for b in boxes)
+        or any(_hides(b, mask, fields) for b in boxes)
         or _starts_under(mask, fields.sources.get("address") or [])
     ):
         raise CardRejected(
@@ -283,7 +283,18 @@ def _starts_under(mask: np.ndarray, lines: list[TextLine]) -> bool:
     return False
 
 
-def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
+def _covered(mask: np.ndarray, box: tuple[int, int, int, int], line: TextLine) -> np.ndarray:
+    """The card's columns where the glare patch in `box` covers at least half of the line's
+    height: where its print is gone (a patch's box also takes in the corners of a round spot,
+    where the print still shows)."""
+    band = mask[int(max(line.top, 0)) : int(max(line.bottom, line.top + 1)), :]
+    covered = np.zeros(mask.shape[1], bool)
+    if band.size:
+        covered[box[0] : box[2]] = band[:, box[0] : box[2]].mean(axis=0) >= 0.5
+    return covered
+
+
+def _hides(box: tuple[int, int, int, int], mask: np.ndarray, fields: ParsedFields) -> bool:
     for name, group in fields.sources.items():
         if not group:
             continue
@@ -293,19 +304,20 @@ def _hides(box: tuple[int, int, int, int], fields: ParsedFields) -> bool:
             band = min(box[3], line.bottom) - max(box[1], line.top)
             if band < 0.5 * line.height:
                 continue
-            inside = max(0.0, min(box[2], line.right) - max(box[0], line.left))
-            if inside > 0.3 * (line.right - line.left):
+            covered = _covered(mask, box, line)
+            left, right, h = int(max(line.left, 0)), int(line.right), line.height
+            if covered[left:right].sum() > 0.3 * (line.right - line.left):
                 return True
             # a wrapped line (full width, another below it) cannot go on under the glare, unless
             # the glare reaches past the column's right edge as read: then the column, and the
             # line with it, may go on under it (建设路 read 建路 with 设 under the glare)
             wrapped = (
-                line.right > column_right - line.height
+                line.right > column_right - h
                 and line.top < last_top - 4
-                and box[2] <= column_right + 0.3 * line.height
+                and box[2] <= column_right + 0.3 * h
             )
-            past_end = box[2] > line.right + 0.3 * line.height
-            if past_end and box[0] < line.right + line.height and not wrapped:
+            past_end = covered[int(line.right + 0.3 * h) : int(line.right + h) + 1].any()
+            if past_end and not wrapped:
                 authority = fields.values.get("issuing_authority")
                 complete = isinstance(authority, str) and authority_is_complete(authority)
                 if not (name == "issuing_authority" and complete):

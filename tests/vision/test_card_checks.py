@@ -154,6 +154,22 @@ def _glare_refusal(fields, centre: tuple[int, int], radius: int, side: str = "fr
     return None
 
 
+def test_glare_counts_where_it_covers_a_line_not_where_its_box_does() -> None:
+    """A reflection down the card's left edge with an arm reaching between two lines: its box
+    takes in the start of every value, the reflection itself none (development 89, 485 and Kai
+    414 were refused I023 so, with every field read right)."""
+    fields = parse_front(front_lines())
+    card = np.full((540, 856, 3), 200, np.uint8)
+    cv2.rectangle(card, (0, 0), (45, 500), (255, 255, 255), -1)
+    cv2.rectangle(card, (45, 163), (250, 190), (255, 255, 255), -1)
+    _check_glare(card, "front", fields)
+    # the arm lowered over the birth date's line hides it
+    cv2.rectangle(card, (45, 195), (300, 240), (255, 255, 255), -1)
+    with pytest.raises(CardRejected) as caught:
+        _check_glare(card, "front", fields)
+    assert caught.value.reason == ReasonCode.I023_ID_CARD_GLARE
+
+
 def test_glare_past_the_read_column_refuses_a_full_width_line() -> None:
     """Development (Kai) card 435: 山东省济南市章丘市建设路203号10幢3单元2101室 over three lines, a
     reflection right of the column hid 设 and 101: the lines as read end at the glare, full
