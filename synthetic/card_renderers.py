@@ -505,6 +505,7 @@ def _glare_map(shot: Shot) -> np.ndarray:
     return spot
 
 
+# Print this light under a reflection is as light as the paper around it: erased, not paled.
 ERASED = 240
 
 
@@ -542,8 +543,8 @@ def photograph(drawn: Drawn, shot: Shot) -> tuple[bytes, bool]:
         ink = drawn.rgb.min(axis=2) < 150
         # glare adds light towards white: a saturating spot erases the print under it
         card = card + (255 - card) * np.clip(spot, 0, 1)[..., None] + 60 * spot[..., None]
-        washed = np.clip(card, 0, 255).min(axis=2) > 200
-        erased = np.clip(card, 0, 255).min(axis=2) > ERASED
+        lightest = np.clip(card, 0, 255).min(axis=2)
+        washed, erased = lightest > 200, lightest > ERASED
         if any(_washed_out(ink, washed, erased, box) for box in drawn.text_boxes):
             legible = False
         if drawn.portrait_box is not None:

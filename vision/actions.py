@@ -72,7 +72,7 @@ MOUTH_RISE, MOUTH_MIN = 0.05, 0.24
 # An opening that is not a smile: the lips part by MOUTH_RISE to at least this (MOUTH_RISE itself
 # from a closed mouth), and the mouth's width at the peak stays within SMILE_WIDENING of its
 # resting width.
-MOUTH_MIN_UNWIDENED, SMILE_WIDENING = 0.05, 0.06
+MOUTH_MIN_UNWIDENED, SMILE_WIDENING = MOUTH_RISE, 0.06
 # An asked head turn sweeps SPAN degrees and reaches REACH degrees away from rest. Measured
 # against the mean 3D face, a real face's turn reads short of the turn performed (a flatter face
 # moves its landmarks less), and a nod goes down and comes back with little or no swing past

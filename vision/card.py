@@ -417,9 +417,9 @@ def veiled_end(gray: np.ndarray, box: tuple[float, float, float, float], limit: 
     contrast = max(float(np.median([c for _, c in inside])), 1.0)
     last_paper, last_contrast = inside[-1]
     fading = last_paper > FADE_BRIGHTER * paper and last_contrast < FADE_CONTRAST * contrast
-    if fading and any(p > VEIL_BRIGHTER * paper and c < VEIL_CONTRAST * contrast for p, c in past):
+    # the paper of the windows past the end where no print shows
+    blank = [p for p, c in past if c < VEIL_CONTRAST * contrast]
+    if fading and any(p > VEIL_BRIGHTER * paper for p in blank):
         return True
     shows_through = last_paper >= VEIL_BRIGHTER * paper or last_contrast > VEIL_CLEARER * contrast
-    return not shows_through and any(
-        p > VEIL_STRONG * paper and c < VEIL_CONTRAST * contrast for p, c in past
-    )
+    return not shows_through and any(p > VEIL_STRONG * paper for p in blank)
